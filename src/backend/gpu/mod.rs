@@ -1,0 +1,1 @@
+//! The wgpu backend (WGSL compute shaders): see issue 4. Not built yet.

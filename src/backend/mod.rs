@@ -1,0 +1,82 @@
+//! The kernel interface that the k-means driver runs on, with a CPU and a GPU implementation.
+//!
+//! A backend only computes; the driver in `kmeans::driver` owns the loop, convergence, empty
+//! clusters and statistics. Data is uploaded once (`upload`) and reused by every fit: all
+//! iterations, every n-init run and every k of an elbow sweep.
+
+pub mod cpu;
+pub mod gpu;
+
+use crate::error::Result;
+use ndarray::ArrayView2;
+
+pub use cpu::CpuBackend;
+
+/// How the assignment step finds the nearest centroid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Assign {
+    /// Every point against every centroid, every iteration.
+    Lloyd,
+    /// Hamerly's bounds skip points whose nearest centroid cannot have changed (exact).
+    Hamerly,
+}
+
+impl Assign {
+    /// Name used in JSON output and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Assign::Lloyd => "lloyd",
+            Assign::Hamerly => "hamerly",
+        }
+    }
+}
+
+/// What one assign + accumulate pass returns: about K×D numbers, whatever N is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Per-cluster coordinate sums, row-major k×d, accumulated in f64.
+    pub sums: Vec<f64>,
+    /// Points assigned to each cluster.
+    pub counts: Vec<u64>,
+    /// Sum of squared distances to the centroids used for the assignment, when the kernel
+    /// computed every distance (Lloyd); bound-based kernels skip distances and return `None`.
+    pub inertia: Option<f64>,
+    /// Points whose label differs from the previous step (all points on the first step).
+    pub changed: u64,
+}
+
+/// A description of the device a backend runs on, for summaries and `segmenter info`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceInfo {
+    /// Backend name: "cpu" or "gpu".
+    pub backend: String,
+    /// Adapter or CPU name.
+    pub adapter: String,
+    /// Device type: "cpu", "discrete", "integrated", "virtual", "software".
+    pub device_type: String,
+}
+
+/// Kernels a k-means backend supplies. The driver is written once against this trait.
+pub trait Backend {
+    /// Points resident where the kernels run (uploaded once per data set).
+    type Points;
+    /// Per-fit state kept between iterations (labels, bounds, centroid buffers).
+    type Run;
+
+    /// Describes the device, for reports.
+    fn info(&self) -> DeviceInfo;
+
+    /// Copies an n×d matrix to where the kernels read it.
+    fn upload(&self, x: ArrayView2<'_, f32>) -> Result<Self::Points>;
+
+    /// Prepares state for one fit with `k` clusters.
+    fn start(&self, points: &Self::Points, k: usize, assign: Assign) -> Result<Self::Run>;
+
+    /// Assigns every point to its nearest centroid (ties to the lowest index), stores the labels
+    /// in `run`, and returns per-cluster sums and counts. `centroids` is row-major k×d.
+    fn step(&self, points: &Self::Points, run: &mut Self::Run, centroids: &[f32]) -> Result<Step>;
+
+    /// The labels of the last `step`, one per point.
+    fn labels(&self, points: &Self::Points, run: &Self::Run) -> Result<Vec<u32>>;
+}

@@ -1,0 +1,10 @@
+//! k-means: parameters, initialisation, the driver loop and the fitted model.
+
+pub mod driver;
+pub mod init;
+pub mod model;
+pub mod params;
+
+pub use driver::{choose_assign, fit, fit_uploaded, Fit, IterStats};
+pub use model::KMeansModel;
+pub use params::{Algorithm, Init, KMeansParams, ParamError};

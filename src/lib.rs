@@ -1,0 +1,15 @@
+//! segmenter: fast, reproducible customer segmentation.
+//!
+//! Data flows one way: read → clean → features → scale → cluster → analyse → report. The
+//! k-means driver (`kmeans`) runs on any `backend::Backend`; the CPU backend is the reference
+//! the GPU backend is verified against.
+
+pub mod backend;
+pub mod commands;
+pub mod data;
+pub mod error;
+pub mod kmeans;
+pub mod report;
+pub mod synth;
+
+pub use error::{Error, Result};

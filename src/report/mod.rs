@@ -1,0 +1,5 @@
+//! Writing results: atomic files, label tables.
+
+pub mod atomic;
+
+pub use atomic::{write_atomic, write_labels, AtomicFile};

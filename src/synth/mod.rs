@@ -1,0 +1,56 @@
+//! Synthetic data for demos, tests and benchmarks, written as streams (memory independent of N).
+
+pub mod blobs;
+pub mod customers;
+
+pub use blobs::{generate_blobs, BlobsSpec};
+pub use customers::{generate_customers, CustomersSpec, SEGMENTS};
+
+/// Appends `v` with exactly `decimals` digits after the point, faster than `format!`.
+pub(crate) fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
+    let scale = 10i64.pow(decimals);
+    let scaled = (v * scale as f64).round() as i64;
+    if scaled < 0 {
+        out.push(b'-');
+    }
+    let a = scaled.unsigned_abs();
+    let (int, frac) = (a / scale as u64, a % scale as u64);
+    out.extend_from_slice(int.to_string().as_bytes());
+    if decimals > 0 {
+        out.push(b'.');
+        let f = frac.to_string();
+        for _ in f.len()..decimals as usize {
+            out.push(b'0');
+        }
+        out.extend_from_slice(f.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_fixed;
+
+    #[test]
+    fn fixed_formatting_matches_format() {
+        for &v in &[
+            0.0,
+            1.5,
+            -2.25,
+            123.456789,
+            -0.0004,
+            0.00049,
+            99999.99995,
+            -7.0,
+        ] {
+            let mut out = Vec::new();
+            push_fixed(&mut out, v, 4);
+            let expect = format!("{:.4}", v);
+            let expect = if expect == "-0.0000" {
+                "0.0000".to_string()
+            } else {
+                expect
+            };
+            assert_eq!(String::from_utf8(out).unwrap_or_default(), expect, "{v}");
+        }
+    }
+}
