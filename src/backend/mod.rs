@@ -80,3 +80,50 @@ pub trait Backend {
     /// The labels of the last `step`, one per point.
     fn labels(&self, points: &Self::Points, run: &Self::Run) -> Result<Vec<u32>>;
 }
+
+/// Which backend a command asked for (`--backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// The GPU when a hardware adapter exists and the problem is large enough, else the CPU.
+    Auto,
+    /// The CPU backend.
+    Cpu,
+    /// The wgpu backend; an error when no adapter exists.
+    Gpu,
+}
+
+/// The size of the clustering work, which `auto` uses to decide whether a GPU would gain.
+#[derive(Clone, Copy, Debug)]
+pub struct Problem {
+    /// Points.
+    pub n: usize,
+    /// Features.
+    pub d: usize,
+    /// Largest k that will be fitted.
+    pub k: usize,
+}
+
+/// A job generic over the backend: `dispatch` picks the backend and calls `run` with it, so
+/// callers write their code once for every backend without trait objects.
+pub trait WithBackend {
+    /// What the job returns.
+    type Output;
+    /// Runs the job on `backend`.
+    fn run<B: Backend>(self, backend: &B) -> Result<Self::Output>;
+}
+
+/// Runs `job` on the backend that `choice` selects for `problem`.
+pub fn dispatch<W: WithBackend>(
+    choice: BackendChoice,
+    problem: Problem,
+    job: W,
+) -> Result<W::Output> {
+    let _ = problem;
+    match choice {
+        BackendChoice::Auto | BackendChoice::Cpu => job.run(&CpuBackend),
+        BackendChoice::Gpu => Err(crate::Error::Unsupported(
+            "the GPU backend is not built yet; use --backend cpu".into(),
+        )),
+    }
+}

@@ -47,6 +47,36 @@ pub struct Fit {
     pub total_iterations: usize,
 }
 
+impl Fit {
+    /// Renumbers clusters canonically, largest first (ties by centroid coordinates), so that
+    /// reports do not depend on the initialisation order.
+    pub fn canonicalize(&mut self) {
+        let (k, d) = self.model.centroids.dim();
+        let mut sizes = vec![0u64; k];
+        for &l in &self.labels {
+            sizes[l as usize] += 1;
+        }
+        let c = &self.model.centroids;
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| {
+            sizes[b].cmp(&sizes[a]).then_with(|| {
+                (0..d)
+                    .map(|j| c[[a, j]].total_cmp(&c[[b, j]]))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        let mut new_of_old = vec![0u32; k];
+        for (new, &old) in order.iter().enumerate() {
+            new_of_old[old] = new as u32;
+        }
+        self.model.centroids = c.select(ndarray::Axis(0), &order);
+        for l in &mut self.labels {
+            *l = new_of_old[*l as usize];
+        }
+    }
+}
+
 /// Chooses the assignment kernel: Hamerly's bounds pay off when distances are cheap to
 /// bound and k is not tiny; with many dimensions their test rarely skips work.
 pub fn choose_assign(algorithm: Algorithm, k: usize, d: usize) -> Assign {
