@@ -2,9 +2,10 @@
 //
 // One workgroup owns a tile of WG * PPT consecutive points of the current pass. Phase 1: every
 // invocation assigns PPT points (strided by WG, so neighbouring invocations read neighbouring
-// addresses) and records their labels in workgroup memory. One barrier. Phase 2: invocations
-// split the k*d (cluster, feature) cells between them; each scans the tile's labels and sums
-// x - centroid over the points of its cluster. No atomics; one barrier per tile.
+// addresses) and records their labels in workgroup memory. One barrier. Phase 2: each
+// invocation owns (cluster, block of 8 features) items; it scans the tile's labels in order
+// and sums x - centroid over its cluster's points in registers. No atomics, one barrier per
+// tile, and a fixed summation order, so results are deterministic.
 //
 // Bindings (group 0):
 //   0 points     storage read        f32  one upload chunk, feature-major: x[j * chunk_n + i]
@@ -20,6 +21,7 @@ override WG: u32 = 64u;
 override PPT: u32 = 16u;
 override D: u32 = 1u;
 const DMAX: u32 = 64u;
+const DB: u32 = 8u;
 
 struct Params {
     chunk_n: u32,      // points in the bound chunk: the stride between features
@@ -60,13 +62,13 @@ fn assign_accumulate(
 
     var inertia = 0.0;
     var changed = 0u;
-    var x: array<f32, DMAX>;
     for (var r = 0u; r < PPT; r++) {
         let local = r * WG + t;
         // k matches no cluster: slots past the end of the pass add nothing in phase 2.
         var best_c = k;
         if local < tile_len {
             let i = tile_first + local;
+            var x: array<f32, DMAX>;
             for (var j = 0u; j < D; j++) {
                 x[j] = points[j * params.chunk_n + i];
             }
@@ -98,21 +100,32 @@ fn assign_accumulate(
     let kd = k * D;
     let row_f = group * (kd + 1u);
     let row_u = group * (k + 1u);
-    for (var cell = t; cell < kd; cell += WG) {
-        let c = cell / D;
-        let j = cell - c * D;
-        let cj = centroids[cell];
-        let col = j * params.chunk_n + tile_first;
-        // Sums of x - c rather than x: smaller terms, so f32 loses less over the tile.
-        var s = 0.0;
+    // Work items: (cluster, block of DB features); an invocation takes items t, t + WG, ...
+    let blocks = (D + DB - 1u) / DB;
+    for (var item = t; item < k * blocks; item += WG) {
+        let c = item / blocks;
+        let j0 = (item - c * blocks) * DB;
+        // A fixed DB-wide accumulator stays in registers; a d-wide private array did not, and
+        // lavapipe then summed wrongly at d = 64.
+        var acc: array<f32, DB>;
         var n = 0u;
+        // Scan the tile in point order (deterministic sums); only the owner of a point's
+        // cluster adds it.
         for (var l = 0u; l < tile_len; l++) {
-            let hit = tile_label[l] == c;
-            s += select(0.0, points[col + l] - cj, hit);
-            n += select(0u, 1u, hit);
+            if tile_label[l] == c {
+                n += 1u;
+                let i = tile_first + l;
+                for (var jj = 0u; jj < DB; jj++) {
+                    let j = min(j0 + jj, D - 1u);
+                    // Sums of x - c rather than x: smaller terms, so f32 loses less.
+                    acc[jj] += points[j * params.chunk_n + i] - centroids[c * D + j];
+                }
+            }
         }
-        part_f[row_f + cell] = s;
-        if j == 0u {
+        for (var jj = 0u; jj < DB && j0 + jj < D; jj++) {
+            part_f[row_f + c * D + j0 + jj] = acc[jj];
+        }
+        if j0 == 0u {
             part_u[row_u + c] = n;
         }
     }

@@ -91,8 +91,11 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
 }
 
 fn instance() -> wgpu::Instance {
-    // `from_env` honours WGPU_BACKEND etc., which is also how tests hide every adapter.
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    // Vulkan, Metal, DX12 by default (GL's compute support is too thin to be worth probing);
+    // WGPU_BACKEND and friends override it, which is also how tests hide every adapter.
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    wgpu::Instance::new(desc.with_env())
 }
 
 /// Every adapter wgpu can see, best first (the first one is what the GPU backend uses).
