@@ -108,6 +108,10 @@ fn assign_accumulate(
         // A fixed DB-wide accumulator stays in registers; a d-wide private array did not, and
         // lavapipe then summed wrongly at d = 64.
         var acc: array<f32, DB>;
+        var cen: array<f32, DB>;
+        for (var jj = 0u; jj < DB; jj++) {
+            cen[jj] = centroids[c * D + min(j0 + jj, D - 1u)];
+        }
         var n = 0u;
         // Scan the tile in point order (deterministic sums); only the owner of a point's
         // cluster adds it.
@@ -118,7 +122,7 @@ fn assign_accumulate(
                 for (var jj = 0u; jj < DB; jj++) {
                     let j = min(j0 + jj, D - 1u);
                     // Sums of x - c rather than x: smaller terms, so f32 loses less.
-                    acc[jj] += points[j * params.chunk_n + i] - centroids[c * D + j];
+                    acc[jj] += points[j * params.chunk_n + i] - cen[jj];
                 }
             }
         }

@@ -200,6 +200,8 @@ impl Backend for GpuBackend {
                 "{n} points exceed the GPU kernels' 32-bit indices; use --backend cpu"
             )));
         }
+        // Compile the kernels for this d now, so their one-off cost is not counted as iterations.
+        self.ctx.pipelines.kernels(&self.ctx.device, d as u32)?;
         buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
     }
 
