@@ -380,13 +380,19 @@ pub(crate) fn step(
         bytemuck::try_cast_slice(u).map_err(|e| Error::Gpu(format!("malformed read-back: {e}")))?;
     let d = centroids.len() / run.k.max(1);
     let cells = run.k * d + 1;
+    let counts = u
+        .get(..run.k + 1)
+        .ok_or_else(|| Error::Gpu("count read-back came back short".into()))?;
+    if f.len() < 2 * cells {
+        return Err(Error::Gpu("sum read-back came back short".into()));
+    }
     Ok(Totals {
         sums: f
             .chunks_exact(2)
             .take(cells)
             .map(|p| p[0] as f64 + p[1] as f64)
             .collect(),
-        counts: u[..run.k + 1].to_vec(),
+        counts: counts.to_vec(),
     })
 }
 
@@ -418,7 +424,10 @@ pub(crate) fn labels(
         let bytes = read_mapped(ctx, &staging, submission, timeout)?;
         let labels: &[u32] = bytemuck::try_cast_slice(&bytes)
             .map_err(|e| Error::Gpu(format!("malformed label read-back: {e}")))?;
-        out.extend_from_slice(&labels[..chunk.len]);
+        let labels = labels
+            .get(..chunk.len)
+            .ok_or_else(|| Error::Gpu("label read-back came back short".into()))?;
+        out.extend_from_slice(labels);
     }
     Ok(out)
 }

@@ -237,3 +237,40 @@ impl GpuContext {
         self.check_alive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_come_back_as_values_and_the_device_survives() {
+        let ctx = match context() {
+            Ok(c) => c,
+            Err(e) => {
+                assert_ne!(
+                    std::env::var("SEGMENTER_REQUIRE_GPU").as_deref(),
+                    Ok("1"),
+                    "SEGMENTER_REQUIRE_GPU=1 but {e}"
+                );
+                return eprintln!("skipping GPU test: {e}");
+            }
+        };
+        let r = ctx.scoped("making an oversized buffer", || {
+            let _b = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size: ctx.limits.max_buffer_size.saturating_add(4),
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            });
+            Ok(())
+        });
+        match r {
+            Err(Error::Gpu(m)) => assert!(m.starts_with("making an oversized buffer"), "{m}"),
+            other => panic!("expected Error::Gpu, got {other:?}"),
+        }
+        assert!(
+            ctx.check_alive().is_ok(),
+            "a captured error does not poison the device"
+        );
+    }
+}
