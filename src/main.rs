@@ -5,7 +5,8 @@ mod cli;
 
 use clap::Parser;
 use cli::{AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, InitArg};
-use segmenter::commands::{self, KMeansCommand};
+use segmenter::backend::BackendChoice;
+use segmenter::commands::{self, BenchCommand, KMeansCommand};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
 use segmenter::{Error, Result};
@@ -51,6 +52,14 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v)
         .map(|s| s + "\n")
         .map_err(|e| Error::Data(e.to_string()))
+}
+
+fn backend_choice(b: BackendArg) -> BackendChoice {
+    match b {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Cpu => BackendChoice::Cpu,
+        BackendArg::Gpu => BackendChoice::Gpu,
+    }
 }
 
 fn run(cli: Cli) -> Result<String> {
@@ -100,11 +109,6 @@ fn run(cli: Cli) -> Result<String> {
             Ok(format!("wrote {} rows to {}\n", a.rows, a.output.display()))
         }
         Command::Kmeans(a) => {
-            if !matches!(a.backend, BackendArg::Cpu) {
-                return Err(Error::Unsupported(
-                    "only --backend cpu is available in this build (the GPU backend is not built yet)".into(),
-                ));
-            }
             let params = KMeansParams::new(a.k)
                 .init(match a.init {
                     InitArg::KMeansPlusPlus => Init::KMeansPlusPlus,
@@ -125,12 +129,40 @@ fn run(cli: Cli) -> Result<String> {
                 params,
                 threads: a.threads,
                 labels: a.labels,
+                backend: backend_choice(a.backend),
             };
             let s = commands::run_kmeans(&cmd)?;
             if a.json {
                 json(&s)
             } else {
                 Ok(s.to_text())
+            }
+        }
+        Command::Info(a) => {
+            let r = commands::run_info();
+            if a.json {
+                json(&r)
+            } else {
+                Ok(r.to_text())
+            }
+        }
+        Command::Bench(a) => {
+            let cmd = BenchCommand {
+                rows: a.rows,
+                dims: a.dims,
+                k: a.k,
+                iters: a.iters,
+                input: a.input,
+                backends: a
+                    .backends
+                    .map(|v| v.into_iter().map(backend_choice).collect()),
+                seed: a.seed,
+            };
+            let report = commands::run_bench(&cmd)?;
+            if a.json {
+                json(&report.rows)
+            } else {
+                Ok(report.to_text())
             }
         }
     }
