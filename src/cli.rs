@@ -143,7 +143,7 @@ pub struct KMeansArgs {
     #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
     /// Stop when the squared centroid shift is at most tol × mean feature variance.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
