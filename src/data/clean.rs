@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// How missing numeric values are handled (`--impute`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,55 +149,38 @@ fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
     h ^ (h >> 29)
 }
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
-
-/// For every row, the index of the earlier identical row it duplicates, if any.
+/// For every row, the index of the earlier identical row it duplicates, if any. Rows are
+/// grouped by hash with a parallel sort (faster than a hash map at a million rows); rows with
+/// equal hashes are compared byte for byte.
 fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
     let n = table.n_rows();
-    let hashes: Vec<u64> = (0..n)
+    let mut keys: Vec<(u64, u32)> = (0..n)
         .into_par_iter()
-        .map(|i| row_hash(table.row_bytes(i), table.row_ends(i)))
+        .map(|i| (row_hash(table.row_bytes(i), table.row_ends(i)), i as u32))
         .collect();
-    let mut first: IdMap<u32> = IdMap::with_capacity_and_hasher(n, Default::default());
-    // Rows whose hash collides with a different row: rare; checked against a list.
-    let mut more: IdMap<Vec<u32>> = IdMap::default();
+    keys.par_sort_unstable();
     let same = |a: usize, b: usize| {
         table.row_bytes(a) == table.row_bytes(b) && table.row_ends(a) == table.row_ends(b)
     };
     let mut dup = vec![None; n];
-    for i in 0..n {
-        let h = hashes[i];
-        match first.get(&h) {
-            None => {
-                first.insert(h, i as u32);
-            }
-            Some(&f) if same(f as usize, i) => dup[i] = Some(f),
-            Some(_) => {
-                let list = more.entry(h).or_default();
-                match list.iter().find(|&&g| same(g as usize, i)) {
-                    Some(&g) => dup[i] = Some(g),
-                    None => list.push(i as u32),
-                }
+    let mut s = 0;
+    while s < keys.len() {
+        let mut e = s + 1;
+        while e < keys.len() && keys[e].0 == keys[s].0 {
+            e += 1;
+        }
+        // Within a run, indices ascend: each row is matched to the first equal row before it.
+        for a in s + 1..e {
+            let i = keys[a].1 as usize;
+            if let Some(f) = keys[s..a]
+                .iter()
+                .map(|k| k.1 as usize)
+                .find(|&f| dup[f].is_none() && same(f, i))
+            {
+                dup[i] = Some(f as u32);
             }
         }
+        s = e;
     }
     dup
 }
