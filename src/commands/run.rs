@@ -14,6 +14,10 @@ use crate::data::{
 };
 use crate::error::{Error, Result};
 use crate::kmeans::driver::distinct_rows;
+use crate::report::input::{
+    feature_sample, scatter_sample, ColumnInfo, ReportInput, HISTOGRAM_MAX, SCATTER_MAX,
+};
+use crate::report::write_report;
 use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
@@ -337,9 +341,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         d: x.ncols(),
         k: kmax,
     };
-    let t = Instant::now();
     let clustered = dispatch(cmd.backend, problem, job)?;
-    let _ = t;
     st.record("choose_k", clustered.sweep_seconds);
     st.record("cluster", clustered.fit_seconds);
     let fit = clustered.fit;
@@ -370,13 +372,14 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         Ok((labels, sq, pcs, axes, pca))
     })?;
     let inertia: f64 = sq.iter().sum();
-    let (profiles, silhouette, simplified) = st.run("profile", "profiling segments", || {
-        let input = profile_input(&cleaned);
-        let profiles = analysis::profile_segments(&input, &labels, k);
-        let sil = analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?;
-        let simp = analysis::simplified_silhouette(x, fit.model.centroids.view(), &labels)?;
-        Ok((profiles, sil, simp))
-    })?;
+    let (input, profiles, silhouette, simplified) =
+        st.run("profile", "profiling segments", || {
+            let input = profile_input(&cleaned);
+            let profiles = analysis::profile_segments(&input, &labels, k);
+            let sil = analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?;
+            let simp = analysis::simplified_silhouette(x, fit.model.centroids.view(), &labels)?;
+            Ok((input, profiles, sil, simp))
+        })?;
     let names: Vec<String> = (0..k)
         .map(|c| {
             profiles
@@ -444,10 +447,12 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         schema: &schema,
         cleaned: &cleaned,
         enc: &enc,
+        input: &input,
         labels: &labels,
         pcs: &pcs,
         pca: &pca,
         choice: clustered.choice.as_ref(),
+        sweep_rows: clustered.sweep_rows,
         profiles: &profiles,
         notes: &notes,
         backend: &clustered.backend,
@@ -492,10 +497,12 @@ struct ReportContext<'a> {
     schema: &'a Schema,
     cleaned: &'a Cleaned,
     enc: &'a Encoded,
+    input: &'a ProfileInput,
     labels: &'a [u32],
     pcs: &'a [f32],
     pca: &'a Pca,
     choice: Option<&'a KChoice>,
+    sweep_rows: usize,
     profiles: &'a [SegmentProfile],
     notes: &'a [String],
     backend: &'a crate::backend::DeviceInfo,
@@ -504,8 +511,100 @@ struct ReportContext<'a> {
     inertia: f64,
 }
 
+/// Groups reject reasons by what went wrong, without the row-specific value.
+pub fn reject_category(reason: &str) -> String {
+    if reason.starts_with("duplicate of row") {
+        return "exact duplicate of an earlier row".into();
+    }
+    if reason.starts_with("expected ") {
+        return "wrong number of fields".into();
+    }
+    if let Some((col, rest)) = reason.split_once(": ") {
+        if rest.contains("is an outlier") {
+            return format!("{col}: outlier (--outliers drop)");
+        }
+        if let Some(r) = rest.strip_prefix('\'') {
+            if let Some((_, tail)) = r.rsplit_once("' ") {
+                return format!("{col}: value {tail}");
+            }
+        }
+    }
+    reason.to_string()
+}
+
 fn write_report_files(ctx: &ReportContext<'_>, times: &StageTimes) -> Result<()> {
-    let _ = (ctx, times, Array2::<f32>::zeros((0, 0)));
+    let n = ctx.labels.len();
+    let mut reasons: Vec<(String, u64)> = Vec::new();
+    for r in &ctx.cleaned.rejects {
+        let c = reject_category(&r.reason);
+        match reasons.iter_mut().find(|(k, _)| *k == c) {
+            Some(e) => e.1 += 1,
+            None => reasons.push((c, 1)),
+        }
+    }
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let columns = ctx
+        .schema
+        .columns
+        .iter()
+        .map(|c| ColumnInfo {
+            name: c.name.clone(),
+            kind: c.kind.name().into(),
+            missing: c.missing as u64,
+            distinct: c.distinct as u64,
+            used_for_clustering: c.clustered
+                && ctx.enc.prep.transforms.iter().any(|t| t.column() == c.name),
+            note: c.note.clone(),
+        })
+        .collect();
+    let pcs = ArrayView2::from_shape((n, 2), ctx.pcs)
+        .map_err(|e| Error::Data(format!("PCA coordinates: {e}")))?;
+    // Correlation of the numeric features on the histogram sample: scale does not change it.
+    let hist = feature_sample(ctx.input, ctx.labels, HISTOGRAM_MAX, ctx.cmd.seed);
+    let correlation = (hist.features.len() >= 2).then(|| {
+        let m = hist.features[0].1.len();
+        let d = hist.features.len();
+        let x = Array2::from_shape_fn((m, d), |(i, j)| hist.features[j].1[i] as f32);
+        let names = hist.features.iter().map(|(n, _)| n.clone()).collect();
+        (names, analysis::correlation(x.view()))
+    });
+    let input = ReportInput {
+        title: format!(
+            "Customer segments of {}",
+            ctx.cmd
+                .input
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        input_file: ctx.cmd.input.display().to_string(),
+        rows_in: ctx.table.rows_in(),
+        rows_segmented: n as u64,
+        rows_rejected: ctx.cleaned.rejects.len() as u64,
+        reject_reasons: reasons,
+        columns,
+        notes: ctx.notes.to_vec(),
+        features: ctx.enc.prep.features.clone(),
+        k_choice: ctx.choice.cloned(),
+        sweep_sample: (ctx.sweep_rows > 0 && ctx.sweep_rows < n).then_some(ctx.sweep_rows as u64),
+        silhouette_sample: ctx.cmd.silhouette_sample.min(n) as u64,
+        k: ctx.profiles.len(),
+        inertia: ctx.inertia,
+        silhouette: ctx.silhouette,
+        simplified_silhouette: ctx.simplified,
+        explained_variance: ctx.pca.explained_variance.clone(),
+        explained_variance_ratio: ctx.pca.explained_variance_ratio.clone(),
+        pca_points: scatter_sample(pcs, ctx.labels, SCATTER_MAX, ctx.cmd.seed),
+        histograms: hist,
+        correlation,
+        profiles: ctx.profiles.to_vec(),
+        timings: times.0.clone(),
+        backend: ctx.backend.backend.clone(),
+        adapter: ctx.backend.adapter.clone(),
+        seed: ctx.cmd.seed,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write_report(&ctx.cmd.out, &input)?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use super::table::{is_missing, Table};
 use super::values::{parse_bool, parse_date_days, parse_number, Parsed};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -65,7 +66,7 @@ pub struct ColumnSchema {
     pub clustered: bool,
     /// Why it has this kind or role ("inferred", "--id", "all values missing"…).
     pub note: String,
-    /// Missing values in the sample.
+    /// Missing values (all rows).
     pub missing: usize,
     /// Distinct non-missing values in the sample.
     pub distinct: usize,
@@ -80,6 +81,8 @@ pub struct Schema {
     pub columns: Vec<ColumnSchema>,
     /// Rows the inference looked at.
     pub sample_rows: usize,
+    /// Well-formed data rows of the table.
+    pub rows: usize,
 }
 
 /// Column overrides from the command line.
@@ -192,7 +195,11 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
         .map(|j| {
             let name = &table.columns[j];
             let values: Vec<&[u8]> = rows.iter().map(|&i| table.field(i, j)).collect();
-            let missing = values.iter().filter(|v| is_missing(v)).count();
+            // Missing values are counted over every row (cheap); the rest uses the sample.
+            let missing = (0..n)
+                .into_par_iter()
+                .filter(|&i| is_missing(table.field(i, j)))
+                .count();
             let (inferred, distinct, example) = infer_kind(name, &values);
             let has = |list: &[String]| list.iter().any(|c| c == name);
             let (kind, note) = if inferred == Kind::Empty {
@@ -229,6 +236,7 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
     Ok(Schema {
         columns,
         sample_rows: rows.len(),
+        rows: n,
     })
 }
 
@@ -252,7 +260,7 @@ impl Schema {
                 c.name,
                 c.kind.name(),
                 if c.clustered { "yes" } else { "no" },
-                100.0 * c.missing as f64 / self.sample_rows.max(1) as f64,
+                100.0 * c.missing as f64 / self.rows.max(1) as f64,
                 c.distinct,
                 c.note
             );
