@@ -264,13 +264,15 @@ pub fn prepare_out_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Profile input: cleaned (unscaled) values per numeric column, levels and codes per categorical.
-pub fn profile_input(cleaned: &Cleaned) -> ProfileInput {
+/// Profile input: cleaned (unscaled) values per numeric column, levels and codes per
+/// categorical. Takes the values out of `cleaned` (they are not needed after encoding), so the
+/// largest buffers are not copied.
+pub fn profile_input(cleaned: &mut Cleaned) -> ProfileInput {
     let mut input = ProfileInput {
         numeric: Vec::new(),
         categorical: Vec::new(),
     };
-    for col in &cleaned.columns {
+    for col in &mut cleaned.columns {
         match col {
             CleanColumn::Numeric { t, values } => {
                 let name = if t.kind == Kind::Date {
@@ -278,7 +280,7 @@ pub fn profile_input(cleaned: &Cleaned) -> ProfileInput {
                 } else {
                     t.column.clone()
                 };
-                input.numeric.push((name, values.clone()));
+                input.numeric.push((name, std::mem::take(values)));
             }
             CleanColumn::Categorical { t, codes } => {
                 let mut levels = t.levels.clone();
@@ -287,7 +289,7 @@ pub fn profile_input(cleaned: &Cleaned) -> ProfileInput {
                 }
                 input
                     .categorical
-                    .push((t.column.clone(), levels, codes.clone()));
+                    .push((t.column.clone(), levels, std::mem::take(codes)));
             }
         }
     }
@@ -304,7 +306,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     let schema: Schema = st.run("schema", "inferring the schema", || {
         infer_schema(&table, &cmd.overrides)
     })?;
-    let cleaned: Cleaned = st.run("clean", "cleaning", || {
+    let mut cleaned: Cleaned = st.run("clean", "cleaning", || {
         clean(&table, &schema, &cmd.clean)
     })?;
     let enc: Encoded = st.run("encode", "encoding and scaling", || {
@@ -326,7 +328,14 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         KSpec::Auto => *cmd.k_range.start(),
     };
     if distinct < need {
-        return Err(Error::TooFewDistinct { k: need, distinct });
+        return Err(Error::Data(format!(
+            "{}: only {distinct} distinct row{} left to cluster after cleaning ({n} of {} rows kept, {} rejected); \
+             {need} segments need at least {need} distinct rows: use a smaller --k or --k-range, or more data",
+            cmd.input.display(),
+            if distinct == 1 { "" } else { "s" },
+            table.rows_in(),
+            cleaned.rejects.len()
+        )));
     }
     let job = ClusterJob {
         x,
@@ -374,7 +383,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     let inertia: f64 = sq.iter().sum();
     let (input, profiles, silhouette, simplified) =
         st.run("profile", "profiling segments", || {
-            let input = profile_input(&cleaned);
+            let input = profile_input(&mut cleaned);
             let profiles = analysis::profile_segments(&input, &labels, k);
             let sil = analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?;
             let simp = analysis::simplified_silhouette(x, fit.model.centroids.view(), &labels)?;

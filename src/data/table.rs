@@ -1,11 +1,15 @@
-//! Reading a delimited text table into one compact byte buffer plus offsets.
+//! Reading a delimited text table: the file's bytes stay in memory as they are, with one
+//! `u32` end per field.
 //!
-//! The whole table is kept because `segments.csv` reproduces every original column; storing
-//! the unescaped bytes of all fields back to back (plus one `u32` end per field) costs about
-//! the file's size, where a `String` per field would cost several times that and be slow.
+//! The whole table is kept because `segments.csv` reproduces every original column; keeping
+//! the raw bytes (about the file's size) lets a comma-separated row be copied to the output
+//! verbatim, where a `String` per field would cost several times the memory and time. Parsing
+//! is split over the cores: each part after the first starts after a line break, assumed to
+//! end a record; the part before it checks that assumption (it must finish exactly there) and
+//! the part is parsed again from the true boundary when it does not (a quoted line break).
 
 use crate::error::{Error, Result};
-use std::io::{Read, Seek, SeekFrom};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A row whose number of fields differs from the header's: kept aside for `rejects.csv`.
@@ -15,11 +19,11 @@ pub struct RaggedRow {
     pub row: u64,
     /// 1-based line of the file where the row starts.
     pub line: u64,
-    /// The fields as read.
+    /// The fields as they appear in the file (quotes included).
     pub fields: Vec<Vec<u8>>,
 }
 
-/// A table read from a file: header, and every data row's fields as unescaped bytes.
+/// A table read from a file: header, and every data row's fields.
 #[derive(Clone, Debug)]
 pub struct Table {
     /// The file it came from (for messages).
@@ -45,6 +49,16 @@ pub fn is_missing(f: &[u8]) -> bool {
     t.len() <= 4 && MISSING_TOKENS.iter().any(|m| t.eq_ignore_ascii_case(m.as_bytes()))
 }
 
+/// The content of a raw field: without its enclosing quotes, if it has them (a doubled quote
+/// inside stays doubled).
+fn unquote(f: &[u8]) -> &[u8] {
+    if f.len() >= 2 && f[0] == b'"' && f[f.len() - 1] == b'"' {
+        &f[1..f.len() - 1]
+    } else {
+        f
+    }
+}
+
 impl Table {
     /// Number of well-formed data rows.
     pub fn n_rows(&self) -> usize {
@@ -66,9 +80,11 @@ impl Table {
         self.row_no[i]
     }
 
-    /// All field bytes of row `i`, back to back.
+    /// Row `i` as it appears in the file, without its line break.
     pub fn row_bytes(&self, i: usize) -> &[u8] {
-        &self.bytes[self.row_start[i] as usize..self.row_start[i + 1] as usize]
+        let d = self.columns.len();
+        let base = self.row_start[i] as usize;
+        &self.bytes[base..base + self.field_end[i * d + d - 1] as usize]
     }
 
     /// Field ends of row `i`, relative to the row's first byte.
@@ -77,17 +93,22 @@ impl Table {
         &self.field_end[i * d..(i + 1) * d]
     }
 
-    /// Field `j` of row `i`, unescaped.
-    pub fn field(&self, i: usize, j: usize) -> &[u8] {
+    /// Field `j` of row `i` as it appears in the file (quotes included).
+    pub fn raw_field(&self, i: usize, j: usize) -> &[u8] {
         let d = self.columns.len();
         let base = self.row_start[i] as usize;
         let end = self.field_end[i * d + j] as usize;
         let start = if j == 0 {
             0
         } else {
-            self.field_end[i * d + j - 1] as usize
+            self.field_end[i * d + j - 1] as usize + 1
         };
         &self.bytes[base + start..base + end]
+    }
+
+    /// Field `j` of row `i`: its content, without enclosing quotes.
+    pub fn field(&self, i: usize, j: usize) -> &[u8] {
+        unquote(self.raw_field(i, j))
     }
 
     /// Index of the column named `name`, if any.
@@ -128,105 +149,207 @@ pub fn delimiter_name(d: u8) -> &'static str {
     }
 }
 
-/// Reads `path`: UTF-8 with or without BOM, delimiter detected, quoted fields (with embedded
-/// line breaks) unescaped. Rows with the wrong number of fields are set aside in `ragged`;
-/// bytes that are not UTF-8 stop the read with the row number.
-pub fn read_table(path: &Path) -> Result<Table> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let size = file.metadata().map_err(|e| Error::read(path, e))?.len();
-    let mut head = vec![0u8; 64 * 1024];
-    let mut got = 0;
-    while got < head.len() {
-        let n = file.read(&mut head[got..]).map_err(|e| Error::read(path, e))?;
-        if n == 0 {
-            break;
+/// Parses one record starting at `p`, pushing each field's end (relative to `p`, line break
+/// and a trailing `\r` excluded); returns where the next record starts.
+fn parse_record(buf: &[u8], mut p: usize, delim: u8, ends: &mut Vec<u32>) -> usize {
+    let start = p;
+    let n = buf.len();
+    loop {
+        if p < n && buf[p] == b'"' {
+            p += 1;
+            loop {
+                match memchr::memchr(b'"', &buf[p..]) {
+                    None => {
+                        p = n; // unterminated quote: the field runs to the end
+                        break;
+                    }
+                    Some(q) => {
+                        p += q + 1;
+                        if p < n && buf[p] == b'"' {
+                            p += 1; // a doubled quote is part of the field
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
         }
-        got += n;
+        while p < n && buf[p] != delim && buf[p] != b'\n' {
+            p += 1;
+        }
+        if p >= n || buf[p] == b'\n' {
+            let fe = if p > start && buf[p - 1] == b'\r' { p - 1 } else { p };
+            ends.push((fe - start) as u32);
+            return (p + 1).min(n);
+        }
+        ends.push((p - start) as u32);
+        p += 1;
     }
-    head.truncate(got);
-    let bom = head.starts_with(b"\xEF\xBB\xBF");
-    let body = if bom { &head[3..] } else { &head[..] };
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+}
+
+/// What one part of the file parsed into.
+#[derive(Default)]
+struct Part {
+    row_start: Vec<u64>,
+    field_end: Vec<u32>,
+    /// Record number (0-based, within the part) of each well-formed row.
+    record_of_row: Vec<u64>,
+    /// (record number within the part, start, raw fields) of each ragged row.
+    ragged: Vec<(u64, u64, Vec<Vec<u8>>)>,
+    records: u64,
+    /// Where the part's last record ended.
+    end: usize,
+}
+
+/// Parses the records that start in `from..to`.
+fn parse_part(buf: &[u8], from: usize, to: usize, delim: u8, d: usize) -> Part {
+    let mut part = Part::default();
+    let est = (to - from) / (d * 8 + 1);
+    part.row_start.reserve(est);
+    part.field_end.reserve(est * d);
+    part.record_of_row.reserve(est);
+    let mut p = from;
+    while p < to {
+        let s = p;
+        let mark = part.field_end.len();
+        p = parse_record(buf, p, delim, &mut part.field_end);
+        let nf = part.field_end.len() - mark;
+        if nf == 1 && part.field_end[mark] == 0 {
+            part.field_end.truncate(mark); // a blank line is not a record
+            continue;
+        }
+        if nf == d {
+            part.row_start.push(s as u64);
+            part.record_of_row.push(part.records);
+        } else {
+            let mut fields = Vec::with_capacity(nf);
+            let mut a = 0usize;
+            for &e in &part.field_end[mark..] {
+                fields.push(buf[s + a..s + e as usize].to_vec());
+                a = e as usize + 1;
+            }
+            part.ragged.push((part.records, s as u64, fields));
+            part.field_end.truncate(mark);
+        }
+        part.records += 1;
+    }
+    part.end = p;
+    part
+}
+
+/// Bytes per part below which parsing is not split.
+const MIN_PART: usize = 4 << 20;
+
+/// Reads `path`: UTF-8 with or without BOM, delimiter detected, quoted fields (with embedded
+/// line breaks). Rows with the wrong number of fields are set aside in `ragged`; bytes that are
+/// not UTF-8 stop the read with the row number.
+pub fn read_table(path: &Path) -> Result<Table> {
+    let mut bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::EmptyFile { path: path.into() });
     }
-    let delimiter = detect_delimiter(body);
-    file.seek(SeekFrom::Start(if bom { 3 } else { 0 }))
-        .map_err(|e| Error::read(path, e))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .buffer_capacity(1 << 20)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-    let csv_err = |e: csv::Error| Error::Csv {
-        path: path.into(),
-        message: e.to_string(),
-    };
-    let mut rec = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
-        return Err(Error::EmptyFile { path: path.into() });
-    }
-    let header = std::str::from_utf8(rec.as_slice()).map_err(|_| Error::NotUtf8 {
+    let delimiter = detect_delimiter(&bytes[..bytes.len().min(64 * 1024)]);
+    let mut ends = Vec::new();
+    let body = parse_record(&bytes, 0, delimiter, &mut ends);
+    let header = std::str::from_utf8(&bytes[..body]).map_err(|_| Error::NotUtf8 {
         path: path.into(),
         row: 0,
         line: 1,
     })?;
-    let columns: Vec<String> = (0..rec.len())
-        .map(|j| header[rec.range(j).unwrap_or(0..0)].trim().to_string())
-        .collect();
+    let mut columns = Vec::with_capacity(ends.len());
+    let mut a = 0usize;
+    for &e in &ends {
+        let raw = &header.as_bytes()[a..e as usize];
+        columns.push(String::from_utf8_lossy(unquote(raw)).trim().to_string());
+        a = e as usize + 1;
+    }
     check_header(path, &columns)?;
     let d = columns.len();
-    // Unescaped data is at most the file's size; reserving it avoids regrowth copies.
-    let mut bytes = Vec::with_capacity(size as usize);
-    let est_rows = (size as usize / (d * 6 + 1)).max(16);
-    let mut row_start = Vec::with_capacity(est_rows + 1);
-    let mut field_end = Vec::with_capacity(est_rows * d);
-    let mut row_no = Vec::with_capacity(est_rows);
-    let mut ragged = Vec::new();
-    row_start.push(0u64);
-    let mut row = 0u64;
-    while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // a blank line is not a row
-        }
-        row += 1;
-        let line = rec.position().map_or(0, |p| p.line());
-        if std::str::from_utf8(rec.as_slice()).is_err() {
-            return Err(Error::NotUtf8 {
-                path: path.into(),
-                row,
-                line,
-            });
-        }
-        if rec.len() != d {
-            ragged.push(RaggedRow {
-                row,
-                line,
-                fields: rec.iter().map(|f| f.to_vec()).collect(),
-            });
-            continue;
-        }
-        let slice = rec.as_slice();
-        if slice.len() > u32::MAX as usize {
-            return Err(Error::Data(format!(
-                "{}: row {row} is larger than 4 GiB",
-                path.display()
-            )));
-        }
-        bytes.extend_from_slice(slice);
-        for j in 0..d {
-            field_end.push(rec.range(j).map_or(0, |r| r.end) as u32);
-        }
-        row_start.push(bytes.len() as u64);
-        row_no.push(row);
+
+    // Split the body into parts at line breaks; check each guess against the part before.
+    let threads = rayon::current_num_threads().max(1);
+    let len = bytes.len() - body;
+    let n_parts = (len / MIN_PART).clamp(1, threads);
+    let mut bounds = vec![body];
+    for k in 1..n_parts {
+        let guess = body + len * k / n_parts;
+        let b = memchr::memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |q| guess + q + 1);
+        bounds.push(b.max(*bounds.last().unwrap_or(&body)));
     }
-    if row == 0 {
+    bounds.push(bytes.len());
+    let buf = &bytes;
+    let mut parts: Vec<Part> = (0..n_parts)
+        .into_par_iter()
+        .map(|k| parse_part(buf, bounds[k], bounds[k + 1], delimiter, d))
+        .collect();
+    for k in 1..n_parts {
+        let end = parts[k - 1].end;
+        if end != bounds[k] {
+            // The guess fell inside a quoted field: parse this part again from the true end.
+            parts[k] = parse_part(buf, end, bounds[k + 1].max(end), delimiter, d);
+        }
+    }
+
+    // Merge the parts, numbering records 1.. across them.
+    let rows: usize = parts.iter().map(|p| p.row_start.len()).sum();
+    let mut row_start = Vec::with_capacity(rows);
+    let mut field_end = Vec::with_capacity(rows * d);
+    let mut row_no = Vec::with_capacity(rows);
+    let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = Vec::new();
+    let mut base = 0u64;
+    for part in parts {
+        row_start.extend_from_slice(&part.row_start);
+        field_end.extend_from_slice(&part.field_end);
+        row_no.extend(part.record_of_row.iter().map(|r| base + r + 1));
+        ragged_at.extend(part.ragged.into_iter().map(|(r, s, f)| (base + r + 1, s, f)));
+        base += part.records;
+    }
+    let total = base;
+    if total == 0 {
         return Err(Error::NoRows { path: path.into() });
     }
-    if row_no.is_empty() || ragged.len() as u64 * 2 > row {
+
+    // Non-UTF-8 bytes: name the row (and line) they are in. Chunks split at row starts, which
+    // follow a line break, so no character is cut.
+    let mut cuts: Vec<usize> = (1..threads)
+        .filter_map(|k| row_start.get(row_start.len() * k / threads).map(|&s| s as usize))
+        .collect();
+    cuts.insert(0, body);
+    cuts.push(bytes.len());
+    cuts.dedup();
+    let bad = cuts
+        .par_windows(2)
+        .filter_map(|w| {
+            std::str::from_utf8(&bytes[w[0]..w[1]])
+                .err()
+                .map(|e| w[0] + e.valid_up_to())
+        })
+        .min();
+    if let Some(off) = bad {
+        let before = row_start.partition_point(|&s| s as usize <= off)
+            + ragged_at.iter().filter(|r| r.1 as usize <= off).count();
+        return Err(Error::NotUtf8 {
+            path: path.into(),
+            row: before.max(1) as u64,
+            line: 1 + memchr::memchr_iter(b'\n', &bytes[..off]).count() as u64,
+        });
+    }
+
+    // Line numbers of ragged rows, in one pass.
+    let mut ragged = Vec::with_capacity(ragged_at.len());
+    let (mut line, mut at) = (1u64, 0usize);
+    for (row, s, fields) in ragged_at {
+        line += memchr::memchr_iter(b'\n', &bytes[at..s as usize]).count() as u64;
+        at = s as usize;
+        ragged.push(RaggedRow { row, line, fields });
+    }
+    if row_no.is_empty() || ragged.len() as u64 * 2 > total {
         let r = &ragged[0];
         return Err(Error::Data(format!(
-            "{}: {} of {row} data rows do not have the header's {d} fields (delimiter {}); \
+            "{}: {} of {total} data rows do not have the header's {d} fields (delimiter {}); \
              row {} (line {}) has {}; the file seems to mix delimiters or to be malformed",
             path.display(),
             ragged.len(),
@@ -236,7 +359,6 @@ pub fn read_table(path: &Path) -> Result<Table> {
             r.fields.len()
         )));
     }
-    bytes.shrink_to_fit();
     Ok(Table {
         path: path.into(),
         delimiter,
@@ -281,6 +403,19 @@ mod tests {
         assert_eq!(detect_delimiter(b"a;b;\"x,y,z\"\n"), b';');
         assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
         assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn records_with_quotes_and_line_breaks() {
+        let buf = b"a,\"b,\"\"c\"\"\nd\",e\r\nx,y,z";
+        let mut ends = Vec::new();
+        let next = parse_record(buf, 0, b',', &mut ends);
+        assert_eq!(ends, vec![1, 15, 17]);
+        assert_eq!(&buf[next..], b"x,y,z");
+        let mut ends = Vec::new();
+        assert_eq!(parse_record(buf, next, b',', &mut ends), buf.len());
+        assert_eq!(ends, vec![1, 3, 5]);
+        assert_eq!(unquote(b"\"a\"\"b\""), b"a\"\"b");
     }
 
     #[test]
