@@ -27,11 +27,99 @@ pub enum Command {
     Info(InfoArgs),
     /// Time the same k-means (same data, same init, fixed iterations) on each backend.
     Bench(BenchArgs),
+    /// Segment a customer table: clean, scale, choose k, cluster, project, profile, report.
+    Run(Box<RunArgs>),
+    /// Assign the rows of a table to the segments of a saved model.json.
+    Predict(PredictArgs),
 }
 
 /// `segmenter info`.
 #[derive(Args, Debug)]
 pub struct InfoArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Customer table: CSV with a header row; `,` `;` or tab detected; UTF-8 (a BOM is fine).
+    pub file: PathBuf,
+    /// Directory for segments.csv, rejects.csv, profile.csv, model.json, report.md,
+    /// report.html and plots/ (created if needed).
+    #[arg(long, default_value = "segmenter-out")]
+    pub out: PathBuf,
+    /// Number of segments, or `auto` to choose it over --k-range (elbow knee and silhouette;
+    /// the rule is printed in the report).
+    #[arg(long, default_value = "auto")]
+    pub k: String,
+    /// Range of k that `--k auto` considers, as LO..HI.
+    #[arg(long, default_value = "2..10")]
+    pub k_range: String,
+    /// Rows of the seeded sample the exact silhouette is computed on.
+    #[arg(long, default_value_t = 10_000)]
+    pub silhouette_sample: usize,
+    /// The elbow sweep is fitted on a seeded sample of this many rows when the table is
+    /// larger; the final model always uses every row.
+    #[arg(long, default_value_t = 100_000)]
+    pub sweep_sample: usize,
+    /// Where k-means runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// Seed of every random choice (samples, k-means++).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Independent k-means runs of the final fit; the lowest inertia wins.
+    #[arg(long, default_value_t = 1)]
+    pub n_init: usize,
+    /// Missing numeric values: replaced by the column's median or mean, or the row rejected.
+    #[arg(long, value_enum, default_value = "median")]
+    pub impute: ImputeArg,
+    /// Values outside the outlier fence: clipped to it, row rejected, or kept.
+    #[arg(long, value_enum, default_value = "clip")]
+    pub outliers: OutliersArg,
+    /// Outlier fence: Tukey's IQR fence (1.5 × IQR beyond the quartiles) or mean ± 3 sd.
+    #[arg(long, value_enum, default_value = "iqr")]
+    pub outlier_method: OutlierMethodArg,
+    /// Scaling of numeric and date features (booleans and one-hot stay 0/1).
+    #[arg(long, value_enum, default_value = "standard")]
+    pub scale: ScaleArg,
+    /// log1p before scaling: `auto` (non-negative columns with skewness above 1) or COL,COL.
+    #[arg(long)]
+    pub log: Option<String>,
+    /// Identifier column(s): kept in the output, not clustered on.
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub id: Vec<String>,
+    /// Column(s) not clustered on (still copied to segments.csv).
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// Column(s) to treat as categorical (one-hot).
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Column(s) to treat as numeric (a row with a non-number there is rejected).
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub numeric: Vec<String>,
+    /// No progress spinners (they are shown only on a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print one JSON object (k, rows_in, rows_segmented, rows_rejected, silhouette, inertia,
+    /// backend, stage_seconds, …) instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// model.json written by `segmenter run`.
+    pub model: PathBuf,
+    /// Table to score (same columns as the training file; extra ones are copied through).
+    pub file: PathBuf,
+    /// Scored table: row, original columns, segment, segment_name, pc1, pc2,
+    /// distance_to_centroid. Rows that cannot be scored go to <name>.rejects.csv beside it.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -66,6 +154,50 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// Missing-value handling.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ImputeArg {
+    /// Column median.
+    Median,
+    /// Column mean.
+    Mean,
+    /// Reject the row.
+    Drop,
+}
+
+/// Outlier handling.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OutliersArg {
+    /// Clip to the fence.
+    Clip,
+    /// Reject the row.
+    Drop,
+    /// Leave as is.
+    Keep,
+}
+
+/// Outlier fence.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OutlierMethodArg {
+    /// Q1 − 1.5·IQR .. Q3 + 1.5·IQR.
+    Iqr,
+    /// Mean ± 3 standard deviations.
+    Zscore,
+}
+
+/// Scaling.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ScaleArg {
+    /// Mean 0, standard deviation 1.
+    Standard,
+    /// Into [0, 1].
+    Minmax,
+    /// Median 0, IQR 1.
+    Robust,
+    /// Unscaled.
+    None,
+}
+
 /// `segmenter demo`.
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -78,6 +210,9 @@ pub struct DemoArgs {
     /// Keep the generated files here instead of a temporary directory.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// No progress spinners.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `segmenter generate ...`.
