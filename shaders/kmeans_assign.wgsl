@@ -31,7 +31,7 @@ struct Params {
     num_groups: u32,   // workgroups that hold points (the dispatch may round up in 2-D)
     groups_x: u32,     // workgroups per row of a 2-D dispatch
     first_pass: u32,   // 1 on the first pass of a step: the reduction starts from zero
-    pad: u32,
+    reduce_x: u32,     // workgroups per row of the reduction's dispatch
 }
 
 @group(0) @binding(0) var<storage, read> points: array<f32>;

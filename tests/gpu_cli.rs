@@ -317,3 +317,39 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 64 features"));
 }
+
+#[test]
+fn bench_agrees_with_the_hardware_reduction_width() {
+    // A GPU reduces each partial cell with a 64-wide workgroup tree; lavapipe defaults to 8.
+    // Forcing 64 runs the hardware configuration here too.
+    if !has_gpu() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+        .args([
+            "bench",
+            "--rows",
+            "70000",
+            "--dims",
+            "5",
+            "--k",
+            "6",
+            "--iters",
+            "3",
+            "--backends",
+            "cpu,gpu",
+            "--json",
+        ])
+        .env("SEGMENTER_GPU_REDUCE_WIDTH", "64")
+        .output()
+        .expect("the segmenter binary runs");
+    let rows = stdout_json(&out);
+    let (c, g) = (&rows[0], &rows[1]);
+    assert_eq!(g["backend"], "gpu");
+    assert!(g["agreement"].as_f64().is_some_and(|a| a >= 0.9999), "{g}");
+    let (a, b) = (
+        c["inertia"].as_f64().unwrap_or(0.0),
+        g["inertia"].as_f64().unwrap_or(-1.0),
+    );
+    assert!((a - b).abs() <= 1e-5 * a, "inertia {a} vs {b}");
+}

@@ -2,7 +2,7 @@
 //! centroids, partials, totals, per-pass parameters and bind groups), and read-back.
 
 use super::context::GpuContext;
-use super::pipelines::{Kernels, TILE, WORKGROUP};
+use super::pipelines::{Kernels, TILE};
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -43,7 +43,7 @@ struct Params {
     num_groups: u32,
     groups_x: u32,
     first_pass: u32,
-    pad: u32,
+    reduce_x: u32,
 }
 
 /// One pass: a range of one chunk small enough for the partials buffer.
@@ -64,7 +64,7 @@ pub struct GpuRun {
     totals_u: wgpu::Buffer,
     staging: wgpu::Buffer,
     passes: Vec<Pass>,
-    reduce_groups: u32,
+    reduce_dispatch: (u32, u32),
     kernels: Arc<Kernels>,
     // Kept alive for the bind groups.
     _partials: (wgpu::Buffer, wgpu::Buffer),
@@ -204,6 +204,9 @@ pub(crate) fn start(
         }
     }
     let groups_of = |count: u64| count.div_ceil(TILE as u64);
+    // The reduction runs one workgroup per cell of a partial row, 2-D past the row limit.
+    let reduce_x = row_f.min(max_x);
+    let reduce_y = row_f.div_ceil(reduce_x);
     let most_groups = plan.iter().map(|p| groups_of(p.2)).max().unwrap_or(1);
 
     ctx.scoped(&format!("preparing a fit with k = {k}"), || {
@@ -260,7 +263,7 @@ pub(crate) fn start(
                 num_groups: groups as u32,
                 groups_x: gx as u32,
                 first_pass: (p == 0) as u32,
-                pad: 0,
+                reduce_x: reduce_x as u32,
             };
             let params_buf = ctx
                 .device
@@ -301,7 +304,7 @@ pub(crate) fn start(
             totals_u,
             staging,
             passes,
-            reduce_groups: (row_f as u32).div_ceil(WORKGROUP),
+            reduce_dispatch: (reduce_x as u32, reduce_y as u32),
             kernels: kernels.clone(),
             _partials: (part_f, part_u),
         })
@@ -363,7 +366,7 @@ pub(crate) fn step(
                 pass.dispatch_workgroups(p.dispatch.0, p.dispatch.1, 1);
                 pass.set_pipeline(&run.kernels.reduce);
                 pass.set_bind_group(0, &p.reduce_group, &[]);
-                pass.dispatch_workgroups(run.reduce_groups, 1, 1);
+                pass.dispatch_workgroups(run.reduce_dispatch.0, run.reduce_dispatch.1, 1);
             }
         }
         let f_bytes = run.totals_f.size();

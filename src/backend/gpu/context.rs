@@ -90,6 +90,21 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
     }
 }
 
+fn reduce_width_for(hardware: bool) -> u32 {
+    if let Some(w) = std::env::var(super::REDUCE_WIDTH_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|w| w.is_power_of_two() && *w <= 256)
+    {
+        return w;
+    }
+    if hardware {
+        64
+    } else {
+        8
+    }
+}
+
 fn instance() -> wgpu::Instance {
     // Vulkan, Metal, DX12 by default (GL's compute support is too thin to be worth probing);
     // WGPU_BACKEND and friends override it, which is also how tests hide every adapter.
@@ -170,7 +185,10 @@ impl GpuContext {
                 slot.get_or_insert_with(|| e.to_string());
             }));
         }
-        let pipelines = Pipelines::new(&device).map_err(|e| e.to_string())?;
+        // A workgroup tree per cell pays on a GPU; a CPU rasterizer runs barriers slowly, and
+        // there a few invocations per cell looping over the rows do better.
+        let reduce_width = reduce_width_for(summary.hardware);
+        let pipelines = Pipelines::new(&device, reduce_width).map_err(|e| e.to_string())?;
         let limits = device.limits();
         Ok(GpuContext {
             device,

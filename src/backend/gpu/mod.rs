@@ -23,6 +23,11 @@ use std::time::Duration;
 /// Environment variable that caps the points per uploaded chunk (forces chunking in tests).
 pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
 
+/// Environment variable that sets how many invocations reduce one cell of the partials (a
+/// power of two ≤ 256; default 64 on GPU hardware, 8 on a CPU rasterizer). Lets tests run the
+/// hardware configuration on lavapipe.
+pub const REDUCE_WIDTH_ENV: &str = "SEGMENTER_GPU_REDUCE_WIDTH";
+
 /// Work per iteration (n·k·d multiply-adds) below which `auto` keeps the CPU: under it the
 /// GPU's fixed costs (launch, read-back, upload) exceed what it saves.
 pub const AUTO_MIN_WORK: u64 = 1 << 26;

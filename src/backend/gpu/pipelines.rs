@@ -34,6 +34,7 @@ pub(crate) struct Pipelines {
     assign_pipeline_layout: wgpu::PipelineLayout,
     reduce_pipeline_layout: wgpu::PipelineLayout,
     by_dims: Mutex<HashMap<u32, Arc<Kernels>>>,
+    reduce_width: u32,
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -77,8 +78,9 @@ fn pop_scopes(
 }
 
 impl Pipelines {
-    /// Compiles the shader modules and creates the layouts.
-    pub(crate) fn new(device: &wgpu::Device) -> Result<Self> {
+    /// Compiles the shader modules and creates the layouts. `reduce_width` is the number of
+    /// invocations that reduce one cell of the partials (a power of two).
+    pub(crate) fn new(device: &wgpu::Device, reduce_width: u32) -> Result<Self> {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let assign_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -128,6 +130,7 @@ impl Pipelines {
             assign_pipeline_layout,
             reduce_pipeline_layout,
             by_dims: Mutex::new(HashMap::new()),
+            reduce_width,
         })
     }
 
@@ -156,7 +159,7 @@ impl Pipelines {
             },
             cache: None,
         });
-        let reduce_constants = [("WG", WORKGROUP as f64), ("D", d as f64)];
+        let reduce_constants = [("RWG", self.reduce_width as f64), ("D", d as f64)];
         let reduce = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("reduce_partials"),
             layout: Some(&self.reduce_pipeline_layout),
