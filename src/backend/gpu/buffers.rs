@@ -181,7 +181,8 @@ pub(crate) fn start(
         .min(ctx.limits.max_buffer_size);
     // The partials of one pass must fit one binding: that bounds the points per pass.
     let max_groups = binding / (4 * row_f);
-    if max_groups == 0 {
+    // The totals hold a (sum, compensation) pair per cell: they too must fit one binding.
+    if max_groups == 0 || 8 * row_f > binding {
         return Err(Error::Unsupported(format!(
             "k = {k} with {d} features needs {} bytes of partial sums per workgroup, more than \
              this GPU can bind; use --backend cpu",
