@@ -28,6 +28,10 @@ pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
 /// hardware configuration on lavapipe.
 pub const REDUCE_WIDTH_ENV: &str = "SEGMENTER_GPU_REDUCE_WIDTH";
 
+/// Environment variable that sets the assignment kernel's workgroup size (a power of two
+/// ≤ 256, default 64; a tile stays 1,024 points), so tests can run other shapes.
+pub const ASSIGN_WIDTH_ENV: &str = "SEGMENTER_GPU_ASSIGN_WIDTH";
+
 /// Work per iteration (n·k·d multiply-adds) below which `auto` keeps the CPU. At 2^26 (e.g.
 /// 1M × 8 × 8) the vectorised CPU path takes about 5 ms per Lloyd iteration here, so a fit of
 /// tens of iterations only just outweighs the GPU's one-off costs (device start and pipeline

@@ -6,13 +6,9 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Invocations per workgroup of both kernels (`WG` in the shaders).
-pub(crate) const WORKGROUP: u32 = 64;
-/// Points each invocation assigns (`PPT`): a tile is `WORKGROUP * POINTS_PER_THREAD` points,
-/// which bounds how many terms one f32 partial sum holds.
-pub(crate) const POINTS_PER_THREAD: u32 = 16;
-/// Points per workgroup tile.
-pub(crate) const TILE: u32 = WORKGROUP * POINTS_PER_THREAD;
+/// Points per workgroup tile of the assignment kernel: `WG * PPT` in the shader. It bounds how
+/// many terms one f32 partial sum holds.
+pub(crate) const TILE: u32 = 1024;
 /// Largest feature count the assignment kernel holds in registers (`DMAX` in the shader).
 pub const MAX_DIMS: usize = 64;
 
@@ -34,7 +30,17 @@ pub(crate) struct Pipelines {
     assign_pipeline_layout: wgpu::PipelineLayout,
     reduce_pipeline_layout: wgpu::PipelineLayout,
     by_dims: Mutex<HashMap<u32, Arc<Kernels>>>,
-    reduce_width: u32,
+    widths: Widths,
+}
+
+/// Workgroup sizes, chosen per adapter: a GPU wants many invocations per workgroup; a CPU
+/// rasterizer (one SIMD vector per 8 invocations, barriers switch coroutines) wants few.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Widths {
+    /// Invocations per workgroup of the assignment kernel (a power of two dividing `TILE`).
+    pub(crate) assign: u32,
+    /// Invocations that reduce one cell of the partials (a power of two).
+    pub(crate) reduce: u32,
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -78,9 +84,8 @@ fn pop_scopes(
 }
 
 impl Pipelines {
-    /// Compiles the shader modules and creates the layouts. `reduce_width` is the number of
-    /// invocations that reduce one cell of the partials (a power of two).
-    pub(crate) fn new(device: &wgpu::Device, reduce_width: u32) -> Result<Self> {
+    /// Compiles the shader modules and creates the layouts.
+    pub(crate) fn new(device: &wgpu::Device, widths: Widths) -> Result<Self> {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let assign_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -130,7 +135,7 @@ impl Pipelines {
             assign_pipeline_layout,
             reduce_pipeline_layout,
             by_dims: Mutex::new(HashMap::new()),
-            reduce_width,
+            widths,
         })
     }
 
@@ -143,8 +148,8 @@ impl Pipelines {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let assign_constants = [
-            ("WG", WORKGROUP as f64),
-            ("PPT", POINTS_PER_THREAD as f64),
+            ("WG", self.widths.assign as f64),
+            ("PPT", (TILE / self.widths.assign) as f64),
             ("D", d as f64),
         ];
         let assign = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -159,7 +164,7 @@ impl Pipelines {
             },
             cache: None,
         });
-        let reduce_constants = [("RWG", self.reduce_width as f64), ("D", d as f64)];
+        let reduce_constants = [("RWG", self.widths.reduce as f64), ("D", d as f64)];
         let reduce = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("reduce_partials"),
             layout: Some(&self.reduce_pipeline_layout),
