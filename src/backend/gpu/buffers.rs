@@ -2,7 +2,7 @@
 //! centroids, partials, totals, per-pass parameters and bind groups), and read-back.
 
 use super::context::GpuContext;
-use super::pipelines::{Kernels, TILE};
+use super::pipelines::Kernels;
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -172,7 +172,9 @@ pub(crate) fn start(
     max_pass_groups: Option<u64>,
 ) -> Result<GpuRun> {
     let d = points.d;
-    let kernels = ctx.pipelines.kernels(&ctx.device, d as u32)?;
+    let ppt = ctx.pipelines.points_per_thread(k, d, &ctx.adapter.name)?;
+    let kernels = ctx.pipelines.kernels(&ctx.device, d as u32, ppt)?;
+    let tile = (ctx.pipelines.assign_width() * ppt) as u64;
     let row_f = (k * d + 1) as u64;
     let row_u = (k + 1) as u64;
     let binding = ctx
@@ -192,8 +194,9 @@ pub(crate) fn start(
     let max_x = max_groups_x.max(1) as u64;
     let max_groups = max_groups
         .min(max_x * ctx.limits.max_compute_workgroups_per_dimension as u64)
-        .min(max_pass_groups.unwrap_or(u64::MAX).max(1));
-    let pass_points = max_groups * TILE as u64;
+        .min(max_pass_groups.unwrap_or(u64::MAX).max(1))
+        .min(ctx.pipelines.max_reduce_rows().unwrap_or(u64::MAX));
+    let pass_points = max_groups * tile;
 
     let mut plan = Vec::new(); // (chunk, first, count)
     for (c, chunk) in points.chunks.iter().enumerate() {
@@ -204,7 +207,7 @@ pub(crate) fn start(
             first += count;
         }
     }
-    let groups_of = |count: u64| count.div_ceil(TILE as u64);
+    let groups_of = |count: u64| count.div_ceil(tile);
     // The reduction runs one workgroup per cell of a partial row, 2-D past the row limit.
     let reduce_x = row_f.min(max_x);
     let reduce_y = row_f.div_ceil(reduce_x);

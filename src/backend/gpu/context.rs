@@ -101,11 +101,14 @@ fn width_from_env(name: &str, max: u32) -> Option<u32> {
 /// Workgroup sizes for an adapter. Measured on lavapipe (CPU time of 20 steps at 200K × 8 × 8):
 /// the assignment kernel is fastest at 64 there too, but its reduction prefers 8 invocations
 /// per cell to a 64-wide barrier tree.
+/// A CPU rasterizer may cap loop iterations per invocation (llvmpipe: 65,535 in all, then
+/// every loop exits early and results are silently wrong); stay under it with a margin.
 fn widths_for(hardware: bool) -> Widths {
     let (assign, reduce) = if hardware { (64, 64) } else { (64, 8) };
     Widths {
         assign: width_from_env(super::ASSIGN_WIDTH_ENV, 256).unwrap_or(assign),
         reduce: width_from_env(super::REDUCE_WIDTH_ENV, 256).unwrap_or(reduce),
+        loop_budget: (!hardware).then_some(60_000),
     }
 }
 

@@ -212,7 +212,10 @@ impl Backend for GpuBackend {
             )));
         }
         // Compile the kernels for this d now, so their one-off cost is not counted as iterations.
-        self.ctx.pipelines.kernels(&self.ctx.device, d as u32)?;
+        let ppt = pipelines::TILE / self.ctx.pipelines.assign_width();
+        self.ctx
+            .pipelines
+            .kernels(&self.ctx.device, d as u32, ppt)?;
         buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
     }
 

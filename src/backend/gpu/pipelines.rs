@@ -1,14 +1,16 @@
 //! Shader modules, bind group layouts and compute pipelines. Modules and layouts are built once
 //! per device; pipelines are specialised per feature count `d` (a pipeline-overridable
-//! constant, so the distance loop has a fixed trip count) and cached.
+//! constant, so the distance loop has a fixed trip count) and points per invocation, and cached.
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Points per workgroup tile of the assignment kernel: `WG * PPT` in the shader. It bounds how
-/// many terms one f32 partial sum holds.
+/// Points per workgroup tile of the assignment kernel (`WG * PPT` in the shader) unless a loop
+/// budget asks for less. It bounds how many terms one f32 partial sum holds.
 pub(crate) const TILE: u32 = 1024;
+/// Feature block of the assignment kernel's accumulation (`DB` in the shader).
+const DB: u64 = 8;
 /// Largest feature count the assignment kernel holds in registers (`DMAX` in the shader).
 pub const MAX_DIMS: usize = 64;
 
@@ -29,7 +31,7 @@ pub(crate) struct Pipelines {
     pub(crate) reduce_layout: wgpu::BindGroupLayout,
     assign_pipeline_layout: wgpu::PipelineLayout,
     reduce_pipeline_layout: wgpu::PipelineLayout,
-    by_dims: Mutex<HashMap<u32, Arc<Kernels>>>,
+    by_shape: Mutex<HashMap<(u32, u32), Arc<Kernels>>>,
     widths: Widths,
 }
 
@@ -41,6 +43,9 @@ pub(crate) struct Widths {
     pub(crate) assign: u32,
     /// Invocations that reduce one cell of the partials (a power of two).
     pub(crate) reduce: u32,
+    /// Most loop iterations one invocation may run, if the driver caps them: llvmpipe
+    /// (lavapipe) silently ends every loop of an invocation after 65,535 iterations in all.
+    pub(crate) loop_budget: Option<u64>,
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -134,22 +139,65 @@ impl Pipelines {
             reduce_layout,
             assign_pipeline_layout,
             reduce_pipeline_layout,
-            by_dims: Mutex::new(HashMap::new()),
+            by_shape: Mutex::new(HashMap::new()),
             widths,
         })
     }
 
-    /// The kernels specialised for `d` features, built on first use.
-    pub(crate) fn kernels(&self, device: &wgpu::Device, d: u32) -> Result<Arc<Kernels>> {
-        let mut cache = self.by_dims.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = cache.get(&d) {
+    /// Points per invocation of the assignment kernel for k clusters of d features: the
+    /// default tile, halved until the worst-case loop iterations of one invocation fit the
+    /// driver's loop budget; `Unsupported` if even one point per invocation does not fit.
+    pub(crate) fn points_per_thread(&self, k: usize, d: usize, adapter: &str) -> Result<u32> {
+        let wg = self.widths.assign as u64;
+        let mut ppt = TILE / self.widths.assign;
+        let Some(budget) = self.widths.loop_budget else {
+            return Ok(ppt);
+        };
+        let (k, d) = (k as u64, d as u64);
+        let blocks = d.div_ceil(DB);
+        // Every loop counted as if not unrolled; see kmeans_assign.wgsl.
+        let cost = |ppt: u64| {
+            let tile = wg * ppt;
+            let assign = ppt * (1 + d + k * (1 + d));
+            let items = (k * blocks).div_ceil(wg);
+            let accumulate = items * (2 * DB + tile) + DB * tile;
+            assign + accumulate + wg
+        };
+        while cost(ppt as u64) > budget {
+            if ppt == 1 {
+                return Err(Error::Unsupported(format!(
+                    "k = {k} with {d} features needs more loop iterations per shader invocation \
+                     than '{adapter}' runs correctly; use --backend cpu"
+                )));
+            }
+            ppt /= 2;
+        }
+        Ok(ppt)
+    }
+
+    /// Most workgroup rows one reduction may read, if the loop budget bounds it.
+    pub(crate) fn max_reduce_rows(&self) -> Option<u64> {
+        self.widths
+            .loop_budget
+            .map(|b| self.widths.reduce as u64 * b.saturating_sub(256))
+    }
+
+    /// Invocations per workgroup of the assignment kernel.
+    pub(crate) fn assign_width(&self) -> u32 {
+        self.widths.assign
+    }
+
+    /// The kernels for `d` features and `ppt` points per invocation, built on first use.
+    pub(crate) fn kernels(&self, device: &wgpu::Device, d: u32, ppt: u32) -> Result<Arc<Kernels>> {
+        let mut cache = self.by_shape.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache.get(&(d, ppt)) {
             return Ok(k.clone());
         }
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let assign_constants = [
             ("WG", self.widths.assign as f64),
-            ("PPT", (TILE / self.widths.assign) as f64),
+            ("PPT", ppt as f64),
             ("D", d as f64),
         ];
         let assign = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -182,7 +230,7 @@ impl Pipelines {
             &format!("building the k-means pipelines for d = {d}"),
         )?;
         let kernels = Arc::new(Kernels { assign, reduce });
-        cache.insert(d, kernels.clone());
+        cache.insert((d, ppt), kernels.clone());
         Ok(kernels)
     }
 }
