@@ -16,6 +16,11 @@
 //   5 params     uniform             Params
 //
 // Overrides: WG invocations per workgroup, PPT points per invocation, D features (<= DMAX).
+//
+// llvmpipe (lavapipe) ends every loop of an invocation once 65,535 iterations have run in all
+// (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS), silently. On such adapters the host lowers PPT so that
+// the worst case stays under it (Pipelines::points_per_thread keeps that count in step with
+// the loops here).
 
 override WG: u32 = 64u;
 override PPT: u32 = 16u;

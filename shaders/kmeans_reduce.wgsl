@@ -13,7 +13,9 @@
 //   3 tot_u   storage read_write  u32  k + 1 totals
 //   4 params  uniform             Params (same layout as kmeans_assign.wgsl)
 //
-// Overrides: RWG invocations per cell (a power of two), D features.
+// Overrides: RWG invocations per cell (a power of two), D features. On llvmpipe the host caps
+// the rows per pass so one invocation's loop stays under 65,535 iterations (see the assign
+// kernel's header).
 
 override RWG: u32 = 64u;
 override D: u32 = 1u;
