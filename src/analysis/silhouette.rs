@@ -179,7 +179,58 @@ pub fn silhouette_batch(x: ArrayView2<'_, f32>, labelings: &[&[u32]]) -> Result<
 
 /// Sums of Euclidean distances from `xi` to the rows of each group (contiguous ranges of the
 /// padded feature-major matrix `cols`), each group summed lane-wise in f64 in a fixed order.
+/// Runs the widest vector code the CPU has; lane-wise arithmetic makes every version agree
+/// bit for bit.
 fn group_sums(
+    cols: &[f32],
+    padded: usize,
+    d: usize,
+    xi: &[f32],
+    starts: &[usize],
+    gsum: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { group_sums_avx512(cols, padded, d, xi, starts, gsum) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { group_sums_avx2(cols, padded, d, xi, starts, gsum) };
+        }
+    }
+    group_sums_impl(cols, padded, d, xi, starts, gsum)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn group_sums_avx512(
+    cols: &[f32],
+    padded: usize,
+    d: usize,
+    xi: &[f32],
+    starts: &[usize],
+    gsum: &mut [f64],
+) {
+    group_sums_impl(cols, padded, d, xi, starts, gsum)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn group_sums_avx2(
+    cols: &[f32],
+    padded: usize,
+    d: usize,
+    xi: &[f32],
+    starts: &[usize],
+    gsum: &mut [f64],
+) {
+    group_sums_impl(cols, padded, d, xi, starts, gsum)
+}
+
+#[inline(always)]
+fn group_sums_impl(
     cols: &[f32],
     padded: usize,
     d: usize,
@@ -263,70 +314,7 @@ pub fn simplified_silhouette_batch(
     let partials: Vec<Vec<f64>> = xs
         .par_chunks(ROWS_PER_CHUNK * d.max(1))
         .enumerate()
-        .map(|(ci, chunk)| {
-            let row0 = ci * ROWS_PER_CHUNK;
-            let rows = chunk.len() / d.max(1);
-            let mut sums = vec![0f64; fits.len()];
-            let mut block = vec![0f32; d * LANES];
-            let mut b0 = 0;
-            while b0 < rows {
-                let take = (rows - b0).min(LANES);
-                // Transpose LANES points to feature-major so each centroid's distances to
-                // the whole block come from one vector loop.
-                for l in 0..LANES {
-                    let r = b0 + l.min(take - 1);
-                    for f in 0..d {
-                        block[f * LANES + l] = chunk[r * d + f];
-                    }
-                }
-                for (fi, (c, labels)) in fits.iter().enumerate() {
-                    let k = c.nrows();
-                    if k < 2 {
-                        sums[fi] = f64::NAN;
-                        continue;
-                    }
-                    let mut lab = [0u32; LANES];
-                    for l in 0..take {
-                        lab[l] = labels[row0 + b0 + l];
-                    }
-                    let mut own = [0f32; LANES];
-                    let mut other = [f32::INFINITY; LANES];
-                    let cf = &cents[fi];
-                    for cc in 0..k {
-                        let mut dist = [0f32; LANES];
-                        for (brow, &cv) in block.chunks_exact(LANES).zip(&cf[cc * d..(cc + 1) * d])
-                        {
-                            // Fixed-length rows let the compiler drop bounds checks and vectorise.
-                            let brow: &[f32; LANES] = brow.try_into().unwrap_or(&[0.0; LANES]);
-                            for l in 0..LANES {
-                                let t = brow[l] - cv;
-                                dist[l] += t * t;
-                            }
-                        }
-                        for l in 0..LANES {
-                            let mine = lab[l] == cc as u32;
-                            own[l] = if mine { dist[l] } else { own[l] };
-                            other[l] = if mine {
-                                other[l]
-                            } else {
-                                other[l].min(dist[l])
-                            };
-                        }
-                    }
-                    let mut s = 0f64;
-                    for l in 0..take {
-                        let (a, b) = (own[l] as f64, other[l] as f64);
-                        let den = a.max(b);
-                        if den > 0.0 {
-                            s += (b - a) / den;
-                        }
-                    }
-                    sums[fi] += s;
-                }
-                b0 += LANES;
-            }
-            sums
-        })
+        .map(|(ci, chunk)| simplified_chunk(chunk, ci * ROWS_PER_CHUNK, d, fits, &cents))
         .collect();
     let mut total = vec![0f64; fits.len()];
     for p in &partials {
@@ -335,6 +323,123 @@ pub fn simplified_silhouette_batch(
         }
     }
     Ok(total.into_iter().map(|t| t / n as f64).collect())
+}
+
+/// Sums of the simplified-silhouette terms of one chunk of rows (starting at row `row0`) for
+/// every fit, in the widest vector code the CPU has (identical results on each).
+fn simplified_chunk(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { simplified_chunk_avx512(chunk, row0, d, fits, cents) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { simplified_chunk_avx2(chunk, row0, d, fits, cents) };
+        }
+    }
+    simplified_chunk_impl(chunk, row0, d, fits, cents)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn simplified_chunk_avx512(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    simplified_chunk_impl(chunk, row0, d, fits, cents)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn simplified_chunk_avx2(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    simplified_chunk_impl(chunk, row0, d, fits, cents)
+}
+
+#[inline(always)]
+fn simplified_chunk_impl(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    let rows = chunk.len() / d.max(1);
+    let mut sums = vec![0f64; fits.len()];
+    let mut block = vec![0f32; d * LANES];
+    let mut b0 = 0;
+    while b0 < rows {
+        let take = (rows - b0).min(LANES);
+        // Transpose LANES points to feature-major so each centroid's distances to
+        // the whole block come from one vector loop.
+        for l in 0..LANES {
+            let r = b0 + l.min(take - 1);
+            for f in 0..d {
+                block[f * LANES + l] = chunk[r * d + f];
+            }
+        }
+        for (fi, (c, labels)) in fits.iter().enumerate() {
+            let k = c.nrows();
+            if k < 2 {
+                sums[fi] = f64::NAN;
+                continue;
+            }
+            let mut lab = [0u32; LANES];
+            for l in 0..take {
+                lab[l] = labels[row0 + b0 + l];
+            }
+            let mut own = [0f32; LANES];
+            let mut other = [f32::INFINITY; LANES];
+            let cf = &cents[fi];
+            for cc in 0..k {
+                let mut dist = [0f32; LANES];
+                for (brow, &cv) in block.chunks_exact(LANES).zip(&cf[cc * d..(cc + 1) * d]) {
+                    // Fixed-length rows let the compiler drop bounds checks and vectorise.
+                    let brow: &[f32; LANES] = brow.try_into().unwrap_or(&[0.0; LANES]);
+                    for l in 0..LANES {
+                        let t = brow[l] - cv;
+                        dist[l] += t * t;
+                    }
+                }
+                for l in 0..LANES {
+                    let mine = lab[l] == cc as u32;
+                    own[l] = if mine { dist[l] } else { own[l] };
+                    other[l] = if mine {
+                        other[l]
+                    } else {
+                        other[l].min(dist[l])
+                    };
+                }
+            }
+            let mut s = 0f64;
+            for l in 0..take {
+                let (a, b) = (own[l] as f64, other[l] as f64);
+                let den = a.max(b);
+                if den > 0.0 {
+                    s += (b - a) / den;
+                }
+            }
+            sums[fi] += s;
+        }
+        b0 += LANES;
+    }
+    sums
 }
 
 #[cfg(test)]
