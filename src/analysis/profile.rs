@@ -119,12 +119,9 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
                     per[l as usize].push(v);
                 }
             }
-            let (om, _) = mean_median(&mut all);
-            let var = if all.is_empty() {
-                f64::NAN
-            } else {
-                all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64
-            };
+            // Mean and variance before the median's selection reorders the values.
+            let om = all.iter().sum::<f64>() / all.len() as f64;
+            let var = all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64;
             let sd = var.sqrt();
             let (_, omed) = mean_median(&mut all);
             per.iter_mut()

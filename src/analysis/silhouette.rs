@@ -553,4 +553,57 @@ mod tests {
         assert!(a.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(sample_indices(5, 50, 3), vec![0, 1, 2, 3, 4]);
     }
+
+    #[test]
+    fn vector_and_portable_kernels_agree_bit_for_bit() {
+        use rand::RngExt;
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (m, d) = (77, 3);
+        let cols: Vec<f32> = (0..d * (m + LANES))
+            .map(|_| rng.random_range(-2.0f32..2.0))
+            .collect();
+        let starts = [0, 5, 6, 40, 77];
+        let xi = [0.3f32, -1.0, 0.5];
+        let (mut a, mut b) = (vec![0f64; 4], vec![0f64; 4]);
+        group_sums(&cols, m + LANES, d, &xi, &starts, &mut a);
+        group_sums_impl(&cols, m + LANES, d, &xi, &starts, &mut b);
+        assert_eq!(a, b);
+        let x = ndarray::Array2::from_shape_fn((53, d), |_| rng.random_range(-2.0f32..2.0));
+        let c = ndarray::Array2::from_shape_fn((4, d), |_| rng.random_range(-2.0f32..2.0));
+        let l: Vec<u32> = (0..53).map(|i| (i % 4) as u32).collect();
+        let fits = [(c.view(), l.as_slice())];
+        let cents = vec![c.iter().copied().collect::<Vec<f32>>()];
+        let xs: Vec<f32> = x.iter().copied().collect();
+        assert_eq!(
+            simplified_chunk(&xs, 0, d, &fits, &cents),
+            simplified_chunk_impl(&xs, 0, d, &fits, &cents)
+        );
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        use rand::RngExt;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 9_000; // spans several parallel chunks
+        let x = ndarray::Array2::from_shape_fn((n, 4), |_| rng.random_range(-2.0f32..2.0));
+        let l: Vec<u32> = (0..n)
+            .map(|i| (x[[i, 0]] > 0.0) as u32 + (x[[i, 1]] > 0.5) as u32)
+            .collect();
+        let c = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i + j) as f32 / 4.0);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            pool.install(|| {
+                (
+                    sampled_silhouette(x.view(), &l, 2_000, 1).unwrap_or(f64::NAN),
+                    simplified_silhouette(x.view(), c.view(), &l).unwrap_or(f64::NAN),
+                )
+            })
+        };
+        let (a, b) = (run(1), run(3));
+        assert_eq!(a.0.to_bits(), b.0.to_bits());
+        assert_eq!(a.1.to_bits(), b.1.to_bits());
+    }
 }

@@ -167,7 +167,8 @@ fn elbow(r: &ReportInput) -> Option<Result<Plot>> {
             .y_label_formatter(&|v| compact(*v))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         if let Some(kn) = c.knee {
             let kn = kn as f64;
@@ -246,7 +247,8 @@ fn silhouette(r: &ReportInput) -> Option<Result<Plot>> {
             .y_label_formatter(&|v| format!("{v:.2}"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         let kc = c.k as f64;
         ch.draw_series(LineSeries::new(
@@ -358,7 +360,8 @@ fn pca(r: &ReportInput) -> Option<Result<Plot>> {
             .y_desc(format!("PC2{}", ratio(1)))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(240, 240, 240))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         let inside = |x: f64, y: f64| x >= x0 && x <= x1 && y >= y0 && y <= y1;
         ch.draw_series(
@@ -510,7 +513,8 @@ fn histograms(r: &ReportInput) -> Option<Result<Plot>> {
                     .x_label_formatter(&|v| compact(*v))
                     .y_label_formatter(&|v| compact(*v))
                     .label_style((FONT, 13))
-                    .light_line_style(RGBColor(240, 240, 240))
+                    .light_line_style(TRANSPARENT)
+                    .bold_line_style(RGBColor(225, 225, 225))
                     .draw()?;
                 for b in 0..BINS {
                     let mut base = 0f64;
@@ -690,11 +694,18 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
                     .disable_y_mesh()
                     .y_labels(nf)
                     .y_label_formatter(&label)
-                    .x_label_formatter(&|v| format!("{v:+.1}"))
+                    .x_label_formatter(&|v| {
+                        if v.abs() < 1e-9 {
+                            "0".into()
+                        } else {
+                            format!("{v:+.1}")
+                        }
+                    })
                     .x_desc("standard deviations from the population mean")
                     .label_style((FONT, 14))
                     .axis_desc_style((FONT, 13))
-                    .light_line_style(RGBColor(240, 240, 240))
+                    .light_line_style(TRANSPARENT)
+                    .bold_line_style(RGBColor(225, 225, 225))
                     .draw()?;
                 ch.draw_series(feats.iter().enumerate().map(|(i, f)| {
                     let z = f.1[pi];
