@@ -35,6 +35,9 @@ fn main() -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let d = NUMERIC_COLUMNS.len();
     let mut raw = Array2::<f64>::zeros((n, d));
+    // A categorical column that is not clustered on but differs by segment, to exercise level
+    // shares in the profiles: the share of "app" rises with the planted segment's app time.
+    let mut channel = Vec::with_capacity(n);
     for mut row in raw.rows_mut() {
         let u: f64 = rng.random();
         let mut acc = 0.0;
@@ -50,6 +53,15 @@ fn main() -> anyhow::Result<()> {
             let z: f64 = StandardNormal.sample(&mut rng);
             row[j] = m + sd * z;
         }
+        let p_app = [0.2, 0.7, 0.15, 0.5][seg];
+        let u: f64 = rng.random();
+        channel.push(if u < p_app {
+            0u32
+        } else if u < 0.9 {
+            1
+        } else {
+            2
+        });
     }
     let mean = raw
         .mean_axis(Axis(0))
@@ -122,7 +134,11 @@ fn main() -> anyhow::Result<()> {
             .enumerate()
             .map(|(j, c)| (c.to_string(), raw.column(j).to_vec()))
             .collect(),
-        categorical: vec![],
+        categorical: vec![(
+            "Preferred Channel".into(),
+            vec!["app".into(), "web".into(), "store".into()],
+            channel,
+        )],
     };
     let profiles = profile_segments(&input, &fit.labels, choice.k);
     lap("profiles", t);

@@ -246,7 +246,7 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
             .map(|l| Trait {
                 strength: l.z,
                 phrase: format!(
-                    "mostly {} {}",
+                    "mostly {} ({})",
                     clean_level(&l.level),
                     clean_column(&l.column)
                 ),
@@ -448,32 +448,33 @@ pub fn fmt_pct(v: f64) -> String {
 }
 
 fn describe(p: &SegmentProfile) -> String {
-    let mut s = format!(
-        "Segment {} ({}) holds {} customers, {} of all.",
+    let head = format!(
+        "Segment {} holds {} customers ({} of all).",
         p.segment,
-        p.name,
         fmt_int(p.size),
         fmt_pct(p.share)
     );
     let t = traits(p);
     if t.is_empty() {
-        s.push_str(" No feature differs much from the population: these are typical customers.");
-        return s;
+        return format!(
+            "{head} No feature differs much from the population: these are typical customers."
+        );
     }
     let mut parts = Vec::new();
     for tr in t.iter().take(3) {
         if let Some(ns) = p.numeric.iter().find(|n| n.column == tr.column) {
-            let rel = if ns.lift.is_finite() && ns.overall_mean > 0.0 {
+            // A relative change only reads well for positive quantities.
+            let rel = if ns.lift.is_finite() && ns.overall_mean > 0.0 && ns.mean >= 0.0 {
                 format!(", {:+.0}%", (ns.lift - 1.0) * 100.0)
             } else {
                 String::new()
             };
             parts.push(format!(
-                "{} averages {} against {} overall ({:+.1} sd{rel})",
+                "{} ({} {} against {} overall{rel})",
+                tr.phrase,
                 ns.column,
                 fmt_num(ns.mean),
-                fmt_num(ns.overall_mean),
-                ns.z
+                fmt_num(ns.overall_mean)
             ));
         } else if let Some(ls) = p
             .categorical
@@ -482,18 +483,20 @@ fn describe(p: &SegmentProfile) -> String {
             .max_by(|a, b| a.z.total_cmp(&b.z))
         {
             parts.push(format!(
-                "{} of them have {} = {} against {} overall",
-                fmt_pct(ls.share),
+                "{} = {} for {} of them against {} overall",
                 ls.column,
                 clean_level(&ls.level),
+                fmt_pct(ls.share),
                 fmt_pct(ls.overall_share)
             ));
         }
     }
-    s.push_str(" Compared with all customers: ");
-    s.push_str(&parts.join("; "));
-    s.push('.');
-    s
+    let list = match parts.len() {
+        0 => String::new(),
+        1 => parts[0].clone(),
+        n => format!("{} and {}", parts[..n - 1].join(", "), parts[n - 1]),
+    };
+    format!("{head} Compared with all customers they stand out for {list}.")
 }
 
 /// Suggested actions keyed by the kind of column and direction.
@@ -623,9 +626,13 @@ mod tests {
         assert_eq!(p[0].name, "high yearly spend · short membership");
         assert!(p[1].name.starts_with("low yearly spend · long membership"));
         assert_ne!(p[0].name, p[1].name);
-        assert!(p[0]
-            .description
-            .contains("Yearly Amount Spent averages 1,300"));
+        assert!(
+            p[0].description.contains(
+                "high yearly spend (Yearly Amount Spent 1,300 against 828.6 overall, +57%)"
+            ),
+            "{}",
+            p[0].description
+        );
         assert!(p[0].action.contains("high value"));
         assert!(p[1].action.contains("bundles"));
     }

@@ -623,7 +623,10 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
     for (i, n) in first.numeric.iter().enumerate() {
         feats.push((
             n.column.clone(),
-            r.profiles.iter().map(|p| p.numeric[i].z).collect(),
+            r.profiles
+                .iter()
+                .map(|p| p.numeric.get(i).map_or(0.0, |s| s.z))
+                .collect(),
         ));
     }
     let mut levels: Vec<(String, Vec<f64>)> = first
@@ -633,7 +636,10 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
         .map(|(i, l)| {
             (
                 format!("{} = {}", l.column, l.level),
-                r.profiles.iter().map(|p| p.categorical[i].z).collect(),
+                r.profiles
+                    .iter()
+                    .map(|p| p.categorical.get(i).map_or(0.0, |s| s.z))
+                    .collect(),
             )
         })
         .collect();
