@@ -103,8 +103,10 @@ pub struct KChoice {
     pub k: usize,
     /// The knee of the inertia curve, when Kneedle found one.
     pub knee: Option<usize>,
-    /// The rule and how it applied here, in plain language (shown in the report).
+    /// How the rule applied here and the rule itself, in plain language (shown in the report).
     pub rule: String,
+    /// How the rule applied here only, one sentence (for terminal summaries).
+    pub reason: String,
     /// The scores the choice was made from, sorted by k.
     pub scores: Vec<KScore>,
 }
@@ -175,6 +177,7 @@ pub fn choose_k(scores: &[KScore]) -> KChoice {
             k: 0,
             knee: None,
             rule: "no k could be fitted".into(),
+            reason: "no k could be fitted".into(),
             scores,
         };
     }
@@ -259,6 +262,7 @@ pub fn choose_k(scores: &[KScore]) -> KChoice {
         k,
         knee,
         rule: format!("{why} {general}"),
+        reason: why,
         scores,
     }
 }
@@ -312,6 +316,7 @@ mod tests {
         let c = choose_k(&mk([0.5, 0.55, 0.6, 0.61, 0.4, 0.3, 0.3, 0.3, 0.3]));
         assert_eq!((c.k, c.knee), (4, Some(4)));
         assert!(c.rule.contains("k = 4"));
+        assert!(c.rule.starts_with(&c.reason) && c.reason.len() < c.rule.len());
         let c = choose_k(&mk([0.5, 0.55, 0.6, 0.65, 0.4, 0.3, 0.3, 0.3, 0.3]));
         assert_eq!((c.k, c.knee), (5, Some(4)));
         // No elbow: best silhouette, ties to the smaller k.

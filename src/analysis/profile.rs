@@ -72,6 +72,10 @@ pub struct SegmentProfile {
 /// Distinctiveness (|z|) a feature needs to appear in a segment's name.
 pub const NAME_MIN_Z: f64 = 0.3;
 
+/// Distinctiveness at which a money-like feature (spend, revenue, value) joins the name as a
+/// third phrase when it is not among the two strongest: value is what users ask about first.
+pub const NAME_MONEY_Z: f64 = 0.5;
+
 /// Mean and exact median of finite values; NaN for none.
 fn mean_median(v: &mut [f64]) -> (f64, f64) {
     if v.is_empty() {
@@ -224,6 +228,7 @@ struct Trait {
     phrase: String,
     column: String,
     high: bool,
+    money: bool,
 }
 
 /// The segment's distinctive features, strongest first (ties by input order).
@@ -237,6 +242,7 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
             phrase: phrase(&s.column, s.z > 0.0),
             column: s.column.clone(),
             high: s.z > 0.0,
+            money: has_word(&clean_column(&s.column), &MONEY),
         })
         .collect();
     t.extend(
@@ -252,6 +258,7 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
                 ),
                 column: l.column.clone(),
                 high: true,
+                money: false,
             }),
     );
     // Stable sort keeps input order among equal strengths.
@@ -259,11 +266,32 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
     t
 }
 
-/// Gives each segment a name from its two most distinctive features, adding features where two
-/// names collide, and the segment number where they still do.
+/// How many leading traits name the segment: the two strongest, plus the strongest money-like
+/// one (moved to third place) when it is distinctive enough but not among them.
+fn headline(t: &mut [Trait]) -> usize {
+    let base = t.len().min(2);
+    if t[..base].iter().any(|x| x.money) {
+        return base;
+    }
+    match t
+        .iter()
+        .skip(base)
+        .position(|x| x.money && x.strength >= NAME_MONEY_Z)
+    {
+        Some(i) => {
+            t[base..=base + i].rotate_right(1);
+            base + 1
+        }
+        None => base,
+    }
+}
+
+/// Gives each segment a name from its two most distinctive features (and a distinctive spend,
+/// see `headline`), adding features where two names collide, and the segment number where they
+/// still do.
 fn name_segments(profiles: &mut [SegmentProfile]) {
-    let all: Vec<Vec<Trait>> = profiles.iter().map(traits).collect();
-    let mut used: Vec<usize> = all.iter().map(|t| t.len().min(2)).collect();
+    let mut all: Vec<Vec<Trait>> = profiles.iter().map(traits).collect();
+    let mut used: Vec<usize> = all.iter_mut().map(|t| headline(t)).collect();
     let render = |t: &[Trait], u: usize| -> String {
         if u == 0 {
             "typical customers".to_string()
@@ -454,7 +482,8 @@ fn describe(p: &SegmentProfile) -> String {
         fmt_int(p.size),
         fmt_pct(p.share)
     );
-    let t = traits(p);
+    let mut t = traits(p);
+    headline(&mut t);
     if t.is_empty() {
         return format!(
             "{head} No feature differs much from the population: these are typical customers."
@@ -549,7 +578,11 @@ fn action_for(column: &str, high: bool) -> Option<&'static str> {
 
 fn suggest_action(p: &SegmentProfile) -> String {
     let mut acts: Vec<&str> = Vec::new();
-    for t in traits(p) {
+    let mut t = traits(p);
+    let named = headline(&mut t);
+    // Value first: a named money-like trait leads the suggested actions.
+    t[..named].sort_by_key(|x| !x.money);
+    for t in t {
         if let Some(a) = action_for(&t.column, t.high) {
             if !acts.contains(&a) {
                 acts.push(a);
@@ -665,5 +698,41 @@ mod tests {
         assert_eq!(fmt_pct(0.25), "25.0%");
         assert_eq!(fmt_int(1234567), "1,234,567");
         assert_eq!(fmt_int(12), "12");
+    }
+
+    #[test]
+    fn distinctive_spend_joins_the_name_third() {
+        let stat = |column: &str, z: f64| NumericStat {
+            column: column.into(),
+            mean: 1.0 + z,
+            median: 1.0 + z,
+            overall_mean: 1.0,
+            overall_median: 1.0,
+            lift: 1.0 + z,
+            z,
+        };
+        let seg = |segment: u32, zs: [f64; 3]| SegmentProfile {
+            segment,
+            size: 10,
+            share: 0.5,
+            name: String::new(),
+            description: String::new(),
+            action: String::new(),
+            numeric: vec![
+                stat("Length of Membership", zs[0]),
+                stat("Time on Website", zs[1]),
+                stat("Yearly Amount Spent", zs[2]),
+            ],
+            categorical: vec![],
+        };
+        let mut p = vec![seg(0, [-1.1, -0.8, 0.6]), seg(1, [1.1, 0.8, 0.4])];
+        name_segments(&mut p);
+        assert_eq!(
+            p[0].name,
+            "short membership · less time on website · high yearly spend"
+        );
+        // Below NAME_MONEY_Z the spend stays out of the name.
+        assert_eq!(p[1].name, "long membership · more time on website");
+        assert!(suggest_action(&p[0]).starts_with("Treat as high value"));
     }
 }
