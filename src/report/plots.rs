@@ -416,10 +416,10 @@ fn legend_strip(area: &Area, r: &ReportInput, k: usize) -> DrawResult {
     let mut y = 12i32;
     for s in 0..k as u32 {
         let label = segment_label(r, s);
-        let width = 30 + (label.chars().count() as i32) * 8;
+        let width = 30 + (label.chars().count() as i32) * 9;
         if x + width > w as i32 - 10 {
             x = 20;
-            y += 24;
+            y += 26;
         }
         area.draw(&Rectangle::new(
             [(x, y), (x + 16, y + 16)],
@@ -428,7 +428,7 @@ fn legend_strip(area: &Area, r: &ReportInput, k: usize) -> DrawResult {
         area.draw(&Text::new(
             label,
             (x + 22, y),
-            (FONT, 15).into_font().color(&BLACK),
+            (FONT, 17).into_font().color(&BLACK),
         ))?;
         x += width + 14;
     }
@@ -439,7 +439,7 @@ fn legend_rows(r: &ReportInput, k: usize, width: u32) -> u32 {
     let mut x = 20u32;
     let mut rows = 1;
     for s in 0..k as u32 {
-        let w = 44 + segment_label(r, s).chars().count() as u32 * 8;
+        let w = 44 + segment_label(r, s).chars().count() as u32 * 9;
         if x + w > width - 10 {
             x = 20;
             rows += 1;
@@ -466,7 +466,7 @@ fn histograms(r: &ReportInput) -> Option<Result<Plot>> {
     let rows = feats.len().div_ceil(cols);
     let (pw, ph) = (430u32, 300u32);
     let width = pw * cols as u32;
-    let top = 50 + 24 * legend_rows(r, k, width);
+    let top = 50 + 26 * legend_rows(r, k, width);
     Some(render(
         "histograms.png",
         width,
@@ -502,17 +502,17 @@ fn histograms(r: &ReportInput) -> Option<Result<Plot>> {
                     .max(1) as f64
                     * 1.08;
                 let mut ch = ChartBuilder::on(panel)
-                    .caption(name.as_str(), title_style(16))
+                    .caption(name.as_str(), title_style(19))
                     .margin(10)
-                    .x_label_area_size(30)
-                    .y_label_area_size(50)
+                    .x_label_area_size(34)
+                    .y_label_area_size(58)
                     .build_cartesian_2d(lo..hi, 0f64..ymax)?;
                 ch.configure_mesh()
                     .x_labels(5)
                     .y_labels(4)
                     .x_label_formatter(&|v| compact(*v))
                     .y_label_formatter(&|v| compact(*v))
-                    .label_style((FONT, 13))
+                    .label_style((FONT, 16))
                     .light_line_style(TRANSPARENT)
                     .bold_line_style(RGBColor(225, 225, 225))
                     .draw()?;
@@ -546,7 +546,7 @@ fn correlation(r: &ReportInput) -> Option<Result<Plot>> {
     }
     let cell = (640 / d as u32).clamp(28, 90);
     let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(4) as u32;
-    let label = (longest * 8 + 20).min(300);
+    let label = (longest * 9 + 20).min(300);
     let width = label + cell * d as u32 + 40;
     let height = 60 + label + cell * d as u32 + 20;
     Some(render("correlation.png", width.max(420), height, |root| {
@@ -564,13 +564,13 @@ fn correlation(r: &ReportInput) -> Option<Result<Plot>> {
             root.draw(&Text::new(
                 name.clone(),
                 (x0 - 8, y0 + i as i32 * c + c / 2),
-                font(14).pos(Pos::new(HPos::Right, VPos::Center)),
+                font(16).pos(Pos::new(HPos::Right, VPos::Center)),
             ))?;
             // Column labels, rotated to read upwards, ending just above the column.
             root.draw(&Text::new(
                 name.clone(),
                 (x0 + i as i32 * c + c / 2 - 7, y0 - 8),
-                font(14).transform(FontTransform::Rotate270),
+                font(16).transform(FontTransform::Rotate270),
             ))?;
         }
         for i in 0..d {
@@ -663,8 +663,8 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
     let cols = if k == 1 { 1 } else { 2 };
     let rows = k.div_ceil(cols);
     let longest = feats.iter().map(|f| f.0.chars().count()).max().unwrap_or(4) as u32;
-    let ylab = (longest * 8 + 16).min(280);
-    let pw = 560u32.max(ylab + 300);
+    let ylab = (longest * 9 + 16).min(280);
+    let pw = 600u32.max(ylab + 320);
     let ph = 90 + 30 * nf as u32;
     Some(render(
         "profiles.png",
@@ -682,13 +682,20 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
             for (pi, p) in r.profiles.iter().enumerate() {
                 let panel = &panels[pi];
                 let col = segment_color(p.segment);
+                let title = format!("{}: {} ({})", p.segment, p.name, fmt_pct(p.share));
+                // Long names shrink to fit (DejaVu averages about 0.58 em per character).
+                let title_px = ((pw as f64 - 30.0) / (title.chars().count() as f64 * 0.58))
+                    .clamp(12.0, 18.0) as u32;
                 let mut ch = ChartBuilder::on(panel)
                     .caption(
-                        format!("{}: {} ({})", p.segment, p.name, fmt_pct(p.share)),
-                        (FONT, 16).into_font().style(FontStyle::Bold).color(&col),
+                        title,
+                        (FONT, title_px)
+                            .into_font()
+                            .style(FontStyle::Bold)
+                            .color(&col),
                     )
                     .margin(12)
-                    .x_label_area_size(40)
+                    .x_label_area_size(52)
                     .y_label_area_size(ylab)
                     .build_cartesian_2d(-zmax..zmax, (0..nf).into_segmented())?;
                 let names: Vec<String> = feats.iter().map(|f| f.0.clone()).collect();
@@ -708,8 +715,8 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
                         }
                     })
                     .x_desc("standard deviations from the population mean")
-                    .label_style((FONT, 14))
-                    .axis_desc_style((FONT, 13))
+                    .label_style((FONT, 16))
+                    .axis_desc_style((FONT, 15))
                     .light_line_style(TRANSPARENT)
                     .bold_line_style(RGBColor(225, 225, 225))
                     .draw()?;
