@@ -33,7 +33,8 @@ pub struct KScore {
 /// canonicalised (clusters numbered largest first). Silhouettes are computed on one seeded
 /// sample of `silhouette_sample` rows (seed `params.seed`) shared by every k, in one batch.
 /// k values above the number of distinct rows are skipped (so the result may be shorter than
-/// `ks`); an error only if no k can be fitted.
+/// `ks`); an error only if no k can be fitted. Every fit is kept (labels and squared distances
+/// of every row, 12 bytes a row per k), so large tables are better swept on a seeded sample.
 pub fn sweep_k<B: Backend>(
     backend: &B,
     points: &B::Points,
