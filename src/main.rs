@@ -5,16 +5,16 @@ mod cli;
 
 use clap::Parser;
 use cli::{
-    AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, ImputeArg, InitArg,
-    OutlierMethodArg, OutliersArg, RunArgs, ScaleArg,
+    AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, ImputeArg, InitArg, OutlierMethodArg,
+    OutliersArg, RunArgs, ScaleArg,
 };
 use segmenter::backend::BackendChoice;
 use segmenter::commands::{self, KMeansCommand, KSpec, PredictCommand, RunCommand};
 use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
-use std::io::IsTerminal;
 use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
 use segmenter::{Error, Result};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -78,18 +78,14 @@ impl ModelFile {
         let m: ModelFile = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
         let d = m.prep.features.len();
         if m.k == 0 || m.centroids.len() != m.k || m.centroids.iter().any(|c| c.len() != d) {
-            return Err(bad(format!(
-                "expected {} centroids of {d} features",
-                m.k
-            )));
+            return Err(bad(format!("expected {} centroids of {d} features", m.k)));
         }
         Ok(m)
     }
 
     /// Writes the model atomically, pretty-printed.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| Error::Data(e.to_string()))?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Data(e.to_string()))?;
         super::output::write_atomic_bytes(path, |out| {
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');

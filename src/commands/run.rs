@@ -14,11 +14,11 @@ use crate::data::{
 };
 use crate::error::{Error, Result};
 use crate::kmeans::driver::distinct_rows;
+use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
 use crate::report::input::{
     feature_sample, scatter_sample, ColumnInfo, ReportInput, HISTOGRAM_MAX, SCATTER_MAX,
 };
 use crate::report::write_report;
-use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 use std::ops::RangeInclusive;
@@ -231,7 +231,11 @@ impl WithBackend for ClusterJob<'_> {
             Some(f) => f,
             None => {
                 let points = backend.upload(self.x)?;
-                let mut f = fit_uploaded(backend, &points, self.x, &KMeansParams {
+                let mut f = fit_uploaded(
+                    backend,
+                    &points,
+                    self.x,
+                    &KMeansParams {
                         k,
                         ..self.params.clone()
                     },
@@ -306,9 +310,8 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     let schema: Schema = st.run("schema", "inferring the schema", || {
         infer_schema(&table, &cmd.overrides)
     })?;
-    let mut cleaned: Cleaned = st.run("clean", "cleaning", || {
-        clean(&table, &schema, &cmd.clean)
-    })?;
+    let mut cleaned: Cleaned =
+        st.run("clean", "cleaning", || clean(&table, &schema, &cmd.clean))?;
     let enc: Encoded = st.run("encode", "encoding and scaling", || {
         encode(&cleaned, cmd.scale, &cmd.log)
     })?;

@@ -227,10 +227,7 @@ pub fn quantiles(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
         let (_, a, _) = v[lo_bound..].select_nth_unstable_by(i - lo_bound, f64::total_cmp);
         let a = *a;
         let b = if frac > 0.0 && i + 1 < n {
-            v[i + 1..]
-                .iter()
-                .copied()
-                .fold(f64::INFINITY, f64::min)
+            v[i + 1..].iter().copied().fold(f64::INFINITY, f64::min)
         } else {
             a
         };
@@ -380,9 +377,8 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             0.0
         };
         let mean = present.iter().sum::<f64>() / present.len() as f64;
-        let sd = (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
-            / present.len() as f64)
-            .sqrt();
+        let sd =
+            (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64).sqrt();
         let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
         let (q1, median, q3) = (q[0], q[1], q[2]);
         let impute = match (kind, params.impute) {
@@ -465,11 +461,20 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
     }
 
     let kept: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
-    if kept.is_empty() {
+    if kept.len() < 2 {
+        let rejected = bad.iter().flatten().count() + table.ragged.len();
+        let first = bad
+            .iter()
+            .flatten()
+            .find(|b| !b.starts_with("duplicate"))
+            .map(|b| format!("; first reason: {b}"))
+            .unwrap_or_default();
         return Err(Error::Data(format!(
-            "{}: every row was rejected ({}); see the reasons with --impute/--outliers, or fix the file",
+            "{}: only {} row{} left after cleaning ({duplicates} exact duplicates, {} other rows rejected{first}); segmenting needs at least 2 distinct rows",
             table.path.display(),
-            bad.iter().flatten().next().cloned().unwrap_or_default()
+            kept.len(),
+            if kept.len() == 1 { "" } else { "s" },
+            rejected - duplicates,
         )));
     }
     for (c, &(j, kind)) in feature_cols.iter().enumerate() {

@@ -142,7 +142,9 @@ pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded>
                 }
                 transforms.push(Transform::Numeric(t));
             }
-            CleanColumn::Categorical { t, .. } => transforms.push(Transform::Categorical(t.clone())),
+            CleanColumn::Categorical { t, .. } => {
+                transforms.push(Transform::Categorical(t.clone()))
+            }
         }
     }
     let features: Vec<String> = transforms.iter().flat_map(|t| t.feature_names()).collect();

@@ -203,7 +203,10 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
             let (inferred, distinct, example) = infer_kind(name, &values);
             let has = |list: &[String]| list.iter().any(|c| c == name);
             let (kind, note) = if inferred == Kind::Empty {
-                (Kind::Empty, "every value missing: not clustered".to_string())
+                (
+                    Kind::Empty,
+                    "every value missing: not clustered".to_string(),
+                )
             } else if has(&ov.id) {
                 (Kind::Identifier, "--id".to_string())
             } else if has(&ov.numeric) {
@@ -289,7 +292,10 @@ mod tests {
             kind("Email", &["a@x.com", "b@x.com", "c@x.com"]),
             Kind::Identifier
         );
-        assert_eq!(kind("Address", &["1 Oak St", "2 Elm St", "3 Pine"]), Kind::Text);
+        assert_eq!(
+            kind("Address", &["1 Oak St", "2 Elm St", "3 Pine"]),
+            Kind::Text
+        );
         assert_eq!(kind("customer_id", &["1", "2", "3"]), Kind::Identifier);
         assert_eq!(kind("x", &["", "NA"]), Kind::Empty);
     }

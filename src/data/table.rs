@@ -46,7 +46,10 @@ pub const MISSING_TOKENS: [&str; 7] = ["", "na", "n/a", "nan", "null", "none", "
 /// True when a trimmed field means "no value".
 pub fn is_missing(f: &[u8]) -> bool {
     let t = f.trim_ascii();
-    t.len() <= 4 && MISSING_TOKENS.iter().any(|m| t.eq_ignore_ascii_case(m.as_bytes()))
+    t.len() <= 4
+        && MISSING_TOKENS
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m.as_bytes()))
 }
 
 /// The content of a raw field: without its enclosing quotes, if it has them (a doubled quote
@@ -178,7 +181,11 @@ fn parse_record(buf: &[u8], mut p: usize, delim: u8, ends: &mut Vec<u32>) -> usi
             p += 1;
         }
         if p >= n || buf[p] == b'\n' {
-            let fe = if p > start && buf[p - 1] == b'\r' { p - 1 } else { p };
+            let fe = if p > start && buf[p - 1] == b'\r' {
+                p - 1
+            } else {
+                p
+            };
             ends.push((fe - start) as u32);
             return (p + 1).min(n);
         }
@@ -304,7 +311,11 @@ pub fn read_table(path: &Path) -> Result<Table> {
         row_start.extend_from_slice(&part.row_start);
         field_end.extend_from_slice(&part.field_end);
         row_no.extend(part.record_of_row.iter().map(|r| base + r + 1));
-        ragged_at.extend(part.ragged.into_iter().map(|(r, s, f)| (base + r + 1, s, f)));
+        ragged_at.extend(
+            part.ragged
+                .into_iter()
+                .map(|(r, s, f)| (base + r + 1, s, f)),
+        );
         base += part.records;
     }
     let total = base;
@@ -315,7 +326,11 @@ pub fn read_table(path: &Path) -> Result<Table> {
     // Non-UTF-8 bytes: name the row (and line) they are in. Chunks split at row starts, which
     // follow a line break, so no character is cut.
     let mut cuts: Vec<usize> = (1..threads)
-        .filter_map(|k| row_start.get(row_start.len() * k / threads).map(|&s| s as usize))
+        .filter_map(|k| {
+            row_start
+                .get(row_start.len() * k / threads)
+                .map(|&s| s as usize)
+        })
         .collect();
     cuts.insert(0, body);
     cuts.push(bytes.len());

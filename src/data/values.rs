@@ -191,7 +191,15 @@ mod tests {
         assert_eq!(parse_number(b"-"), Parsed::Invalid);
         assert_eq!(parse_number(b"1.2.3"), Parsed::Invalid);
         // The fast path agrees with the general parser bit for bit.
-        for s in ["0.1", "123.4567", "-0.0004", "99999.9999", "7", "+3.25", "1234567.891234"] {
+        for s in [
+            "0.1",
+            "123.4567",
+            "-0.0004",
+            "99999.9999",
+            "7",
+            "+3.25",
+            "1234567.891234",
+        ] {
             let want: f64 = s.parse().unwrap_or(f64::NAN);
             assert_eq!(parse_number(s.as_bytes()), Parsed::Value(want), "{s}");
         }
