@@ -23,10 +23,22 @@ pub enum Command {
     Generate(GenerateCommand),
     /// k-means on a numeric CSV with a header, every column a feature.
     Kmeans(KMeansArgs),
+    /// List the GPU adapters wgpu can see, their limits, and what `--backend auto` would pick.
+    Info(InfoArgs),
+    /// Time the same k-means (same data, same init, fixed iterations) on each backend.
+    Bench(BenchArgs),
     /// Segment a customer table: clean, scale, choose k, cluster, project, profile, report.
     Run(Box<RunArgs>),
     /// Assign the rows of a table to the segments of a saved model.json.
     Predict(PredictArgs),
+}
+
+/// `segmenter info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `segmenter run`.
@@ -109,6 +121,35 @@ pub struct PredictArgs {
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
     /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Rows of generated Gaussian blobs (ignored with --input).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Features of the generated blobs (ignored with --input).
+    #[arg(long, default_value_t = 8)]
+    pub dims: usize,
+    /// Clusters (the blobs have as many centres).
+    #[arg(long, default_value_t = 8)]
+    pub k: usize,
+    /// Lloyd iterations timed on each backend (no convergence test: tol 0).
+    #[arg(long, default_value_t = 10)]
+    pub iters: usize,
+    /// Numeric CSV with a header to use instead of generated blobs.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Backends to time, comma-separated (default: cpu, plus gpu when an adapter exists).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub backends: Option<Vec<BackendArg>>,
+    /// Seed of the generated data and of the shared k-means++ init.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print a JSON list of objects instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -278,7 +319,7 @@ pub struct KMeansArgs {
     #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
     /// Stop when the squared centroid shift is at most tol × mean feature variance.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
@@ -289,8 +330,9 @@ pub struct KMeansArgs {
     /// Assignment kernel.
     #[arg(long, value_enum, default_value = "auto")]
     pub algorithm: AlgorithmArg,
-    /// Where the kernels run.
-    #[arg(long, value_enum, default_value = "cpu")]
+    /// Where the kernels run: auto takes the GPU only for a hardware adapter and a problem
+    /// large enough to gain; gpu fails (exit 2) when wgpu finds no adapter.
+    #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendArg,
     /// Write `row,cluster` (1-based rows) to this file.
     #[arg(long)]

@@ -9,7 +9,7 @@ use cli::{
     OutliersArg, RunArgs, ScaleArg,
 };
 use segmenter::backend::BackendChoice;
-use segmenter::commands::{self, KMeansCommand, KSpec, PredictCommand, RunCommand};
+use segmenter::commands::{self, BenchCommand, KMeansCommand, KSpec, PredictCommand, RunCommand};
 use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
@@ -18,7 +18,18 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("segmenter: error: {}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(out) => {
             print!("{out}");
@@ -31,10 +42,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Folds clap's multi-line usage error into one line: the message and its possible values.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v)
         .map(|s| s + "\n")
         .map_err(|e| Error::Data(e.to_string()))
+}
+
+fn backend_choice(b: BackendArg) -> BackendChoice {
+    match b {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Cpu => BackendChoice::Cpu,
+        BackendArg::Gpu => BackendChoice::Gpu,
+    }
 }
 
 fn run(cli: Cli) -> Result<String> {
@@ -107,11 +137,6 @@ fn run(cli: Cli) -> Result<String> {
             Ok(format!("wrote {} rows to {}\n", a.rows, a.output.display()))
         }
         Command::Kmeans(a) => {
-            if !matches!(a.backend, BackendArg::Cpu) {
-                return Err(Error::Unsupported(
-                    "only --backend cpu is available in this build (the GPU backend is not built yet)".into(),
-                ));
-            }
             let params = KMeansParams::new(a.k)
                 .init(match a.init {
                     InitArg::KMeansPlusPlus => Init::KMeansPlusPlus,
@@ -132,12 +157,40 @@ fn run(cli: Cli) -> Result<String> {
                 params,
                 threads: a.threads,
                 labels: a.labels,
+                backend: backend_choice(a.backend),
             };
             let s = commands::run_kmeans(&cmd)?;
             if a.json {
                 json(&s)
             } else {
                 Ok(s.to_text())
+            }
+        }
+        Command::Info(a) => {
+            let r = commands::run_info();
+            if a.json {
+                json(&r)
+            } else {
+                Ok(r.to_text())
+            }
+        }
+        Command::Bench(a) => {
+            let cmd = BenchCommand {
+                rows: a.rows,
+                dims: a.dims,
+                k: a.k,
+                iters: a.iters,
+                input: a.input,
+                backends: a
+                    .backends
+                    .map(|v| v.into_iter().map(backend_choice).collect()),
+                seed: a.seed,
+            };
+            let report = commands::run_bench(&cmd)?;
+            if a.json {
+                json(&report.rows)
+            } else {
+                Ok(report.to_text())
             }
         }
     }

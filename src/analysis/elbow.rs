@@ -129,7 +129,8 @@ pub fn kneedle(ks: &[usize], y: &[f64]) -> Option<usize> {
     let (k0, k1) = (ks[0] as f64, ks[n - 1] as f64);
     let ymax = y[..n].iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let ymin = y[..n].iter().copied().fold(f64::INFINITY, f64::min);
-    if !(ymax > ymin) || k1 <= k0 {
+    // NaN inertias make the comparison false and end here too.
+    if ymax.partial_cmp(&ymin) != Some(std::cmp::Ordering::Greater) || k1 <= k0 {
         return None;
     }
     let diff: Vec<f64> = (0..n)

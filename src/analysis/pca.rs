@@ -77,8 +77,8 @@ impl Acc {
                 self.m2[a * d + b] += o.m2[a * d + b] + delta[a] * delta[b] * f;
             }
         }
-        for j in 0..d {
-            self.mean[j] += delta[j] * o.n as f64 / n as f64;
+        for (m, dj) in self.mean.iter_mut().zip(&delta) {
+            *m += dj * o.n as f64 / n as f64;
         }
         self.n = n;
         self

@@ -415,7 +415,7 @@ pub fn fmt_num(v: f64) -> String {
     };
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
@@ -426,6 +426,19 @@ pub fn fmt_num(v: f64) -> String {
         ""
     };
     format!("{sign}{grouped}{frac}")
+}
+
+/// Formats a count with thousands separators.
+pub fn fmt_int(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Formats a share as a percentage with one decimal.
@@ -442,7 +455,7 @@ fn describe(p: &SegmentProfile) -> String {
         "Segment {} ({}) holds {} customers, {} of all.",
         p.segment,
         p.name,
-        fmt_num(p.size as f64),
+        fmt_int(p.size),
         fmt_pct(p.share)
     );
     let t = traits(p);
@@ -646,5 +659,7 @@ mod tests {
         assert_eq!(fmt_num(0.5), "0.500");
         assert_eq!(fmt_num(f64::NAN), "n/a");
         assert_eq!(fmt_pct(0.25), "25.0%");
+        assert_eq!(fmt_int(1234567), "1,234,567");
+        assert_eq!(fmt_int(12), "12");
     }
 }

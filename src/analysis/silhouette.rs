@@ -294,10 +294,12 @@ pub fn simplified_silhouette_batch(
                     let cf = &cents[fi];
                     for cc in 0..k {
                         let mut dist = [0f32; LANES];
-                        for f in 0..d {
-                            let cv = cf[cc * d + f];
+                        for (brow, &cv) in block.chunks_exact(LANES).zip(&cf[cc * d..(cc + 1) * d])
+                        {
+                            // Fixed-length rows let the compiler drop bounds checks and vectorise.
+                            let brow: &[f32; LANES] = brow.try_into().unwrap_or(&[0.0; LANES]);
                             for l in 0..LANES {
-                                let t = block[f * LANES + l] - cv;
+                                let t = brow[l] - cv;
                                 dist[l] += t * t;
                             }
                         }

@@ -6,7 +6,7 @@
 //! chunk order, so results are bit-identical whatever the number of threads.
 
 use super::{Assign, Backend, DeviceInfo, Step};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
@@ -15,6 +15,9 @@ pub const LANES: usize = 16;
 /// Blocks per parallel chunk (4,096 points): the unit of the fixed-order reduction.
 const BLOCKS_PER_CHUNK: usize = 256;
 const POINTS_PER_CHUNK: usize = LANES * BLOCKS_PER_CHUNK;
+/// Up to this many clusters, Lloyd accumulates with masked vector adds (cost k×d per block)
+/// rather than a scalar scatter per point (cost d per point).
+const MASKED_MAX_K: usize = 16;
 
 type Lanes = [f32; LANES];
 
@@ -29,14 +32,18 @@ pub struct CpuPoints {
     blocks: Vec<Lanes>,
 }
 
-/// Per-fit state: labels of the last step and, for Hamerly, distance bounds.
+/// Per-fit state, in blocks of 16 like the points (padding lanes are never counted): labels of
+/// the last step and, for Hamerly, distance bounds and running per-chunk sums that only points
+/// changing cluster touch after the first step.
 pub struct CpuRun {
+    n: usize,
     k: usize,
     assign: Assign,
-    labels: Vec<u32>,
-    upper: Vec<f32>,
-    lower: Vec<f32>,
+    labels: Vec<[u32; LANES]>,
+    upper: Vec<Lanes>,
+    lower: Vec<Lanes>,
     previous: Option<Vec<f32>>,
+    chunks: Vec<Partial>,
 }
 
 /// One chunk's contribution to a step.
@@ -57,12 +64,18 @@ impl Partial {
         }
     }
 
-    /// Adds one point (lane `i` of a block) to cluster `label`.
+    /// Moves lane `i` of a block from cluster `from` (none if `usize::MAX`) to cluster `to`.
     #[inline(always)]
-    fn add(&mut self, block: &[Lanes], i: usize, label: usize) {
-        self.counts[label] += 1;
+    fn relabel(&mut self, block: &[Lanes], i: usize, from: usize, to: usize) {
         let d = block.len();
-        for (s, x) in self.sums[label * d..(label + 1) * d].iter_mut().zip(block) {
+        if from != usize::MAX {
+            self.counts[from] -= 1;
+            for (s, x) in self.sums[from * d..(from + 1) * d].iter_mut().zip(block) {
+                *s -= x[i] as f64;
+            }
+        }
+        self.counts[to] += 1;
+        for (s, x) in self.sums[to * d..(to + 1) * d].iter_mut().zip(block) {
             *s += x[i] as f64;
         }
     }
@@ -80,6 +93,11 @@ fn cpu_name() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// Valid (non-padding) points in chunk `c` of a data set of `n` points.
+fn chunk_points(n: usize, c: usize) -> usize {
+    POINTS_PER_CHUNK.min(n - c * POINTS_PER_CHUNK)
+}
+
 impl Backend for CpuBackend {
     type Points = CpuPoints;
     type Run = CpuRun;
@@ -94,75 +112,88 @@ impl Backend for CpuBackend {
 
     fn upload(&self, x: ArrayView2<'_, f32>) -> Result<CpuPoints> {
         let (n, d) = x.dim();
+        if d == 0 {
+            return Err(Error::Data(
+                "no features to cluster: the matrix has no columns".into(),
+            ));
+        }
         let nb = n.div_ceil(LANES);
         let mut blocks = vec![[0f32; LANES]; nb * d];
-        if d > 0 {
-            blocks.par_chunks_mut(d).enumerate().for_each(|(b, blk)| {
-                for i in 0..LANES.min(n - b * LANES) {
-                    let row = x.row(b * LANES + i);
-                    for (lanes, &v) in blk.iter_mut().zip(row.iter()) {
-                        lanes[i] = v;
-                    }
+        blocks.par_chunks_mut(d).enumerate().for_each(|(b, blk)| {
+            for i in 0..LANES.min(n - b * LANES) {
+                let row = x.row(b * LANES + i);
+                for (lanes, &v) in blk.iter_mut().zip(row.iter()) {
+                    lanes[i] = v;
                 }
-            });
-        }
+            }
+        });
         Ok(CpuPoints { n, d, blocks })
     }
 
     fn start(&self, points: &CpuPoints, k: usize, assign: Assign) -> Result<CpuRun> {
-        let bounds = if assign == Assign::Hamerly {
-            points.n
-        } else {
-            0
-        };
+        let nb = points.n.div_ceil(LANES);
+        let bounds = if assign == Assign::Hamerly { nb } else { 0 };
         Ok(CpuRun {
+            n: points.n,
             k,
             assign,
-            labels: vec![u32::MAX; points.n],
-            upper: vec![0.0; bounds],
-            lower: vec![0.0; bounds],
+            labels: vec![[u32::MAX; LANES]; nb],
+            upper: vec![[0.0; LANES]; bounds],
+            lower: vec![[0.0; LANES]; bounds],
             previous: None,
+            chunks: Vec::new(),
         })
     }
 
     fn step(&self, points: &CpuPoints, run: &mut CpuRun, centroids: &[f32]) -> Result<Step> {
-        let (k, d) = (run.k, points.d);
-        let partials: Vec<Partial> = match (run.assign, &run.previous) {
+        let (n, k, d) = (points.n, run.k, points.d);
+        let blocks = points.blocks.par_chunks(BLOCKS_PER_CHUNK * d);
+        let fresh: Vec<Partial>;
+        let partials: &[Partial] = match (run.assign, &run.previous) {
             (Assign::Hamerly, Some(prev)) => {
                 let geo = Geometry::new(prev, centroids, k, d);
-                points
-                    .blocks
-                    .par_chunks(BLOCKS_PER_CHUNK * d)
-                    .zip(run.labels.par_chunks_mut(POINTS_PER_CHUNK))
-                    .zip(run.upper.par_chunks_mut(POINTS_PER_CHUNK))
-                    .zip(run.lower.par_chunks_mut(POINTS_PER_CHUNK))
-                    .map(|(((blocks, labels), upper), lower)| {
-                        hamerly_chunk(blocks, d, centroids, k, &geo, labels, upper, lower)
+                let changed: u64 = blocks
+                    .zip(run.labels.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .zip(run.upper.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .zip(run.lower.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .zip(run.chunks.par_iter_mut())
+                    .enumerate()
+                    .map(|(c, ((((blocks, labels), upper), lower), part))| {
+                        let valid = chunk_points(n, c);
+                        hamerly_chunk(blocks, centroids, &geo, labels, upper, lower, part, valid)
                     })
-                    .collect()
+                    .sum();
+                for (c, p) in run.chunks.iter_mut().enumerate() {
+                    p.changed = if c == 0 { changed } else { 0 };
+                }
+                &run.chunks
             }
-            (Assign::Hamerly, None) => points
-                .blocks
-                .par_chunks(BLOCKS_PER_CHUNK * d)
-                .zip(run.labels.par_chunks_mut(POINTS_PER_CHUNK))
-                .zip(run.upper.par_chunks_mut(POINTS_PER_CHUNK))
-                .zip(run.lower.par_chunks_mut(POINTS_PER_CHUNK))
-                .map(|(((blocks, labels), upper), lower)| {
-                    full_chunk(blocks, d, centroids, k, labels, Some((upper, lower)))
-                })
-                .collect(),
-            (Assign::Lloyd, _) => points
-                .blocks
-                .par_chunks(BLOCKS_PER_CHUNK * d.max(1))
-                .zip(run.labels.par_chunks_mut(POINTS_PER_CHUNK))
-                .map(|(blocks, labels)| full_chunk(blocks, d, centroids, k, labels, None))
-                .collect(),
+            (Assign::Hamerly, None) => {
+                run.chunks = blocks
+                    .zip(run.labels.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .zip(run.upper.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .zip(run.lower.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .enumerate()
+                    .map(|(c, (((blocks, labels), upper), lower))| {
+                        let valid = chunk_points(n, c);
+                        full_chunk(blocks, centroids, k, labels, Some((upper, lower)), valid)
+                    })
+                    .collect();
+                &run.chunks
+            }
+            (Assign::Lloyd, _) => {
+                fresh = blocks
+                    .zip(run.labels.par_chunks_mut(BLOCKS_PER_CHUNK))
+                    .enumerate()
+                    .map(|(c, (blocks, labels))| {
+                        full_chunk(blocks, centroids, k, labels, None, chunk_points(n, c))
+                    })
+                    .collect();
+                &fresh
+            }
         };
-        if run.assign == Assign::Hamerly {
-            run.previous = Some(centroids.to_vec());
-        }
         let mut total = Partial::new(k, d);
-        for p in &partials {
+        for p in partials {
             for (a, b) in total.sums.iter_mut().zip(&p.sums) {
                 *a += b;
             }
@@ -171,6 +202,9 @@ impl Backend for CpuBackend {
             }
             total.inertia += p.inertia;
             total.changed += p.changed;
+        }
+        if run.assign == Assign::Hamerly {
+            run.previous = Some(centroids.to_vec());
         }
         Ok(Step {
             sums: total.sums,
@@ -181,7 +215,7 @@ impl Backend for CpuBackend {
     }
 
     fn labels(&self, _points: &CpuPoints, run: &CpuRun) -> Result<Vec<u32>> {
-        Ok(run.labels.clone())
+        Ok(run.labels.iter().flatten().take(run.n).copied().collect())
     }
 }
 
@@ -242,89 +276,196 @@ fn nearest(block: &[Lanes], centroids: &[f32], k: usize) -> (Lanes, [u32; LANES]
 }
 
 /// Assigns every point of a chunk by full distance computation (Lloyd, or Hamerly's first step
-/// which also initialises the bounds).
+/// which also initialises the bounds). `valid` counts the chunk's non-padding points.
 fn full_chunk(
     blocks: &[Lanes],
-    d: usize,
     centroids: &[f32],
     k: usize,
-    labels: &mut [u32],
-    bounds: Option<(&mut [f32], &mut [f32])>,
+    labels: &mut [[u32; LANES]],
+    bounds: Option<(&mut [Lanes], &mut [Lanes])>,
+    valid: usize,
 ) -> Partial {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { full_chunk_avx512(blocks, d, centroids, k, labels, bounds) };
+            return unsafe { full_chunk_avx512(blocks, centroids, k, labels, bounds, valid) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { full_chunk_avx2(blocks, d, centroids, k, labels, bounds) };
+            return unsafe { full_chunk_avx2(blocks, centroids, k, labels, bounds, valid) };
         }
     }
-    full_chunk_portable(blocks, d, centroids, k, labels, bounds)
+    full_chunk_portable(blocks, centroids, k, labels, bounds, valid)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn full_chunk_avx512(
     blocks: &[Lanes],
-    d: usize,
     centroids: &[f32],
     k: usize,
-    labels: &mut [u32],
-    bounds: Option<(&mut [f32], &mut [f32])>,
+    labels: &mut [[u32; LANES]],
+    bounds: Option<(&mut [Lanes], &mut [Lanes])>,
+    valid: usize,
 ) -> Partial {
-    full_chunk_portable(blocks, d, centroids, k, labels, bounds)
+    full_chunk_portable(blocks, centroids, k, labels, bounds, valid)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn full_chunk_avx2(
     blocks: &[Lanes],
-    d: usize,
     centroids: &[f32],
     k: usize,
-    labels: &mut [u32],
-    bounds: Option<(&mut [f32], &mut [f32])>,
+    labels: &mut [[u32; LANES]],
+    bounds: Option<(&mut [Lanes], &mut [Lanes])>,
+    valid: usize,
 ) -> Partial {
-    full_chunk_portable(blocks, d, centroids, k, labels, bounds)
+    full_chunk_portable(blocks, centroids, k, labels, bounds, valid)
 }
 
 #[inline(always)]
 fn full_chunk_portable(
     blocks: &[Lanes],
-    d: usize,
     centroids: &[f32],
     k: usize,
-    labels: &mut [u32],
-    mut bounds: Option<(&mut [f32], &mut [f32])>,
+    labels: &mut [[u32; LANES]],
+    mut bounds: Option<(&mut [Lanes], &mut [Lanes])>,
+    valid: usize,
 ) -> Partial {
+    let d = blocks.len() / labels.len();
     let mut part = Partial::new(k, d);
-    let n = labels.len();
-    for (b, base) in (0..n).step_by(LANES).enumerate() {
+    // With few clusters, masked vector adds into per-lane sums beat a scalar scatter per point;
+    // each lane sums at most BLOCKS_PER_CHUNK values in f32 before the chunk total goes to f64.
+    let masked = k <= MASKED_MAX_K && has_avx512();
+    let mut lane_sums = vec![[0f32; LANES]; if masked { k * d } else { 0 }];
+    let mut lane_counts = vec![[0f32; LANES]; if masked { k } else { 0 }];
+    let mut lane_inertia = [0f32; LANES];
+    for (b, lab) in labels.iter_mut().enumerate() {
         let block = &blocks[b * d..(b + 1) * d];
-        let valid = LANES.min(n - base);
+        let live = LANES.min(valid - b * LANES);
         let (best, label) = match bounds.as_mut() {
             Some((upper, lower)) => {
                 let (best, second, label) = nearest_two(block, centroids, k);
-                for i in 0..valid {
-                    upper[base + i] = best[i].sqrt();
-                    lower[base + i] = second[i].sqrt();
+                for i in 0..LANES {
+                    // Padding lanes get bounds that never fail the test.
+                    let pad = i >= live;
+                    upper[b][i] = if pad {
+                        f32::NEG_INFINITY
+                    } else {
+                        best[i].sqrt()
+                    };
+                    lower[b][i] = if pad { f32::INFINITY } else { second[i].sqrt() };
                 }
                 (best, label)
             }
             None => nearest(block, centroids, k),
         };
-        for i in 0..valid {
-            let l = label[i];
-            part.changed += (labels[base + i] != l) as u64;
-            labels[base + i] = l;
-            part.inertia += best[i] as f64;
-            part.add(block, i, l as usize);
+        let mut owner = [u32::MAX; LANES];
+        for i in 0..LANES {
+            let pad = i >= live;
+            owner[i] = if pad { u32::MAX } else { label[i] };
+            part.changed += (!pad && lab[i] != label[i]) as u64;
+            lane_inertia[i] += if pad { 0.0 } else { best[i] };
+        }
+        if masked {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `masked` is only true when the CPU supports AVX-512F.
+            unsafe {
+                masked_accumulate_avx512(&mut lane_sums, &mut lane_counts, block, &owner)
+            };
+        } else {
+            for (i, &l) in label.iter().enumerate().take(live) {
+                part.relabel(block, i, usize::MAX, l as usize);
+            }
+        }
+        *lab = label;
+    }
+    if masked {
+        for (s, acc) in part.sums.iter_mut().zip(&lane_sums) {
+            *s = acc.iter().map(|&v| v as f64).sum();
+        }
+        for (c, acc) in part.counts.iter_mut().zip(&lane_counts) {
+            *c = acc.iter().map(|&v| v as u64).sum();
         }
     }
+    part.inertia = lane_inertia.iter().map(|&v| v as f64).sum();
     part
+}
+
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Adds each lane of `block` to the per-lane sums of the cluster that owns it (`owner`,
+/// `u32::MAX` for padding). Written with intrinsics because the auto-vectoriser turns the
+/// portable form into gathers across features, which is several times slower.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn masked_accumulate_avx512(
+    sums: &mut [Lanes],
+    counts: &mut [Lanes],
+    block: &[Lanes],
+    owner: &[u32; LANES],
+) {
+    use std::arch::x86_64::*;
+    let d = block.len();
+    let own = _mm512_loadu_si512(owner.as_ptr().cast());
+    let one = _mm512_set1_ps(1.0);
+    // Zero-masking the addend (not the store) keeps every store full width: a masked store
+    // that the next block's load of the same sums reads back cannot be store-forwarded.
+    for (c, count) in counts.iter_mut().enumerate() {
+        let hit = _mm512_cmpeq_epi32_mask(own, _mm512_set1_epi32(c as i32));
+        if hit == 0 {
+            continue;
+        }
+        let cp = count.as_mut_ptr();
+        _mm512_storeu_ps(
+            cp,
+            _mm512_add_ps(_mm512_loadu_ps(cp), _mm512_maskz_mov_ps(hit, one)),
+        );
+        for (acc, xs) in sums[c * d..(c + 1) * d].iter_mut().zip(block) {
+            let ap = acc.as_mut_ptr();
+            let x = _mm512_maskz_mov_ps(hit, _mm512_loadu_ps(xs.as_ptr()));
+            _mm512_storeu_ps(ap, _mm512_add_ps(_mm512_loadu_ps(ap), x));
+        }
+    }
+}
+
+/// Hamerly's bound update and test for one block, vectorised with gathers of the per-centroid
+/// shift and half-separation (the portable loop compiles to scalar code). Returns whether any
+/// lane may have a new nearest centroid. Every label must be below `geo.shift.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn loosen_bounds_avx512(
+    lab: &[u32; LANES],
+    up: &mut Lanes,
+    lo: &mut Lanes,
+    geo: &Geometry,
+) -> bool {
+    use std::arch::x86_64::*;
+    let l = _mm512_loadu_si512(lab.as_ptr().cast());
+    let shift = _mm512_i32gather_ps::<4>(l, geo.shift.as_ptr());
+    let half_sep = _mm512_i32gather_ps::<4>(l, geo.half_separation.as_ptr());
+    let is_max = _mm512_cmpeq_epi32_mask(l, _mm512_set1_epi32(geo.argmax_shift as i32));
+    let drop = _mm512_mask_mov_ps(
+        _mm512_set1_ps(geo.max_shift),
+        is_max,
+        _mm512_set1_ps(geo.second_max_shift),
+    );
+    let u = _mm512_add_ps(_mm512_loadu_ps(up.as_ptr()), shift);
+    let w = _mm512_sub_ps(_mm512_loadu_ps(lo.as_ptr()), drop);
+    _mm512_storeu_ps(up.as_mut_ptr(), u);
+    _mm512_storeu_ps(lo.as_mut_ptr(), w);
+    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(u, _mm512_max_ps(w, half_sep)) != 0
 }
 
 /// How far each centroid moved since the previous step, and how far apart the centroids are:
@@ -377,60 +518,134 @@ impl Geometry {
     }
 }
 
-/// One Hamerly step over a chunk: loosen the bounds by how far centroids moved, tighten the
-/// upper bound of points that fail the test, and recompute all distances only for blocks that
-/// still hold a point whose nearest centroid may have changed.
+/// One Hamerly step over a chunk: loosen the bounds by how far centroids moved, recompute all
+/// distances only for blocks that hold a point whose nearest centroid may have changed, and move
+/// only the points that changed cluster between the chunk's running sums. Returns how many did.
 #[allow(clippy::too_many_arguments)]
 fn hamerly_chunk(
     blocks: &[Lanes],
-    d: usize,
     centroids: &[f32],
-    k: usize,
     geo: &Geometry,
-    labels: &mut [u32],
-    upper: &mut [f32],
-    lower: &mut [f32],
-) -> Partial {
-    let mut part = Partial::new(k, d);
-    let n = labels.len();
-    for (b, base) in (0..n).step_by(LANES).enumerate() {
-        let block = &blocks[b * d..(b + 1) * d];
-        let valid = LANES.min(n - base);
-        let mut need = false;
-        for i in 0..valid {
-            let p = base + i;
-            let a = labels[p] as usize;
-            upper[p] += geo.shift[a];
-            lower[p] -= if a == geo.argmax_shift {
-                geo.second_max_shift
-            } else {
-                geo.max_shift
+    labels: &mut [[u32; LANES]],
+    upper: &mut [Lanes],
+    lower: &mut [Lanes],
+    part: &mut Partial,
+    valid: usize,
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe {
+                hamerly_chunk_avx512(blocks, centroids, geo, labels, upper, lower, part, valid)
             };
-            let z = lower[p].max(geo.half_separation[a]);
-            if upper[p] > z {
-                let c = &centroids[a * d..(a + 1) * d];
-                let mut s = 0f32;
-                for (xs, &cj) in block.iter().zip(c) {
-                    let t = xs[i] - cj;
-                    s += t * t;
-                }
-                upper[p] = s.sqrt();
-                need |= upper[p] > z;
-            }
         }
-        if need {
-            let (best, second, label) = nearest_two(block, centroids, k);
-            for i in 0..valid {
-                let p = base + i;
-                part.changed += (labels[p] != label[i]) as u64;
-                labels[p] = label[i];
-                upper[p] = best[i].sqrt();
-                lower[p] = second[i].sqrt();
-            }
-        }
-        for i in 0..valid {
-            part.add(block, i, labels[base + i] as usize);
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe {
+                hamerly_chunk_avx2(blocks, centroids, geo, labels, upper, lower, part, valid)
+            };
         }
     }
-    part
+    hamerly_chunk_portable(blocks, centroids, geo, labels, upper, lower, part, valid)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn hamerly_chunk_avx512(
+    blocks: &[Lanes],
+    centroids: &[f32],
+    geo: &Geometry,
+    labels: &mut [[u32; LANES]],
+    upper: &mut [Lanes],
+    lower: &mut [Lanes],
+    part: &mut Partial,
+    valid: usize,
+) -> u64 {
+    hamerly_chunk_portable(blocks, centroids, geo, labels, upper, lower, part, valid)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn hamerly_chunk_avx2(
+    blocks: &[Lanes],
+    centroids: &[f32],
+    geo: &Geometry,
+    labels: &mut [[u32; LANES]],
+    upper: &mut [Lanes],
+    lower: &mut [Lanes],
+    part: &mut Partial,
+    valid: usize,
+) -> u64 {
+    hamerly_chunk_portable(blocks, centroids, geo, labels, upper, lower, part, valid)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn hamerly_chunk_portable(
+    blocks: &[Lanes],
+    centroids: &[f32],
+    geo: &Geometry,
+    labels: &mut [[u32; LANES]],
+    upper: &mut [Lanes],
+    lower: &mut [Lanes],
+    part: &mut Partial,
+    valid: usize,
+) -> u64 {
+    let k = geo.shift.len();
+    let d = blocks.len() / labels.len();
+    // Slicing to k lets the compiler drop bounds checks on `label.min(k - 1)` and vectorise.
+    let (shift, half_sep) = (&geo.shift[..k], &geo.half_separation[..k]);
+    let avx512 = has_avx512();
+    let mut changed = 0;
+    for (b, ((lab, up), lo)) in labels
+        .iter_mut()
+        .zip(upper.iter_mut())
+        .zip(lower.iter_mut())
+        .enumerate()
+    {
+        let fail = if avx512 {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `avx512` is only true when the CPU supports AVX-512F; labels are < k.
+            unsafe {
+                loosen_bounds_avx512(lab, up, lo, geo)
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            false
+        } else {
+            let mut fail = false;
+            for i in 0..LANES {
+                let a = (lab[i] as usize).min(k - 1);
+                up[i] += shift[a];
+                lo[i] -= if a == geo.argmax_shift {
+                    geo.second_max_shift
+                } else {
+                    geo.max_shift
+                };
+                fail |= up[i] > lo[i].max(half_sep[a]);
+            }
+            fail
+        };
+        if !fail {
+            continue;
+        }
+        // No per-point tightening of the upper bound first: its scalar strided loads wait on
+        // memory one lane at a time, while the vector pass over the block loads all of it at
+        // once and measured faster (1M × 8, k = 8: 5.6 against 8.5 ms per iteration).
+        let block = &blocks[b * d..(b + 1) * d];
+        let live = LANES.min(valid - b * LANES);
+        let (best, second, label) = nearest_two(block, centroids, k);
+        for i in 0..live {
+            up[i] = best[i].sqrt();
+            lo[i] = second[i].sqrt();
+            if lab[i] != label[i] {
+                changed += 1;
+                part.relabel(block, i, lab[i] as usize, label[i] as usize);
+                lab[i] = label[i];
+            }
+        }
+    }
+    changed
 }

@@ -182,7 +182,7 @@ pub fn fit_uploaded<B: Backend>(
     let xs = x
         .as_slice()
         .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
-    let assign = choose_assign(params.algorithm, params.k, d);
+    let assign = backend.assign_kernel(choose_assign(params.algorithm, params.k, d));
     let tol = if params.tol > 0.0 {
         params.tol * mean_variance(xs, d)
     } else {
@@ -311,9 +311,9 @@ fn update_centroids<B: Backend>(
             };
             let from = labels[p] as usize;
             let row = &x[p * d..(p + 1) * d];
-            for j in 0..d {
-                step.sums[from * d + j] -= row[j] as f64;
-                step.sums[c * d + j] = row[j] as f64;
+            for (j, &v) in row.iter().enumerate() {
+                step.sums[from * d + j] -= v as f64;
+                step.sums[c * d + j] = v as f64;
             }
             step.counts[from] -= 1;
             step.counts[c] = 1;

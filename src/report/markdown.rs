@@ -1,7 +1,7 @@
 //! `report.md`: the whole report as Markdown, plots linked from `plots/`.
 
 use super::input::ReportInput;
-use crate::analysis::profile::{fmt_num, fmt_pct};
+use crate::analysis::profile::{fmt_int, fmt_num, fmt_pct};
 use std::fmt::Write;
 
 /// Escapes the characters that would break a Markdown table cell.
@@ -18,12 +18,12 @@ pub(crate) fn fmt3(v: f64) -> String {
     }
 }
 
-/// Formats an inertia in scientific notation with four significant digits.
+/// Formats an inertia: grouped digits below ten million, scientific notation above.
 pub(crate) fn fmt_sci(v: f64) -> String {
-    if v.is_finite() {
+    if v.is_finite() && v.abs() >= 1e7 {
         format!("{v:.4e}")
     } else {
-        "n/a".into()
+        fmt_num(v)
     }
 }
 
@@ -31,8 +31,8 @@ pub(crate) fn fmt_sci(v: f64) -> String {
 pub(crate) fn summary(r: &ReportInput) -> String {
     let mut s = format!(
         "{} of {} rows of `{}` were segmented into **{} segments**",
-        fmt_num(r.rows_segmented as f64),
-        fmt_num(r.rows_in as f64),
+        fmt_int(r.rows_segmented),
+        fmt_int(r.rows_in),
         r.input_file,
         r.k
     );
@@ -40,7 +40,7 @@ pub(crate) fn summary(r: &ReportInput) -> String {
         let _ = write!(
             s,
             "; {} rows were rejected (listed with their reason in `rejects.csv`)",
-            fmt_num(r.rows_rejected as f64)
+            fmt_int(r.rows_rejected)
         );
     }
     s.push('.');
@@ -86,7 +86,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
                 "| {} | {} | {} | {} |",
                 p.segment,
                 cell(&p.name),
-                fmt_num(p.size as f64),
+                fmt_int(p.size),
                 fmt_pct(p.share)
             );
             for n in &p.numeric {
@@ -98,7 +98,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
             let _ = write!(
                 m,
                 "| | all customers | {} | 100.0% |",
-                fmt_num(r.rows_segmented as f64)
+                fmt_int(r.rows_segmented)
             );
             for n in &p.numeric {
                 let _ = write!(m, " {} |", fmt_num(n.overall_mean));
@@ -126,7 +126,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
                 let _ = writeln!(
                     m,
                     "The sweep over k was fitted on a seeded sample of {} rows; the final model with k = {} was fitted on all rows.\n",
-                    fmt_num(n as f64),
+                    fmt_int(n),
                     r.k
                 );
             }
@@ -134,7 +134,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
             let _ = write!(
                 m,
                 "| k | inertia | silhouette (sample of {}) | simplified silhouette (all rows) | iterations |",
-                fmt_num(r.silhouette_sample as f64)
+                fmt_int(r.silhouette_sample)
             );
             m.push_str(if timed {
                 " seconds |\n|---:|---:|---:|---:|---:|---:|\n"
@@ -183,7 +183,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
         r.k,
         fmt_sci(r.inertia),
         fmt3(r.silhouette),
-        fmt_num(r.silhouette_sample as f64),
+        fmt_int(r.silhouette_sample),
         fmt3(r.simplified_silhouette)
     );
 
@@ -244,7 +244,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
                 "### Segment {}: {} ({} customers, {})\n",
                 p.segment,
                 p.name,
-                fmt_num(p.size as f64),
+                fmt_int(p.size),
                 fmt_pct(p.share)
             );
             let _ = writeln!(
@@ -289,12 +289,12 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
     let _ = writeln!(
         m,
         "| | rows |\n|---|---:|\n| read | {} |\n| segmented | {} |\n| rejected | {} |",
-        fmt_num(r.rows_in as f64),
-        fmt_num(r.rows_segmented as f64),
-        fmt_num(r.rows_rejected as f64)
+        fmt_int(r.rows_in),
+        fmt_int(r.rows_segmented),
+        fmt_int(r.rows_rejected)
     );
     for (reason, n) in &r.reject_reasons {
-        let _ = writeln!(m, "| rejected: {} | {} |", cell(reason), fmt_num(*n as f64));
+        let _ = writeln!(m, "| rejected: {} | {} |", cell(reason), fmt_int(*n));
     }
     m.push('\n');
     if !r.columns.is_empty() {
@@ -308,8 +308,8 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
                 "| {} | {} | {} | {} | {} | {} |",
                 cell(&c.name),
                 cell(&c.kind),
-                fmt_num(c.missing as f64),
-                fmt_num(c.distinct as f64),
+                fmt_int(c.missing),
+                fmt_int(c.distinct),
                 if c.used_for_clustering { "yes" } else { "no" },
                 cell(&c.note)
             );

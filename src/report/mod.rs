@@ -1,8 +1,10 @@
 //! Writing results: atomic files, label tables, and the report (Markdown, HTML, CSV, plots).
 
 pub mod atomic;
+pub mod html;
 pub mod input;
 pub mod markdown;
+pub mod plots;
 pub mod profile_csv;
 pub mod write;
 

