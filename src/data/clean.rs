@@ -291,13 +291,11 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         .filter(|(_, c)| c.clustered)
         .map(|(j, c)| (j, c.kind))
         .collect();
-    let mut parsed: Vec<Option<Vec<f64>>> = feature_cols
-        .par_iter()
-        .map(|&(j, kind)| {
-            if kind == Kind::Categorical {
-                return None;
-            }
-            let t = NumericTransform {
+    // Rows in chunks over the cores, every column of a chunk together (its bytes are close).
+    let parsers: Vec<Option<NumericTransform>> = feature_cols
+        .iter()
+        .map(|&(_, kind)| {
+            (kind != Kind::Categorical).then(|| NumericTransform {
                 column: String::new(),
                 kind,
                 impute: None,
@@ -306,18 +304,37 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 log: false,
                 center: 0.0,
                 scale: 1.0,
-            };
-            Some(
-                (0..n)
-                    .map(|i| match t.parse(table.field(i, j)) {
-                        // Dates parse as "0 − days"; flip to days since 1970.
-                        Parsed::Value(v) if kind == Kind::Date => -v,
-                        p => encode_parsed(p),
-                    })
-                    .collect(),
-            )
+            })
         })
         .collect();
+    let mut parsed: Vec<Option<Vec<f64>>> = parsers
+        .iter()
+        .map(|p| p.as_ref().map(|_| vec![0f64; n]))
+        .collect();
+    const PARSE_ROWS: usize = 16 * 1024;
+    let mut slices: Vec<Vec<(usize, &mut [f64])>> =
+        (0..n.div_ceil(PARSE_ROWS)).map(|_| Vec::new()).collect();
+    for (c, col) in parsed.iter_mut().enumerate() {
+        if let Some(v) = col {
+            for (k, chunk) in v.chunks_mut(PARSE_ROWS).enumerate() {
+                slices[k].push((c, chunk));
+            }
+        }
+    }
+    slices.into_par_iter().enumerate().for_each(|(k, cols)| {
+        let r0 = k * PARSE_ROWS;
+        for (c, out) in cols {
+            let (j, kind) = feature_cols[c];
+            let Some(t) = &parsers[c] else { continue };
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = match t.parse(table.field(r0 + r, j)) {
+                    // Dates parse as "0 − days"; flip to days since 1970.
+                    Parsed::Value(v) if kind == Kind::Date => -v,
+                    p => encode_parsed(p),
+                };
+            }
+        }
+    });
 
     // Reject rows with an unusable value (first offending column named).
     for (c, &(j, kind)) in feature_cols.iter().enumerate() {
@@ -352,68 +369,83 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
     // Fences and impute values from the rows still kept.
     let kept0: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
     let mut columns: Vec<CleanColumn> = Vec::new();
-    let mut fits: Vec<Option<NumericTransform>> = vec![None; feature_cols.len()];
-    for (c, &(j, kind)) in feature_cols.iter().enumerate() {
-        let Some(vals) = &parsed[c] else { continue };
-        let name = &table.columns[j];
-        let mut present: Vec<f64> = kept0
-            .iter()
-            .map(|&i| vals[i])
-            .filter(|v| v.is_finite())
-            .collect();
-        if present.is_empty() {
-            notes.push(format!(
-                "warning: column '{name}' has no value in any kept row: not clustered"
-            ));
-            continue;
-        }
-        let missing = kept0.len() - present.len();
-        // Dates become days before the latest date before any statistic is taken.
-        let reference = if kind == Kind::Date {
-            let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            present.iter_mut().for_each(|v| *v = latest - *v);
-            latest
-        } else {
-            0.0
-        };
-        let mean = present.iter().sum::<f64>() / present.len() as f64;
-        let sd =
-            (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64).sqrt();
-        let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
-        let (q1, median, q3) = (q[0], q[1], q[2]);
-        let impute = match (kind, params.impute) {
-            (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
-            (_, Impute::Mean) => Some(mean),
-            (_, Impute::Drop) => None,
-        };
-        let fence = match params.outlier_method {
-            OutlierMethod::Iqr => [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)],
-            OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
-        };
-        let clip = (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
-        if missing > 0 {
-            if let Some(v) = impute {
+    // Statistics per column, the columns spread over the cores.
+    let stats: Vec<(Option<NumericTransform>, Vec<String>)> = feature_cols
+        .par_iter()
+        .enumerate()
+        .map(|(c, &(j, kind))| {
+            let mut notes = Vec::new();
+            let Some(vals) = &parsed[c] else {
+                return (None, notes);
+            };
+            let name = &table.columns[j];
+            let mut present: Vec<f64> = kept0
+                .iter()
+                .map(|&i| vals[i])
+                .filter(|v| v.is_finite())
+                .collect();
+            if present.is_empty() {
                 notes.push(format!(
-                    "column '{name}': {missing} missing values imputed with the {} {}",
-                    if kind == Kind::Boolean || params.impute == Impute::Median {
-                        "median"
-                    } else {
-                        "mean"
-                    },
-                    fmt_num(v)
+                    "warning: column '{name}' has no value in any kept row: not clustered"
                 ));
+                return (None, notes);
             }
-        }
-        fits[c] = Some(NumericTransform {
-            column: name.clone(),
-            kind,
-            impute,
-            clip,
-            reference: (kind == Kind::Date).then_some(reference),
-            log: false,
-            center: 0.0,
-            scale: 1.0,
-        });
+            let missing = kept0.len() - present.len();
+            // Dates become days before the latest date before any statistic is taken.
+            let reference = if kind == Kind::Date {
+                let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                present.iter_mut().for_each(|v| *v = latest - *v);
+                latest
+            } else {
+                0.0
+            };
+            let mean = present.iter().sum::<f64>() / present.len() as f64;
+            let sd = (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                / present.len() as f64)
+                .sqrt();
+            let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
+            let (q1, median, q3) = (q[0], q[1], q[2]);
+            let impute = match (kind, params.impute) {
+                (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
+                (_, Impute::Mean) => Some(mean),
+                (_, Impute::Drop) => None,
+            };
+            let fence = match params.outlier_method {
+                OutlierMethod::Iqr => [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)],
+                OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
+            };
+            let clip =
+                (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
+            if missing > 0 {
+                if let Some(v) = impute {
+                    notes.push(format!(
+                        "column '{name}': {missing} missing values imputed with the {} {}",
+                        if kind == Kind::Boolean || params.impute == Impute::Median {
+                            "median"
+                        } else {
+                            "mean"
+                        },
+                        fmt_num(v)
+                    ));
+                }
+            }
+            let t = NumericTransform {
+                column: name.clone(),
+                kind,
+                impute,
+                clip,
+                reference: (kind == Kind::Date).then_some(reference),
+                log: false,
+                center: 0.0,
+                scale: 1.0,
+            };
+            (Some(t), notes)
+        })
+        .collect();
+    let mut fits: Vec<Option<NumericTransform>> = Vec::with_capacity(stats.len());
+    for (t, n) in stats {
+        fits.push(t);
+        notes.extend(n);
     }
 
     // Outliers: count, and reject rows when asked to.
