@@ -10,7 +10,7 @@ use super::values::Parsed;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use super::fxhash::FxHashMap as HashMap;
 
 /// How missing numeric values are handled (`--impute`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -584,7 +584,7 @@ fn categorical_column(
     kept: &[usize],
     params: &CleanParams,
 ) -> CleanColumn {
-    let mut counts: HashMap<&[u8], u64> = HashMap::new();
+    let mut counts: HashMap<&[u8], u64> = HashMap::default();
     for &i in kept {
         *counts
             .entry(CategoricalTransform::level_of(table.field(i, j)))

@@ -5,7 +5,7 @@ use super::values::{parse_bool, parse_date_days, parse_number, Parsed};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use super::fxhash::FxHashSet as HashSet;
 
 /// Rows looked at to infer the schema (evenly spaced through the file).
 pub const SCHEMA_SAMPLE: usize = 20_000;
