@@ -27,7 +27,7 @@ use std::time::Instant;
 
 /// Rows the elbow sweep is fitted on when the table is larger (seeded sample); the final model
 /// is always fitted on every row.
-pub const SWEEP_SAMPLE: usize = 100_000;
+pub const SWEEP_SAMPLE: usize = 50_000;
 
 /// How k is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

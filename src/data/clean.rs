@@ -1,6 +1,7 @@
 //! Cleaning: duplicates, unusable values, imputation, outliers, constant columns. Every data
 //! row ends either kept or rejected with a reason; nothing is lost silently.
 
+use super::fxhash::FxHashMap as HashMap;
 use super::prep::{
     unusable_reason, CategoricalTransform, NumericTransform, Unusable, MISSING_LEVEL,
 };
@@ -10,7 +11,6 @@ use super::values::Parsed;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use super::fxhash::FxHashMap as HashMap;
 
 /// How missing numeric values are handled (`--impute`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +185,34 @@ fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
     dup
 }
 
+/// Which rows are rejected so far, and why: a flag per row and a reason per rejected row
+/// (few), instead of an `Option<String>` per row (24 bytes each).
+struct Verdicts {
+    rejected: Vec<bool>,
+    reasons: HashMap<usize, String>,
+}
+
+impl Verdicts {
+    fn new(n: usize) -> Self {
+        Verdicts {
+            rejected: vec![false; n],
+            reasons: HashMap::default(),
+        }
+    }
+
+    fn kept(&self, i: usize) -> bool {
+        !self.rejected[i]
+    }
+
+    /// Rejects row `i` unless it already is (the first reason stands).
+    fn reject(&mut self, i: usize, reason: String) {
+        if !self.rejected[i] {
+            self.rejected[i] = true;
+            self.reasons.insert(i, reason);
+        }
+    }
+}
+
 /// Marks in a parsed value: missing is NaN, unusable values are ±infinity (never produced by a
 /// finite parse), so one `Vec<f64>` per column carries everything.
 const INVALID: f64 = f64::INFINITY;
@@ -274,11 +302,17 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         ));
     }
     let dup = find_duplicates(table);
-    let mut bad: Vec<Option<String>> = dup
-        .iter()
-        .map(|d| d.map(|f| format!("duplicate of row {}", table.row_number(f as usize))))
-        .collect();
-    let duplicates = bad.iter().filter(|b| b.is_some()).count();
+    let mut bad = Verdicts::new(n);
+    for (i, d) in dup.iter().enumerate() {
+        if let Some(f) = d {
+            bad.reject(
+                i,
+                format!("duplicate of row {}", table.row_number(*f as usize)),
+            );
+        }
+    }
+    drop(dup);
+    let duplicates = bad.reasons.len();
     if duplicates > 0 {
         notes.push(format!("{duplicates} exact duplicate rows removed"));
     }
@@ -340,21 +374,19 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
     for (c, &(j, kind)) in feature_cols.iter().enumerate() {
         let Some(vals) = &parsed[c] else { continue };
         let mut count = 0;
-        for i in 0..n {
-            let p = decode_parsed(vals[i]);
+        for (i, &v) in vals.iter().enumerate() {
+            let p = decode_parsed(v);
             let why = match p {
                 Parsed::Invalid => Unusable::Invalid,
                 Parsed::Infinite => Unusable::Infinite,
                 Parsed::Missing if params.impute == Impute::Drop => Unusable::Missing,
                 _ => continue,
             };
-            if bad[i].is_none() {
-                bad[i] = Some(unusable_reason(
-                    &table.columns[j],
-                    table.field(i, j),
-                    why,
-                    kind,
-                ));
+            if bad.kept(i) {
+                bad.reject(
+                    i,
+                    unusable_reason(&table.columns[j], table.field(i, j), why, kind),
+                );
                 count += 1;
             }
         }
@@ -367,7 +399,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
     }
 
     // Fences and impute values from the rows still kept.
-    let kept0: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
+    let kept0: Vec<usize> = (0..n).filter(|&i| bad.kept(i)).collect();
     let mut columns: Vec<CleanColumn> = Vec::new();
     // Statistics per column, the columns spread over the cores.
     let stats: Vec<(Option<NumericTransform>, Vec<String>)> = feature_cols
@@ -463,14 +495,17 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             }
             if v < lo || v > hi {
                 count += 1;
-                if params.outliers == Outliers::Drop && bad[i].is_none() {
-                    bad[i] = Some(format!(
-                        "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
-                        table.columns[j],
-                        fmt_num(v),
-                        fmt_num(lo),
-                        fmt_num(hi)
-                    ));
+                if params.outliers == Outliers::Drop && bad.kept(i) {
+                    bad.reject(
+                        i,
+                        format!(
+                            "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
+                            table.columns[j],
+                            fmt_num(v),
+                            fmt_num(lo),
+                            fmt_num(hi)
+                        ),
+                    );
                 }
             }
         }
@@ -492,12 +527,11 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         }
     }
 
-    let kept: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
+    let kept: Vec<usize> = (0..n).filter(|&i| bad.kept(i)).collect();
     if kept.len() < 2 {
-        let rejected = bad.iter().flatten().count() + table.ragged.len();
-        let first = bad
-            .iter()
-            .flatten()
+        let rejected = bad.reasons.len() + table.ragged.len();
+        let first = (0..n)
+            .filter_map(|i| bad.reasons.get(&i))
             .find(|b| !b.starts_with("duplicate"))
             .map(|b| format!("; first reason: {b}"))
             .unwrap_or_default();
@@ -552,8 +586,10 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             names.join(", ")
         )));
     }
-    for (i, b) in bad.into_iter().enumerate() {
-        if let Some(reason) = b {
+    let mut reasons: Vec<(usize, String)> = bad.reasons.into_iter().collect();
+    reasons.sort_unstable_by_key(|r| r.0);
+    for (i, reason) in reasons {
+        {
             rejects.push(Reject {
                 origin: Origin::Row(i),
                 row: table.row_number(i),

@@ -1,11 +1,11 @@
 //! Schema inference: what each column holds, and whether it is clustered on.
 
+use super::fxhash::FxHashSet as HashSet;
 use super::table::{is_missing, Table};
 use super::values::{parse_bool, parse_date_days, parse_number, Parsed};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use super::fxhash::FxHashSet as HashSet;
 
 /// Rows looked at to infer the schema (evenly spaced through the file).
 pub const SCHEMA_SAMPLE: usize = 20_000;

@@ -301,13 +301,23 @@ pub fn read_table(path: &Path) -> Result<Table> {
     }
 
     // Merge the parts, numbering records 1.. across them.
+    // The first part's vectors become the table's, so only the later parts are copied.
     let rows: usize = parts.iter().map(|p| p.row_start.len()).sum();
-    let mut row_start = Vec::with_capacity(rows);
-    let mut field_end = Vec::with_capacity(rows * d);
+    let mut rest = parts.into_iter();
+    let first = rest.next().unwrap_or_default();
+    let mut row_start = first.row_start;
+    let mut field_end = first.field_end;
+    row_start.reserve(rows - row_start.len());
+    field_end.reserve((rows - row_start.len()) * d);
     let mut row_no = Vec::with_capacity(rows);
-    let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = Vec::new();
-    let mut base = 0u64;
-    for part in parts {
+    row_no.extend(first.record_of_row.iter().map(|r| r + 1));
+    let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = first
+        .ragged
+        .into_iter()
+        .map(|(r, s, f)| (r + 1, s, f))
+        .collect();
+    let mut base = first.records;
+    for part in rest {
         row_start.extend_from_slice(&part.row_start);
         field_end.extend_from_slice(&part.field_end);
         row_no.extend(part.record_of_row.iter().map(|r| base + r + 1));
