@@ -366,7 +366,11 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         d: x.ncols(),
         k: kmax,
     };
-    let clustered = dispatch(cmd.backend, problem, job)?;
+    let what = match cmd.k {
+        KSpec::Auto => "choosing k and clustering",
+        KSpec::Fixed(_) => "clustering",
+    };
+    let clustered = st.spin(what, || dispatch(cmd.backend, problem, job)).0?;
     st.record("choose_k", clustered.sweep_seconds);
     st.record("cluster", clustered.fit_seconds);
     let fit = clustered.fit;
@@ -474,7 +478,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         sizes[l as usize] += 1;
     }
     let k_rule = match &clustered.choice {
-        Some(c) => c.rule.clone(),
+        Some(c) => c.reason.clone(),
         None => format!("k = {k} given with --k"),
     };
     let report_ctx = ReportContext {
@@ -685,5 +689,34 @@ impl RunSummary {
             self.out.display()
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reject_category;
+
+    #[test]
+    fn reject_reasons_group_without_their_values() {
+        assert_eq!(
+            reject_category("duplicate of row 12"),
+            "exact duplicate of an earlier row"
+        );
+        assert_eq!(
+            reject_category("column 'a': 'oops' is not a number"),
+            "column 'a': value is not a number"
+        );
+        assert_eq!(
+            reject_category("column 'b': '-inf' is not a finite number"),
+            "column 'b': value is not a finite number"
+        );
+        assert_eq!(
+            reject_category("expected 3 fields as in the header, found 1 (line 9)"),
+            "wrong number of fields"
+        );
+        assert_eq!(
+            reject_category("column 'x': 912 is an outlier (outside [1, 2]; --outliers drop)"),
+            "column 'x': outlier (--outliers drop)"
+        );
     }
 }
