@@ -34,10 +34,71 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Rows whose field count differs from the header's.
     pub ragged: Vec<RaggedRow>,
-    bytes: Vec<u8>,
+    bytes: Bytes,
     row_start: Vec<u64>,
     field_end: Vec<u32>,
     row_no: Vec<u64>,
+}
+
+/// The file's bytes after any BOM: mapped from the page cache when possible (no copy, no
+/// zeroed pages), else read into memory.
+enum Bytes {
+    Mapped(memmap2::Mmap, usize),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m, skip) => &m[*skip..],
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.len())
+    }
+}
+
+impl Clone for Bytes {
+    fn clone(&self) -> Self {
+        Bytes::Owned(self.to_vec())
+    }
+}
+
+fn load(path: &Path) -> Result<Bytes> {
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
+    // SAFETY: the map is read-only and private to this process; the input file is not
+    // expected to change while it is read (as when ripgrep maps a file). Empty files, pipes
+    // and anything else that cannot be mapped are read instead.
+    let mapped = if len > 0 {
+        unsafe { memmap2::MmapOptions::new().populate().map(&file) }.ok()
+    } else {
+        None
+    };
+    let bytes = match mapped {
+        Some(m) => Bytes::Mapped(m, 0),
+        None => {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut &file, &mut v).map_err(|e| Error::read(path, e))?;
+            Bytes::Owned(v)
+        }
+    };
+    Ok(if bytes.starts_with(b"\xEF\xBB\xBF") {
+        match bytes {
+            Bytes::Mapped(m, _) => Bytes::Mapped(m, 3),
+            Bytes::Owned(mut v) => {
+                v.drain(..3);
+                Bytes::Owned(v)
+            }
+        }
+    } else {
+        bytes
+    })
 }
 
 /// Strings that mean "no value" in a field, compared case-insensitively after trimming.
@@ -251,10 +312,7 @@ const MIN_PART: usize = 4 << 20;
 /// line breaks). Rows with the wrong number of fields are set aside in `ragged`; bytes that are
 /// not UTF-8 stop the read with the row number.
 pub fn read_table(path: &Path) -> Result<Table> {
-    let mut bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        bytes.drain(..3);
-    }
+    let bytes = load(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::EmptyFile { path: path.into() });
     }
