@@ -44,8 +44,8 @@ pub fn project2(x: ArrayView2<'_, f32>, axes: &PcaAxes) -> Vec<f32> {
     xs.par_chunks(d)
         .flat_map_iter(|p| {
             let (mut u, mut v) = (0f64, 0f64);
-            for j in 0..d {
-                let c = p[j] as f64 - axes.mean.get(j).copied().unwrap_or(0.0);
+            for (j, &x) in p.iter().enumerate() {
+                let c = x as f64 - axes.mean.get(j).copied().unwrap_or(0.0);
                 u += c * a.get(j).copied().unwrap_or(0.0);
                 v += c * b.get(j).copied().unwrap_or(0.0);
             }
