@@ -128,7 +128,8 @@ pub struct RunSummary {
     pub rows_rejected: u64,
     /// Of the rejected rows, exact duplicates.
     pub duplicates: u64,
-    /// Exact silhouette of the final labels on a seeded sample of rows.
+    /// Exact silhouette on a seeded sample: of the chosen k's sweep fit with `--k auto`, of the
+    /// final labels with `--k N`.
     pub silhouette: f64,
     /// Squared-Euclidean simplified silhouette over every row.
     pub simplified_silhouette: f64,
@@ -404,8 +405,18 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         st.run("profile", "profiling segments", || {
             let input = profile_input(&mut cleaned);
             let profiles = analysis::profile_segments(&input, &labels, k);
-            // Scored on the final labels (not the sweep's), so it describes the model written.
-            let sil = analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?;
+            // With k auto, the sweep already scored the chosen k on a seeded sample; the final
+            // fit starts from that fit, so its partition is the same up to boundary rows.
+            let swept = clustered
+                .choice
+                .as_ref()
+                .and_then(|c| c.scores.iter().find(|s| s.k == k))
+                .map(|s| s.silhouette)
+                .filter(|s| s.is_finite());
+            let sil = match swept {
+                Some(s) => s,
+                None => analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?,
+            };
             let simp = analysis::simplified_silhouette(x, fit.model.centroids.view(), &labels)?;
             Ok((input, profiles, sil, simp))
         })?;
