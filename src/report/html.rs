@@ -216,11 +216,12 @@ pub fn render_html(r: &ReportInput, plots: &[Plot]) -> String {
     ));
     let _ = writeln!(
         h,
-        "<p>Final model: k = {}, inertia {}, silhouette {} (sample of {} rows), simplified silhouette {} (all rows).</p>",
+        "<p>Final model: k = {}, inertia {}, silhouette {} (sample of {} rows{}), simplified silhouette {} (all rows).</p>",
         r.k,
         fmt_sci(r.inertia),
         fmt3(r.silhouette),
         fmt_int(r.silhouette_sample),
+        super::markdown::silhouette_source(r),
         fmt3(r.simplified_silhouette)
     );
 

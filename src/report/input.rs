@@ -66,7 +66,7 @@ pub struct ReportInput {
     pub k: usize,
     /// Inertia of the final model (all rows).
     pub inertia: f64,
-    /// Sampled silhouette of the final model.
+    /// Sampled silhouette: of the sweep's fit of k when k was chosen (the final fit starts there), else of the final model.
     pub silhouette: f64,
     /// Simplified silhouette of the final model (all rows).
     pub simplified_silhouette: f64,

@@ -179,11 +179,12 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
     }
     let _ = writeln!(
         m,
-        "Final model: k = {}, inertia {}, silhouette {} (sample of {} rows), simplified silhouette {} (all rows).\n",
+        "Final model: k = {}, inertia {}, silhouette {} (sample of {} rows{}), simplified silhouette {} (all rows).\n",
         r.k,
         fmt_sci(r.inertia),
         fmt3(r.silhouette),
         fmt_int(r.silhouette_sample),
+        silhouette_source(r),
         fmt3(r.simplified_silhouette)
     );
 
@@ -360,5 +361,15 @@ pub(crate) fn fmt_lift(v: f64) -> String {
         format!("{v:.2}×")
     } else {
         "n/a".into()
+    }
+}
+
+/// Where the reported silhouette comes from: with k chosen by the sweep it is the sweep's score
+/// of that k (the final fit starts from that fit's centroids), which saves a second pass.
+pub(crate) fn silhouette_source(r: &ReportInput) -> &'static str {
+    if r.k_choice.is_some() {
+        ", of the sweep's fit of this k"
+    } else {
+        ""
     }
 }
