@@ -21,6 +21,40 @@ const MASKED_MAX_K: usize = 16;
 
 type Lanes = [f32; LANES];
 
+/// Defines a function that runs a portable `#[inline(always)]` kernel compiled for AVX-512F or
+/// AVX2 when the CPU has them, chosen at run time. The arithmetic is the same on every path (no
+/// fused multiply-adds), so results do not depend on which one runs.
+macro_rules! multiversion {
+    ($(#[$m:meta])* fn $name:ident => $portable:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    $portable($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F, checked just above.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
+}
+
 /// Runs the k-means kernels on the CPU with rayon (the thread pool in scope).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuBackend;
@@ -275,54 +309,17 @@ fn nearest(block: &[Lanes], centroids: &[f32], k: usize) -> (Lanes, [u32; LANES]
     (best, label)
 }
 
-/// Assigns every point of a chunk by full distance computation (Lloyd, or Hamerly's first step
-/// which also initialises the bounds). `valid` counts the chunk's non-padding points.
-fn full_chunk(
-    blocks: &[Lanes],
-    centroids: &[f32],
-    k: usize,
-    labels: &mut [[u32; LANES]],
-    bounds: Option<(&mut [Lanes], &mut [Lanes])>,
-    valid: usize,
-) -> Partial {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { full_chunk_avx512(blocks, centroids, k, labels, bounds, valid) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { full_chunk_avx2(blocks, centroids, k, labels, bounds, valid) };
-        }
-    }
-    full_chunk_portable(blocks, centroids, k, labels, bounds, valid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn full_chunk_avx512(
-    blocks: &[Lanes],
-    centroids: &[f32],
-    k: usize,
-    labels: &mut [[u32; LANES]],
-    bounds: Option<(&mut [Lanes], &mut [Lanes])>,
-    valid: usize,
-) -> Partial {
-    full_chunk_portable(blocks, centroids, k, labels, bounds, valid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn full_chunk_avx2(
-    blocks: &[Lanes],
-    centroids: &[f32],
-    k: usize,
-    labels: &mut [[u32; LANES]],
-    bounds: Option<(&mut [Lanes], &mut [Lanes])>,
-    valid: usize,
-) -> Partial {
-    full_chunk_portable(blocks, centroids, k, labels, bounds, valid)
+multiversion! {
+    /// Assigns every point of a chunk by full distance computation (Lloyd, or Hamerly's first
+    /// step which also initialises the bounds). `valid` counts the chunk's non-padding points.
+    fn full_chunk => full_chunk_portable(
+        blocks: &[Lanes],
+        centroids: &[f32],
+        k: usize,
+        labels: &mut [[u32; LANES]],
+        bounds: Option<(&mut [Lanes], &mut [Lanes])>,
+        valid: usize,
+    ) -> Partial
 }
 
 #[inline(always)]
@@ -518,68 +515,21 @@ impl Geometry {
     }
 }
 
-/// One Hamerly step over a chunk: loosen the bounds by how far centroids moved, recompute all
-/// distances only for blocks that hold a point whose nearest centroid may have changed, and move
-/// only the points that changed cluster between the chunk's running sums. Returns how many did.
-#[allow(clippy::too_many_arguments)]
-fn hamerly_chunk(
-    blocks: &[Lanes],
-    centroids: &[f32],
-    geo: &Geometry,
-    labels: &mut [[u32; LANES]],
-    upper: &mut [Lanes],
-    lower: &mut [Lanes],
-    part: &mut Partial,
-    valid: usize,
-) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe {
-                hamerly_chunk_avx512(blocks, centroids, geo, labels, upper, lower, part, valid)
-            };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe {
-                hamerly_chunk_avx2(blocks, centroids, geo, labels, upper, lower, part, valid)
-            };
-        }
-    }
-    hamerly_chunk_portable(blocks, centroids, geo, labels, upper, lower, part, valid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn hamerly_chunk_avx512(
-    blocks: &[Lanes],
-    centroids: &[f32],
-    geo: &Geometry,
-    labels: &mut [[u32; LANES]],
-    upper: &mut [Lanes],
-    lower: &mut [Lanes],
-    part: &mut Partial,
-    valid: usize,
-) -> u64 {
-    hamerly_chunk_portable(blocks, centroids, geo, labels, upper, lower, part, valid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn hamerly_chunk_avx2(
-    blocks: &[Lanes],
-    centroids: &[f32],
-    geo: &Geometry,
-    labels: &mut [[u32; LANES]],
-    upper: &mut [Lanes],
-    lower: &mut [Lanes],
-    part: &mut Partial,
-    valid: usize,
-) -> u64 {
-    hamerly_chunk_portable(blocks, centroids, geo, labels, upper, lower, part, valid)
+multiversion! {
+    /// One Hamerly step over a chunk: loosen the bounds by how far centroids moved, recompute
+    /// all distances only for blocks that hold a point whose nearest centroid may have changed,
+    /// and move only the points that changed cluster between the chunk's running sums.
+    /// Returns how many did.
+    fn hamerly_chunk => hamerly_chunk_portable(
+        blocks: &[Lanes],
+        centroids: &[f32],
+        geo: &Geometry,
+        labels: &mut [[u32; LANES]],
+        upper: &mut [Lanes],
+        lower: &mut [Lanes],
+        part: &mut Partial,
+        valid: usize,
+    ) -> u64
 }
 
 #[inline(always)]
