@@ -15,7 +15,10 @@ use segmenter::kmeans::{fit_uploaded, Algorithm, Init, KMeansParams};
 use std::hint::black_box;
 
 fn rows() -> usize {
-    std::env::var("SEGMENTER_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("SEGMENTER_BENCH_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 /// Gaussian blobs (sd 1) around `k` centres uniform in [-10, 10]^d, in random order.
@@ -46,16 +49,27 @@ fn iteration(c: &mut Criterion) {
         g.throughput(Throughput::Bytes((n * d * 4) as u64));
         g.bench_function(format!("lloyd_n{n}_d{d}_k{k}"), |b| {
             b.iter(|| {
-                let s = backend.step(&points, &mut run, black_box(&centroids)).unwrap();
-                let new: Vec<f32> = (0..k * d).map(|i| (s.sums[i] / s.counts[i / d].max(1) as f64) as f32).collect();
+                let s = backend
+                    .step(&points, &mut run, black_box(&centroids))
+                    .unwrap();
+                let new: Vec<f32> = (0..k * d)
+                    .map(|i| (s.sums[i] / s.counts[i / d].max(1) as f64) as f32)
+                    .collect();
                 black_box(new)
             })
         });
         let p = KMeansParams::new(k).init(Init::First).tol(0.0).max_iter(20);
         for algorithm in [Algorithm::Lloyd, Algorithm::Hamerly] {
-            g.bench_function(format!("fit20_{algorithm:?}_n{n}_d{d}_k{k}").to_lowercase(), |b| {
-                b.iter(|| fit_uploaded(&backend, &points, x.view(), &p.clone().algorithm(algorithm)).unwrap().inertia)
-            });
+            g.bench_function(
+                format!("fit20_{algorithm:?}_n{n}_d{d}_k{k}").to_lowercase(),
+                |b| {
+                    b.iter(|| {
+                        fit_uploaded(&backend, &points, x.view(), &p.clone().algorithm(algorithm))
+                            .unwrap()
+                            .inertia
+                    })
+                },
+            );
         }
     }
     g.finish();

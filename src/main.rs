@@ -8,6 +8,8 @@ use cli::{AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, InitArg};
 use segmenter::commands::{self, KMeansCommand};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
+
+mod features_cli;
 use segmenter::{Error, Result};
 use std::process::ExitCode;
 
@@ -99,6 +101,11 @@ fn run(cli: Cli) -> Result<String> {
             )?;
             Ok(format!("wrote {} rows to {}\n", a.rows, a.output.display()))
         }
+        Command::Features(f) => features_cli::run_features(f),
+        Command::Generate(GenerateCommand::Transactions(a)) => {
+            features_cli::generate_transactions(a)
+        }
+        Command::Generate(GenerateCommand::Events(a)) => features_cli::generate_events(a),
         Command::Kmeans(a) => {
             if !matches!(a.backend, BackendArg::Cpu) {
                 return Err(Error::Unsupported(
