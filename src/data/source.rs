@@ -125,11 +125,7 @@ impl Source {
     /// Calls `sink(row, fields)` for every data row, in input order: `row` counts data rows
     /// from 1, `fields[i]` is column `wanted[i]` as text (empty when missing or NULL).
     /// Returns the number of rows read.
-    pub fn scan(
-        &self,
-        wanted: &[usize],
-        sink: &mut RowSink<'_>,
-    ) -> Result<u64> {
+    pub fn scan(&self, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
         if wanted.len() > MAX_FIELDS || wanted.iter().any(|&w| w >= self.columns.len()) {
             return Err(Error::Data(format!(
                 "{}: internal error: bad column selection {wanted:?}",
@@ -214,12 +210,7 @@ const BATCH: usize = 2048;
 /// Parses on a second thread while the sink aggregates on this one: on two cores CSV parsing
 /// and hashing each take about half the time, and batches keep the hand-off cheap. Order is
 /// preserved, so results are the same as a single-threaded scan.
-fn csv_scan(
-    path: &Path,
-    gzip: bool,
-    wanted: &[usize],
-    sink: &mut RowSink<'_>,
-) -> Result<u64> {
+fn csv_scan(path: &Path, gzip: bool, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
     let mut rdr = csv_reader(path, gzip)?;
     let mut header = csv::ByteRecord::new();
     rdr.read_byte_record(&mut header)
@@ -351,12 +342,14 @@ mod sqlite {
                 )))
             }
             None if tables.len() == 1 => tables[0].clone(),
-            None => return Err(Error::Data(format!(
+            None => {
+                return Err(Error::Data(format!(
                 "{}: {} tables; pick one with --table (the database has: {}) or pass --query SQL",
                 path.display(),
                 if tables.is_empty() { "no" } else { "several" },
                 tables.join(", ")
-            ))),
+            )))
+            }
         };
         Ok(format!("SELECT * FROM {}", quote_ident(&table)))
     }
@@ -368,11 +361,7 @@ mod sqlite {
         Ok(stmt.column_names().map(|s| s.to_string()).collect())
     }
 
-    pub(super) fn scan(
-        src: &Source,
-        wanted: &[usize],
-        sink: &mut RowSink<'_>,
-    ) -> Result<u64> {
+    pub(super) fn scan(src: &Source, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
         let path = &src.path;
         let conn = open(path)?;
         let q = sql(&conn, src)?;
@@ -453,11 +442,7 @@ mod parquet_src {
         }
     }
 
-    pub(super) fn scan(
-        path: &Path,
-        wanted: &[usize],
-        sink: &mut RowSink<'_>,
-    ) -> Result<u64> {
+    pub(super) fn scan(path: &Path, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
         let r = reader(path)?;
         let rows = r.get_row_iter(None).map_err(|e| err(path, e))?;
         let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); wanted.len()];

@@ -16,12 +16,14 @@
 //! - `session_events` = mean events per session; `session_minutes` = mean of (last − first
 //!   event time) per session, in minutes; both 0 for a user without a session.
 //!
-//! Memory: per user a fixed record, plus one entry per distinct (user, session), (user,
-//! product / category / brand) and (user, day) — never one per event.
+//! Memory: per user a fixed record (which holds up to 12 products and 6 categories and brands
+//! inline), one entry per distinct product, category and brand, and one per distinct (user,
+//! session), (user, day) and, past the inline ones, (user, product / category / brand) —
+//! never one per event.
 
 use super::columns::{find, require, want as w};
 use super::dates::{day_of, parse_timestamp};
-use super::hash::{hash_bytes, FastMap, FastSet, Interner};
+use super::hash::{hash_bytes, pair_key, Interner, KeyMap, KeySet, SmallDistinct};
 use super::rejects::{detail, RejectLog};
 use super::rfm::normalise_id;
 use super::{id_order, parse_number, push_csv_field, push_decimal, TimeOptions};
@@ -160,9 +162,9 @@ struct User {
     views: u32,
     carts: u32,
     purchases: u32,
-    products: u32,
-    categories: u32,
-    brands: u32,
+    products: SmallDistinct<12>,
+    categories: SmallDistinct<6>,
+    brands: SmallDistinct<6>,
     active_days: u32,
     sessions: u32,
     session_events: u64,
@@ -170,8 +172,8 @@ struct User {
     spend: f64,
     last_t: i64,
     last_day: i64,
-    /// Hashes of the last product / category / brand, so repeats skip the sets.
-    last_keys: [u64; 3],
+    /// The last product / category / brand index, so repeats skip the sets.
+    last_values: [u32; 3],
     /// The open session: key, first and last time (flushed when the user's session changes).
     cur_session: u64,
     cur_first: i64,
@@ -247,9 +249,12 @@ pub struct EventsBuilder<W: Write> {
     time: TimeOptions,
     ids: Interner,
     users: Vec<User>,
-    sessions: FastMap<(u32, u64), (i64, i64)>,
-    distinct: [FastSet<(u32, u64)>; 3],
-    days: FastSet<(u32, i64)>,
+    /// Session spans by (user, session) key: (user, first, last).
+    sessions: KeyMap<(u32, i64, i64)>,
+    /// Distinct (user, product / category / brand / day) keys past the users' inline sets.
+    seen: KeySet,
+    /// Products, categories and brands interned to small indices.
+    values: [Interner; 3],
     rejects: RejectLog<W>,
     lines: u64,
     used: u64,
@@ -262,6 +267,14 @@ pub struct EventsBuilder<W: Write> {
 impl<W: Write> EventsBuilder<W> {
     /// A builder writing rejects to `rejects`.
     pub fn new(cols: EventColumns, time: TimeOptions, rejects: W) -> Result<Self> {
+        Ok(Self::with_log(
+            cols,
+            time,
+            RejectLog::new(rejects).map_err(rejects_err)?,
+        ))
+    }
+
+    fn with_log(cols: EventColumns, time: TimeOptions, rejects: RejectLog<W>) -> Self {
         let mut at = [None; 5];
         let mut next = 3;
         for (a, o) in at.iter_mut().zip(&cols.optional) {
@@ -270,22 +283,22 @@ impl<W: Write> EventsBuilder<W> {
                 next += 1;
             }
         }
-        Ok(EventsBuilder {
+        EventsBuilder {
             cols,
             at,
             time,
             ids: Interner::default(),
             users: Vec::new(),
-            sessions: FastMap::default(),
-            distinct: Default::default(),
-            days: FastSet::default(),
-            rejects: RejectLog::new(rejects).map_err(rejects_err)?,
+            sessions: KeyMap::default(),
+            seen: KeySet::default(),
+            values: Default::default(),
+            rejects,
             lines: 0,
             used: 0,
             max_day: i64::MIN,
             last_time: (Vec::new(), 0),
             id_buf: Vec::new(),
-        })
+        }
     }
 
     fn reject(
@@ -358,9 +371,9 @@ impl<W: Write> EventsBuilder<W> {
                 views: 0,
                 carts: 0,
                 purchases: 0,
-                products: 0,
-                categories: 0,
-                brands: 0,
+                products: SmallDistinct::default(),
+                categories: SmallDistinct::default(),
+                brands: SmallDistinct::default(),
                 active_days: 0,
                 sessions: 0,
                 session_events: 0,
@@ -368,7 +381,7 @@ impl<W: Write> EventsBuilder<W> {
                 spend: 0.0,
                 last_t: i64::MIN,
                 last_day: i64::MIN,
-                last_keys: [NO_KEY; 3],
+                last_values: [u32::MAX; 3],
                 cur_session: NO_KEY,
                 cur_first: 0,
                 cur_last: 0,
@@ -383,7 +396,7 @@ impl<W: Write> EventsBuilder<W> {
         u.last_t = u.last_t.max(t);
         if u.last_day != day {
             u.last_day = day;
-            if self.days.insert((ix, day)) {
+            if self.seen.insert(pair_key(ix, day as u64, 3)) {
                 u.active_days += 1;
             }
         }
@@ -393,15 +406,14 @@ impl<W: Write> EventsBuilder<W> {
                 if v.is_empty() {
                     continue;
                 }
-                let h = hash_bytes(v);
-                if h != u.last_keys[k] {
-                    u.last_keys[k] = h;
-                    if self.distinct[k].insert((ix, h)) {
-                        match k {
-                            0 => u.products += 1,
-                            1 => u.categories += 1,
-                            _ => u.brands += 1,
-                        }
+                let (id, _) = self.values[k].intern(v);
+                if id != u.last_values[k] {
+                    u.last_values[k] = id;
+                    let seen = &mut self.seen;
+                    match k {
+                        0 => u.products.insert(id, ix, 0, seen),
+                        1 => u.categories.insert(id, ix, 1, seen),
+                        _ => u.brands.insert(id, ix, 2, seen),
                     }
                 }
             }
@@ -447,7 +459,24 @@ impl<W: Write> EventsBuilder<W> {
     }
 
     /// Closes open sessions and computes every user's row.
-    pub fn finish(mut self) -> Result<(EventFeatures, RejectLog<W>)> {
+    pub fn finish(self) -> Result<(EventFeatures, RejectLog<W>)> {
+        let as_of = self.time.as_of.unwrap_or(next_day(self.max_day));
+        let (lines, used) = (self.lines, self.used);
+        let (mut rows, rejects) = self.into_rows(as_of);
+        sort_rows(&mut rows);
+        Ok((
+            EventFeatures {
+                rows,
+                as_of,
+                lines,
+                lines_used: used,
+            },
+            rejects,
+        ))
+    }
+
+    /// The users' rows, unordered, with recency counted to `as_of`.
+    fn into_rows(mut self, as_of: i64) -> (Vec<EventRow>, RejectLog<W>) {
         let by_column = self.at[0].is_some();
         for (ix, u) in self.users.iter_mut().enumerate() {
             if u.cur_session == NO_KEY {
@@ -460,26 +489,20 @@ impl<W: Write> EventsBuilder<W> {
                 u.session_secs += u.cur_last - u.cur_first;
             }
         }
-        // Sessions are summed in key order, so totals do not depend on hash-map order.
-        let mut spans: Vec<((u32, u64), (i64, i64))> = self.sessions.drain().collect();
-        spans.sort_unstable_by_key(|(k, _)| *k);
-        for ((ix, _), (first, last)) in spans {
+        // Integer sums: the map's iteration order does not matter.
+        for (_, (ix, first, last)) in self.sessions.drain() {
             let u = &mut self.users[ix as usize];
             u.sessions += 1;
             u.session_secs += last - first;
         }
-        let as_of = self.time.as_of.unwrap_or(if self.max_day == i64::MIN {
-            0
-        } else {
-            self.max_day + 1
-        });
-        let rows = id_order(self.ids.ids())
-            .into_iter()
-            .map(|i| {
-                let u = &self.users[i];
+        let rows = self
+            .users
+            .iter()
+            .zip(self.ids.ids())
+            .map(|(u, id)| {
                 let s = u.sessions as f64;
                 EventRow {
-                    customer_id: String::from_utf8_lossy(&self.ids.ids()[i]).into_owned(),
+                    customer_id: String::from_utf8_lossy(id).into_owned(),
                     events: u.events,
                     sessions: u.sessions,
                     views: u.views,
@@ -487,9 +510,9 @@ impl<W: Write> EventsBuilder<W> {
                     purchases: u.purchases,
                     view_to_cart: ratio(u.carts as f64, u.views as f64),
                     cart_to_purchase: ratio(u.purchases as f64, u.carts as f64),
-                    products: u.products,
-                    categories: u.categories,
-                    brands: u.brands,
+                    products: u.products.count,
+                    categories: u.categories.count,
+                    brands: u.brands.count,
                     spend: u.spend,
                     recency_days: as_of - day_of(u.last_t),
                     active_days: u.active_days,
@@ -498,26 +521,34 @@ impl<W: Write> EventsBuilder<W> {
                 }
             })
             .collect();
-        Ok((
-            EventFeatures {
-                rows,
-                as_of,
-                lines: self.lines,
-                lines_used: self.used,
-            },
-            self.rejects,
-        ))
+        (rows, self.rejects)
     }
 }
 
+/// The default as-of day: the day after the latest, or day 0 of an empty log.
+fn next_day(max_day: i64) -> i64 {
+    if max_day == i64::MIN {
+        0
+    } else {
+        max_day + 1
+    }
+}
+
+fn sort_rows(rows: &mut Vec<EventRow>) {
+    let ids: Vec<&[u8]> = rows.iter().map(|r| r.customer_id.as_bytes()).collect();
+    let order = id_order(&ids);
+    let mut taken: Vec<Option<EventRow>> = std::mem::take(rows).into_iter().map(Some).collect();
+    rows.extend(order.into_iter().filter_map(|i| taken[i].take()));
+}
+
 /// Merges a user's open session into the session map (a session id can recur after another).
-fn flush_session(map: &mut FastMap<(u32, u64), (i64, i64)>, ix: u32, u: &User) {
-    map.entry((ix, u.cur_session))
-        .and_modify(|(a, b)| {
+fn flush_session(map: &mut KeyMap<(u32, i64, i64)>, ix: u32, u: &User) {
+    map.entry(pair_key(ix, u.cur_session, 4))
+        .and_modify(|(_, a, b)| {
             *a = (*a).min(u.cur_first);
             *b = (*b).max(u.cur_last);
         })
-        .or_insert((u.cur_first, u.cur_last));
+        .or_insert((ix, u.cur_first, u.cur_last));
 }
 
 fn rejects_err(e: std::io::Error) -> Error {
@@ -555,15 +586,165 @@ impl EventFeatures {
     }
 }
 
-/// Reads `src` and builds the per-user table, streaming rejects to `rejects`.
+/// Events handed to an aggregating worker per message.
+const BATCH: usize = 4096;
+
+/// A batch of events for one worker: the wanted fields of each, copied out of the parser's
+/// buffers.
+struct Batch {
+    rows: Vec<u64>,
+    ends: Vec<u32>,
+    data: Vec<u8>,
+}
+
+impl Batch {
+    fn new(width: usize) -> Batch {
+        Batch {
+            rows: Vec::with_capacity(BATCH),
+            ends: Vec::with_capacity(BATCH * width),
+            data: Vec::with_capacity(BATCH * 128),
+        }
+    }
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.ends.clear();
+        self.data.clear();
+    }
+    fn push(&mut self, row: u64, f: &[&[u8]]) {
+        self.rows.push(row);
+        for x in f {
+            self.data.extend_from_slice(x);
+            self.ends.push(self.data.len() as u32);
+        }
+    }
+}
+
+/// Aggregating workers: users are split among them by a hash of their id, so each worker
+/// holds whole users and sees their events in input order; the result does not depend on
+/// the number of workers. Capped at 4: beyond that the single parser is the bottleneck.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+}
+
+/// Reads `src` and builds the per-user table, streaming rejects to `rejects` (in row order).
 pub fn build_events<W: Write>(
     src: &Source,
     cols: EventColumns,
     time: TimeOptions,
     rejects: W,
 ) -> Result<(EventFeatures, RejectLog<W>)> {
+    build_events_with(src, cols, time, rejects, workers())
+}
+
+/// [`build_events`] with a given number of aggregating workers (1: on the calling thread).
+pub fn build_events_with<W: Write>(
+    src: &Source,
+    cols: EventColumns,
+    time: TimeOptions,
+    rejects: W,
+    workers: usize,
+) -> Result<(EventFeatures, RejectLog<W>)> {
     let wanted = cols.wanted();
-    let mut b = EventsBuilder::new(cols, time, rejects)?;
-    src.scan(&wanted, &mut |row, f| b.push(row, f))?;
-    b.finish()
+    if workers <= 1 {
+        let mut b = EventsBuilder::new(cols, time, rejects)?;
+        src.scan(&wanted, &mut |row, f| b.push(row, f))?;
+        return b.finish();
+    }
+    let width = wanted.len();
+    let mut log = RejectLog::new(rejects).map_err(rejects_err)?;
+    let builders = std::thread::scope(|scope| -> Result<Vec<EventsBuilder<Vec<u8>>>> {
+        let mut lanes = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
+            let cols = cols.clone();
+            handles.push(scope.spawn(move || -> Result<EventsBuilder<Vec<u8>>> {
+                let mut b = EventsBuilder::with_log(cols, time, RejectLog::buffered());
+                for batch in rx {
+                    let mut start = 0usize;
+                    for (i, &row) in batch.rows.iter().enumerate() {
+                        let mut fields: [&[u8]; crate::data::source::MAX_FIELDS] =
+                            [&[]; crate::data::source::MAX_FIELDS];
+                        for (j, f) in fields[..width].iter_mut().enumerate() {
+                            let end = batch.ends[i * width + j] as usize;
+                            *f = &batch.data[start..end];
+                            start = end;
+                        }
+                        b.push(row, &fields[..width])?;
+                    }
+                    let _ = back_tx.send(batch);
+                }
+                Ok(b)
+            }));
+            lanes.push((tx, back_rx, Batch::new(width)));
+        }
+        let mut id_buf = Vec::new();
+        let stopped = || Error::Data("an aggregating thread stopped early".into());
+        let scanned = src.scan(&wanted, &mut |row, f| {
+            let id = normalise_id(f[0], &mut id_buf);
+            // Rows without an id all go to worker 0, which rejects them.
+            let k = if id.is_empty() {
+                0
+            } else {
+                (hash_bytes(id) % workers as u64) as usize
+            };
+            let (tx, back, cur) = &mut lanes[k];
+            cur.push(row, f);
+            if cur.rows.len() >= BATCH {
+                let fresh = match back.try_recv() {
+                    Ok(mut b) => {
+                        b.clear();
+                        b
+                    }
+                    Err(_) => Batch::new(width),
+                };
+                tx.send(std::mem::replace(cur, fresh))
+                    .map_err(|_| stopped())?;
+            }
+            Ok(())
+        });
+        let mut flushed = Ok(());
+        for (tx, _, cur) in lanes {
+            if !cur.rows.is_empty() && tx.send(cur).is_err() {
+                flushed = Err(stopped());
+            }
+        }
+        // Join every worker first: a worker's own error explains a closed channel.
+        let results: Vec<Result<EventsBuilder<Vec<u8>>>> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Data("an aggregating thread panicked".into())))
+            })
+            .collect();
+        let builders = results.into_iter().collect::<Result<Vec<_>>>()?;
+        scanned?;
+        flushed?;
+        Ok(builders)
+    })?;
+    let lines = builders.iter().map(|b| b.lines).sum();
+    let used = builders.iter().map(|b| b.used).sum();
+    let max_day = builders.iter().map(|b| b.max_day).max().unwrap_or(i64::MIN);
+    let as_of = time.as_of.unwrap_or(next_day(max_day));
+    let mut rows = Vec::new();
+    let mut parts = Vec::with_capacity(builders.len());
+    for b in builders {
+        let (r, rej) = b.into_rows(as_of);
+        rows.extend(r);
+        parts.push(rej);
+    }
+    sort_rows(&mut rows);
+    log.merge(parts).map_err(rejects_err)?;
+    Ok((
+        EventFeatures {
+            rows,
+            as_of,
+            lines,
+            lines_used: used,
+        },
+        log,
+    ))
 }

@@ -69,15 +69,16 @@ pub(crate) fn push_csv_field(out: &mut Vec<u8>, f: &[u8]) {
 
 /// Customer ids in output order: numerically when every id is an integer (so `12346`
 /// precedes `12347` and `9` precedes `10`), else bytewise. Returns indices into `ids`.
-pub(crate) fn id_order(ids: &[Box<[u8]>]) -> Vec<usize> {
+pub(crate) fn id_order<T: AsRef<[u8]>>(ids: &[T]) -> Vec<usize> {
     let numeric: Option<Vec<i128>> = ids
         .iter()
-        .map(|id| std::str::from_utf8(id).ok()?.parse::<i128>().ok())
+        .map(|id| std::str::from_utf8(id.as_ref()).ok()?.parse::<i128>().ok())
         .collect();
     let mut order: Vec<usize> = (0..ids.len()).collect();
+    let key = |i: usize| ids[i].as_ref();
     match numeric {
-        Some(n) => order.sort_by(|&a, &b| n[a].cmp(&n[b]).then_with(|| ids[a].cmp(&ids[b]))),
-        None => order.sort_by(|&a, &b| ids[a].cmp(&ids[b])),
+        Some(n) => order.sort_by(|&a, &b| n[a].cmp(&n[b]).then_with(|| key(a).cmp(key(b)))),
+        None => order.sort_by(|&a, &b| key(a).cmp(key(b))),
     }
     order
 }
