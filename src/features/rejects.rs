@@ -13,8 +13,11 @@ pub struct RejectLog<W: Write> {
     line: Vec<u8>,
     /// (row, end offset, reason) of each line, kept only by [`RejectLog::buffered`] logs so
     /// that the logs of parallel workers can be merged in row order.
-    marks: Option<Vec<(u64, usize, &'static str)>>,
+    marks: Option<Vec<Mark>>,
 }
+
+/// Where a buffered reject line ends: (row, end offset, reason).
+type Mark = (u64, usize, &'static str);
 
 impl<W: Write> RejectLog<W> {
     /// Writes the header to `out`.
@@ -38,7 +41,7 @@ impl<W: Write> RejectLog<W> {
     /// Copies the lines of buffered logs (each in row order) into this one, in row order;
     /// ties keep the order of `parts`.
     pub fn merge(&mut self, parts: Vec<RejectLog<Vec<u8>>>) -> std::io::Result<()> {
-        let parts: Vec<(Vec<u8>, Vec<(u64, usize, &'static str)>)> = parts
+        let parts: Vec<(Vec<u8>, Vec<Mark>)> = parts
             .into_iter()
             .map(|p| (p.out, p.marks.unwrap_or_default()))
             .collect();
