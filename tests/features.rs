@@ -14,6 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_segmenter");
 /// - 200: one purchase of 12.5 on 01-15 → recency 22, tenure 22;
 /// - 300: rows 7 and 8 rejected, one purchase of 6 on 02-05 → recency 1, tenure 1;
 /// - 400: only a cancellation → rejected as a customer.
+///
 /// Scores (n = 3, 1 + ⌊5 × worse / 3⌋): R = 2, 1, 4; F = 4, 1, 1; M = 4, 2, 1.
 const TX: [[&str; 7]; 10] = [
     ["1001", "A", "2", "2011-01-10 10:00", "5.00", "100", "UK"],
