@@ -307,4 +307,7 @@ pub struct EventsArgs {
     /// Price column (default: price); spend sums it over purchases.
     #[arg(long, value_name = "COL")]
     pub price: Option<String>,
+    /// Aggregating threads (default: every core, at most 4). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }

@@ -11,7 +11,7 @@ use segmenter::synth::{generate_events as gen_events, generate_transactions as g
 use segmenter::synth::{EventsOutput, EventsSpec, TransactionsSpec};
 use segmenter::{Error, Result};
 
-fn command(log: LogArgs, kind: FeatureKind) -> Result<(Cmd, bool)> {
+fn command(log: LogArgs, kind: FeatureKind, threads: Option<usize>) -> Result<(Cmd, bool)> {
     let as_of = log
         .as_of
         .as_deref()
@@ -31,6 +31,7 @@ fn command(log: LogArgs, kind: FeatureKind) -> Result<(Cmd, bool)> {
                 dayfirst: log.dayfirst,
             },
             kind,
+            threads,
         },
         log.json,
     ))
@@ -57,6 +58,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
                 price,
                 invoice,
             }),
+            None,
         )?,
         FeaturesCommand::Events(EventsArgs {
             log,
@@ -68,6 +70,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
             category,
             brand,
             price,
+            threads,
         }) => command(
             log,
             FeatureKind::Events(EventFlags {
@@ -80,6 +83,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
                 brand,
                 price,
             }),
+            threads,
         )?,
     };
     let s = run(&cmd)?;

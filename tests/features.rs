@@ -608,3 +608,52 @@ fn generators_feed_the_feature_builders() {
     assert_eq!(read(&a), read(&b));
     assert_eq!(read(&a).lines().count(), 201);
 }
+
+#[test]
+fn events_result_does_not_depend_on_worker_count() {
+    let d = dir("workers");
+    let input = d.join("ev.csv");
+    let (ok, _, stderr) = run(&[
+        "generate",
+        "events",
+        "--users",
+        "3000",
+        "--seed",
+        "5",
+        "-o",
+        input.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    // Append the bad rows of EV so rejects from several workers are merged in row order.
+    let mut text = read(&input);
+    for r in &EV[6..] {
+        text += &format!(
+            "{},{},{},1,{},{},{},{},{}\n",
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
+        );
+    }
+    std::fs::write(&input, text).unwrap();
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = d.join(format!("u{threads}.csv"));
+        let (ok, _, stderr) = run(&[
+            "features",
+            "events",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert!(ok, "{stderr}");
+        outs.push((read(&out), read(&d.join(format!("u{threads}.rejects.csv")))));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    assert_eq!(outs[0].1.lines().count(), 5, "{}", outs[0].1);
+    assert_eq!(
+        outs[0].0.lines().count(),
+        3002,
+        "3000 users, u5's rejected purchase adds none, u4 none"
+    );
+}

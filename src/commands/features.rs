@@ -3,7 +3,7 @@
 
 use crate::data::{Source, SourceOptions};
 use crate::error::Result;
-use crate::features::events::{build_events, EventColumns, EventFlags};
+use crate::features::events::{build_events, build_events_with, EventColumns, EventFlags};
 use crate::features::rfm::{build_rfm, RfmColumns, RfmFlags};
 use crate::features::{dates, TimeOptions};
 use crate::report::AtomicFile;
@@ -34,6 +34,9 @@ pub struct FeaturesCommand {
     pub time: TimeOptions,
     /// What to derive, with its column flags.
     pub kind: FeatureKind,
+    /// Aggregating threads for events (default: every core, at most 4); results do not
+    /// depend on it.
+    pub threads: Option<usize>,
 }
 
 /// What a `features` run did.
@@ -121,7 +124,10 @@ pub fn run_features(cmd: &FeaturesCommand) -> Result<FeaturesSummary> {
         FeatureKind::Events(flags) => {
             let cols = EventColumns::resolve(&src, flags)?;
             let columns = cols.describe();
-            let (t, log) = build_events(&src, cols, cmd.time, rej.writer())?;
+            let (t, log) = match cmd.threads {
+                Some(n) => build_events_with(&src, cols, cmd.time, rej.writer(), n.max(1))?,
+                None => build_events(&src, cols, cmd.time, rej.writer())?,
+            };
             let counts = log.counts().to_vec();
             log.into_inner()
                 .map_err(|e| crate::Error::write(&rejects_file, e))?;

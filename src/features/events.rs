@@ -16,8 +16,8 @@
 //! - `session_events` = mean events per session; `session_minutes` = mean of (last − first
 //!   event time) per session, in minutes; both 0 for a user without a session.
 //!
-//! Memory: per user a fixed record (which holds up to 12 products and 6 categories and brands
-//! inline), one entry per distinct product, category and brand, and one per distinct (user,
+//! Memory: per user a fixed record (which holds up to 24 products, 6 categories, 6 brands
+//! and 8 days inline), one entry per distinct product, category and brand, and one per distinct (user,
 //! session), (user, day) and, past the inline ones, (user, product / category / brand) —
 //! never one per event.
 
@@ -162,18 +162,18 @@ struct User {
     views: u32,
     carts: u32,
     purchases: u32,
-    products: SmallDistinct<12>,
+    products: SmallDistinct<24>,
     categories: SmallDistinct<6>,
     brands: SmallDistinct<6>,
-    active_days: u32,
+    active_days: SmallDistinct<8>,
     sessions: u32,
     session_events: u64,
     session_secs: i64,
     spend: f64,
     last_t: i64,
     last_day: i64,
-    /// The last product / category / brand index, so repeats skip the sets.
-    last_values: [u32; 3],
+    /// The last product / category / brand hash, so repeats skip the sets.
+    last_values: [u64; 3],
     /// The open session: key, first and last time (flushed when the user's session changes).
     cur_session: u64,
     cur_first: i64,
@@ -253,8 +253,6 @@ pub struct EventsBuilder<W: Write> {
     sessions: KeyMap<(u32, i64, i64)>,
     /// Distinct (user, product / category / brand / day) keys past the users' inline sets.
     seen: KeySet,
-    /// Products, categories and brands interned to small indices.
-    values: [Interner; 3],
     rejects: RejectLog<W>,
     lines: u64,
     used: u64,
@@ -291,7 +289,6 @@ impl<W: Write> EventsBuilder<W> {
             users: Vec::new(),
             sessions: KeyMap::default(),
             seen: KeySet::default(),
-            values: Default::default(),
             rejects,
             lines: 0,
             used: 0,
@@ -374,14 +371,14 @@ impl<W: Write> EventsBuilder<W> {
                 products: SmallDistinct::default(),
                 categories: SmallDistinct::default(),
                 brands: SmallDistinct::default(),
-                active_days: 0,
+                active_days: SmallDistinct::default(),
                 sessions: 0,
                 session_events: 0,
                 session_secs: 0,
                 spend: 0.0,
                 last_t: i64::MIN,
                 last_day: i64::MIN,
-                last_values: [u32::MAX; 3],
+                last_values: [NO_KEY; 3],
                 cur_session: NO_KEY,
                 cur_first: 0,
                 cur_last: 0,
@@ -396,9 +393,7 @@ impl<W: Write> EventsBuilder<W> {
         u.last_t = u.last_t.max(t);
         if u.last_day != day {
             u.last_day = day;
-            if self.seen.insert(pair_key(ix, day as u64, 3)) {
-                u.active_days += 1;
-            }
+            u.active_days.insert(day as u64, ix, 3, &mut self.seen);
         }
         for k in 0..3 {
             if let Some(p) = self.at[1 + k] {
@@ -406,7 +401,7 @@ impl<W: Write> EventsBuilder<W> {
                 if v.is_empty() {
                     continue;
                 }
-                let (id, _) = self.values[k].intern(v);
+                let id = hash_bytes(v);
                 if id != u.last_values[k] {
                     u.last_values[k] = id;
                     let seen = &mut self.seen;
@@ -515,7 +510,7 @@ impl<W: Write> EventsBuilder<W> {
                     brands: u.brands.count,
                     spend: u.spend,
                     recency_days: as_of - day_of(u.last_t),
-                    active_days: u.active_days,
+                    active_days: u.active_days.count,
                     session_events: ratio(u.session_events as f64, s),
                     session_minutes: ratio(u.session_secs as f64 / 60.0, s),
                 }

@@ -177,11 +177,12 @@ impl Interner {
     }
 }
 
-/// The distinct values of one kind (products, categories, brands) seen by one customer:
-/// kept inline while there are at most `N`, then in the shared [`KeySet`]. Exact either way.
+/// The distinct values of one kind (products, categories, brands) seen by one customer, by
+/// their [`hash_bytes`]: kept inline while there are at most `N`, then in the shared
+/// [`KeySet`].
 #[derive(Clone, Copy, Debug)]
 pub struct SmallDistinct<const N: usize> {
-    ids: [u32; N],
+    ids: [u64; N],
     /// Values held inline; `u8::MAX` once they moved to the shared set.
     n: u8,
     /// Distinct values counted.
@@ -199,9 +200,9 @@ impl<const N: usize> Default for SmallDistinct<N> {
 }
 
 impl<const N: usize> SmallDistinct<N> {
-    /// Adds value `id` (an interned index) of `kind` for `customer`; counts it if new.
+    /// Adds value `id` (a value's hash) of `kind` for `customer`; counts it if new.
     #[inline]
-    pub fn insert(&mut self, id: u32, customer: u32, kind: u64, shared: &mut KeySet) {
+    pub fn insert(&mut self, id: u64, customer: u32, kind: u64, shared: &mut KeySet) {
         if self.n != u8::MAX {
             let n = self.n as usize;
             if self.ids[..n].contains(&id) {
@@ -214,11 +215,11 @@ impl<const N: usize> SmallDistinct<N> {
                 return;
             }
             for &v in &self.ids {
-                shared.insert(pair_key(customer, v as u64, kind));
+                shared.insert(pair_key(customer, v, kind));
             }
             self.n = u8::MAX;
         }
-        if shared.insert(pair_key(customer, id as u64, kind)) {
+        if shared.insert(pair_key(customer, id, kind)) {
             self.count += 1;
         }
     }
