@@ -28,6 +28,182 @@ pub enum Command {
     /// Turn a transaction or clickstream log into one row per customer.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// List the GPU adapters wgpu can see, their limits, and what `--backend auto` would pick.
+    Info(InfoArgs),
+    /// Time the same k-means (same data, same init, fixed iterations) on each backend.
+    Bench(BenchArgs),
+    /// Segment a customer table: clean, scale, choose k, cluster, project, profile, report.
+    Run(Box<RunArgs>),
+    /// Assign the rows of a table to the segments of a saved model.json.
+    Predict(PredictArgs),
+}
+
+/// `segmenter info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Customer table: CSV with a header row; `,` `;` or tab detected; UTF-8 (a BOM is fine).
+    /// With --from, a transaction or event log (CSV, .csv.gz, SQLite or Parquet).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub from: FromArgs,
+    /// Directory for segments.csv, rejects.csv, profile.csv, model.json, report.md,
+    /// report.html and plots/ (created if needed).
+    #[arg(long, default_value = "segmenter-out")]
+    pub out: PathBuf,
+    /// Number of segments, or `auto` to choose it over --k-range (elbow knee and silhouette;
+    /// the rule is printed in the report).
+    #[arg(long, default_value = "auto")]
+    pub k: String,
+    /// Range of k that `--k auto` considers, as LO..HI.
+    #[arg(long, default_value = "2..10")]
+    pub k_range: String,
+    /// Rows of the seeded sample the exact silhouette is computed on.
+    #[arg(long, default_value_t = 10_000)]
+    pub silhouette_sample: usize,
+    /// The elbow sweep is fitted on a seeded sample of this many rows when the table is
+    /// larger; the final model always uses every row.
+    #[arg(long, default_value_t = 100_000)]
+    pub sweep_sample: usize,
+    /// Where k-means runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// Seed of every random choice (samples, k-means++).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Independent k-means runs of the final fit; the lowest inertia wins.
+    #[arg(long, default_value_t = 1)]
+    pub n_init: usize,
+    /// Missing numeric values: replaced by the column's median or mean, or the row rejected.
+    #[arg(long, value_enum, default_value = "median")]
+    pub impute: ImputeArg,
+    /// Values outside the outlier fence: clipped to it, row rejected, or kept.
+    #[arg(long, value_enum, default_value = "clip")]
+    pub outliers: OutliersArg,
+    /// Outlier fence: Tukey's IQR fence (1.5 × IQR beyond the quartiles) or mean ± 3 sd.
+    #[arg(long, value_enum, default_value = "iqr")]
+    pub outlier_method: OutlierMethodArg,
+    /// Scaling of numeric and date features (booleans and one-hot stay 0/1).
+    #[arg(long, value_enum, default_value = "standard")]
+    pub scale: ScaleArg,
+    /// log1p before scaling: `auto` (non-negative columns with skewness above 1) or COL,COL.
+    #[arg(long)]
+    pub log: Option<String>,
+    /// Identifier column(s): kept in the output, not clustered on.
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub id: Vec<String>,
+    /// Column(s) not clustered on (still copied to segments.csv).
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// Column(s) to treat as categorical (one-hot).
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Column(s) to treat as numeric (a row with a non-number there is rejected).
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    pub numeric: Vec<String>,
+    /// No progress spinners (they are shown only on a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print one JSON object (k, rows_in, rows_segmented, rows_rejected, silhouette, inertia,
+    /// backend, stage_seconds, …) instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// model.json written by `segmenter run`.
+    pub model: PathBuf,
+    /// Table to score (same columns as the training file; extra ones are copied through).
+    pub file: PathBuf,
+    /// Scored table: row, original columns, segment, segment_name, pc1, pc2,
+    /// distance_to_centroid. Rows that cannot be scored go to <name>.rejects.csv beside it.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Rows of generated Gaussian blobs (ignored with --input).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Features of the generated blobs (ignored with --input).
+    #[arg(long, default_value_t = 8)]
+    pub dims: usize,
+    /// Clusters (the blobs have as many centres).
+    #[arg(long, default_value_t = 8)]
+    pub k: usize,
+    /// Lloyd iterations timed on each backend (no convergence test: tol 0).
+    #[arg(long, default_value_t = 10)]
+    pub iters: usize,
+    /// Numeric CSV with a header to use instead of generated blobs.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Backends to time, comma-separated (default: cpu, plus gpu when an adapter exists).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub backends: Option<Vec<BackendArg>>,
+    /// Seed of the generated data and of the shared k-means++ init.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print a JSON list of objects instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Missing-value handling.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ImputeArg {
+    /// Column median.
+    Median,
+    /// Column mean.
+    Mean,
+    /// Reject the row.
+    Drop,
+}
+
+/// Outlier handling.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OutliersArg {
+    /// Clip to the fence.
+    Clip,
+    /// Reject the row.
+    Drop,
+    /// Leave as is.
+    Keep,
+}
+
+/// Outlier fence.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OutlierMethodArg {
+    /// Q1 − 1.5·IQR .. Q3 + 1.5·IQR.
+    Iqr,
+    /// Mean ± 3 standard deviations.
+    Zscore,
+}
+
+/// Scaling.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ScaleArg {
+    /// Mean 0, standard deviation 1.
+    Standard,
+    /// Into [0, 1].
+    Minmax,
+    /// Median 0, IQR 1.
+    Robust,
+    /// Unscaled.
+    None,
 }
 
 /// `segmenter demo`.
@@ -42,6 +218,9 @@ pub struct DemoArgs {
     /// Keep the generated files here instead of a temporary directory.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// No progress spinners.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `segmenter generate ...`.
@@ -163,8 +342,9 @@ pub struct KMeansArgs {
     /// Assignment kernel.
     #[arg(long, value_enum, default_value = "auto")]
     pub algorithm: AlgorithmArg,
-    /// Where the kernels run.
-    #[arg(long, value_enum, default_value = "cpu")]
+    /// Where the kernels run: auto takes the GPU only for a hardware adapter and a problem
+    /// large enough to gain; gpu fails (exit 2) when wgpu finds no adapter.
+    #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendArg,
     /// Write `row,cluster` (1-based rows) to this file.
     #[arg(long)]
@@ -310,4 +490,73 @@ pub struct EventsArgs {
     /// Aggregating threads (default: every core, at most 4). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+/// Kinds of log `run --from` derives a customer table from.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FromKind {
+    /// Invoice lines: RFM features as `features rfm` writes them.
+    Transactions,
+    /// view/cart/purchase events: behaviour features as `features events` writes them.
+    Events,
+}
+
+/// `segmenter run --from`: segment customers from a log (the derived table is written to
+/// OUT/customers.csv, keyed by customer_id; skewed columns get log1p unless --log is given).
+#[derive(Args, Debug, Default)]
+pub struct FromArgs {
+    /// The input is a log to derive one row per customer from.
+    #[arg(long, value_enum)]
+    pub from: Option<FromKind>,
+    /// SQLite: the table to read.
+    #[arg(long, requires = "from")]
+    pub table: Option<String>,
+    /// SQLite: a query to read instead of a table.
+    #[arg(long, requires = "from")]
+    pub query: Option<String>,
+    /// Reference date for recency and tenure (default: the day after the latest date).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub as_of: Option<String>,
+    /// Read slash dates as D/M/YYYY.
+    #[arg(long, requires = "from")]
+    pub dayfirst: bool,
+    /// transactions: customer id column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub customer: Option<String>,
+    /// transactions: date column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub date: Option<String>,
+    /// transactions: line value column (instead of --quantity and --price).
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub amount: Option<String>,
+    /// transactions: quantity column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub quantity: Option<String>,
+    /// transactions: unit price column; events: price column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub price: Option<String>,
+    /// transactions: invoice column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub invoice: Option<String>,
+    /// events: user id column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub user: Option<String>,
+    /// events: event time column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub time: Option<String>,
+    /// events: event type column.
+    #[arg(long = "type", value_name = "COL", requires = "from")]
+    pub kind: Option<String>,
+    /// events: session column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub session: Option<String>,
+    /// events: product column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub product: Option<String>,
+    /// events: category column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub category: Option<String>,
+    /// events: brand column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub brand: Option<String>,
 }

@@ -79,6 +79,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The output directory cannot be created or written.
+    #[error("--out {path}: cannot write the output directory ({source}); choose a writable directory with --out")]
+    OutDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     /// No GPU adapter was found where one was required.
     #[error("no GPU adapter found ({0}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU: apt-get install mesa-vulkan-drivers libvulkan1), or use --backend cpu")]
     NoAdapter(String),

@@ -1,7 +1,10 @@
 //! Flag-to-configuration glue for `features` and the log generators, kept apart from
 //! `main.rs` so the subcommands of other issues merge cleanly.
 
-use crate::cli::{EventsArgs, EventsGenArgs, FeaturesCommand, LogArgs, RfmArgs, TransactionsArgs};
+use crate::cli::{
+    EventsArgs, EventsGenArgs, FeaturesCommand, FromArgs, FromKind, LogArgs, RfmArgs,
+    TransactionsArgs,
+};
 use segmenter::commands::{run_features as run, FeatureKind, FeaturesCommand as Cmd};
 use segmenter::data::SourceOptions;
 use segmenter::features::events::EventFlags;
@@ -133,4 +136,53 @@ pub fn generate_events(a: EventsGenArgs) -> Result<String> {
         a.users,
         path.display()
     ))
+}
+
+/// `segmenter run --from`: derives the customer table and adapts `run` to it; returns the
+/// derivation's summary text (empty without --from).
+pub fn prepare_run_from(
+    from: FromArgs,
+    run: &mut segmenter::commands::RunCommand,
+) -> Result<String> {
+    let Some(kind) = from.from else {
+        return Ok(String::new());
+    };
+    let kind = match kind {
+        FromKind::Transactions => FeatureKind::Rfm(RfmFlags {
+            customer: from.customer,
+            date: from.date,
+            amount: from.amount,
+            quantity: from.quantity,
+            price: from.price,
+            invoice: from.invoice,
+        }),
+        FromKind::Events => FeatureKind::Events(EventFlags {
+            user: from.user,
+            time: from.time,
+            kind: from.kind,
+            session: from.session,
+            product: from.product,
+            category: from.category,
+            brand: from.brand,
+            price: from.price,
+        }),
+    };
+    let as_of = from
+        .as_of
+        .as_deref()
+        .map(|v| parse_as_of(v, from.dayfirst))
+        .transpose()?;
+    let s = segmenter::commands::features::prepare_run_from(
+        &kind,
+        SourceOptions {
+            table: from.table,
+            query: from.query,
+        },
+        TimeOptions {
+            as_of,
+            dayfirst: from.dayfirst,
+        },
+        run,
+    )?;
+    Ok(s.to_text())
 }

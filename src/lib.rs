@@ -4,6 +4,7 @@
 //! k-means driver (`kmeans`) runs on any `backend::Backend`; the CPU backend is the reference
 //! the GPU backend is verified against.
 
+pub mod analysis;
 pub mod backend;
 pub mod commands;
 pub mod data;

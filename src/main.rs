@@ -4,13 +4,19 @@
 mod cli;
 
 use clap::Parser;
-use cli::{AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, InitArg};
-use segmenter::commands::{self, KMeansCommand};
+use cli::{
+    AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, ImputeArg, InitArg, OutlierMethodArg,
+    OutliersArg, RunArgs, ScaleArg,
+};
+use segmenter::backend::BackendChoice;
+use segmenter::commands::{self, BenchCommand, KMeansCommand, KSpec, PredictCommand, RunCommand};
+use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
 
 mod features_cli;
 use segmenter::{Error, Result};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -55,8 +61,40 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
         .map_err(|e| Error::Data(e.to_string()))
 }
 
+fn backend_choice(b: BackendArg) -> BackendChoice {
+    match b {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Cpu => BackendChoice::Cpu,
+        BackendArg::Gpu => BackendChoice::Gpu,
+    }
+}
+
 fn run(cli: Cli) -> Result<String> {
     match cli.command {
+        Command::Run(mut a) => {
+            let json_out = a.json;
+            let from = std::mem::take(&mut a.from);
+            let mut cmd = run_command(*a)?;
+            let derived = features_cli::prepare_run_from(from, &mut cmd)?;
+            let s = commands::run_workflow(&cmd)?;
+            if json_out {
+                json(&s)
+            } else {
+                Ok(derived + &s.to_text())
+            }
+        }
+        Command::Predict(a) => {
+            let s = commands::run_predict(&PredictCommand {
+                model: a.model,
+                input: a.file,
+                output: a.output,
+            })?;
+            if a.json {
+                json(&s)
+            } else {
+                Ok(s.to_text())
+            }
+        }
         Command::Demo(a) => {
             let (dir, _guard) = match a.dir {
                 Some(d) => {
@@ -70,7 +108,8 @@ fn run(cli: Cli) -> Result<String> {
                     (t.clone(), Some(t))
                 }
             };
-            commands::demo::run_demo(&dir, a.rows, a.seed)
+            let progress = !a.quiet && std::io::stderr().is_terminal();
+            commands::demo::run_demo(&dir, a.rows, a.seed, progress).map(|s| s.to_text())
         }
         Command::Generate(GenerateCommand::Customers(a)) => {
             generate_customers(
@@ -107,11 +146,6 @@ fn run(cli: Cli) -> Result<String> {
         }
         Command::Generate(GenerateCommand::Events(a)) => features_cli::generate_events(a),
         Command::Kmeans(a) => {
-            if !matches!(a.backend, BackendArg::Cpu) {
-                return Err(Error::Unsupported(
-                    "only --backend cpu is available in this build (the GPU backend is not built yet)".into(),
-                ));
-            }
             let params = KMeansParams::new(a.k)
                 .init(match a.init {
                     InitArg::KMeansPlusPlus => Init::KMeansPlusPlus,
@@ -132,6 +166,7 @@ fn run(cli: Cli) -> Result<String> {
                 params,
                 threads: a.threads,
                 labels: a.labels,
+                backend: backend_choice(a.backend),
             };
             let s = commands::run_kmeans(&cmd)?;
             if a.json {
@@ -140,5 +175,118 @@ fn run(cli: Cli) -> Result<String> {
                 Ok(s.to_text())
             }
         }
+        Command::Info(a) => {
+            let r = commands::run_info();
+            if a.json {
+                json(&r)
+            } else {
+                Ok(r.to_text())
+            }
+        }
+        Command::Bench(a) => {
+            let cmd = BenchCommand {
+                rows: a.rows,
+                dims: a.dims,
+                k: a.k,
+                iters: a.iters,
+                input: a.input,
+                backends: a
+                    .backends
+                    .map(|v| v.into_iter().map(backend_choice).collect()),
+                seed: a.seed,
+            };
+            let report = commands::run_bench(&cmd)?;
+            if a.json {
+                json(&report.rows)
+            } else {
+                Ok(report.to_text())
+            }
+        }
     }
+}
+
+/// Parses `LO..HI` (also `LO..=HI` and `LO-HI`).
+fn parse_k_range(s: &str) -> Result<std::ops::RangeInclusive<usize>> {
+    let bad = || {
+        Error::Data(format!(
+            "--k-range '{s}': expected LO..HI with whole numbers, such as 2..10"
+        ))
+    };
+    let (lo, hi) = s
+        .split_once("..=")
+        .or_else(|| s.split_once(".."))
+        .or_else(|| s.split_once('-'))
+        .ok_or_else(bad)?;
+    let lo: usize = lo.trim().parse().map_err(|_| bad())?;
+    let hi: usize = hi.trim().parse().map_err(|_| bad())?;
+    Ok(lo..=hi)
+}
+
+fn run_command(a: RunArgs) -> Result<RunCommand> {
+    let k = if a.k.eq_ignore_ascii_case("auto") {
+        KSpec::Auto
+    } else {
+        KSpec::Fixed(a.k.trim().parse().map_err(|_| {
+            Error::Data(format!(
+                "--k '{}': expected a whole number of segments or auto",
+                a.k
+            ))
+        })?)
+    };
+    let log = match a.log.as_deref() {
+        None => LogSpec::Off,
+        Some(l) if l.eq_ignore_ascii_case("auto") => LogSpec::Auto,
+        Some(l) => LogSpec::Columns(
+            l.split(',')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        ),
+    };
+    Ok(RunCommand {
+        input: a.file,
+        out: a.out,
+        k,
+        k_range: parse_k_range(&a.k_range)?,
+        silhouette_sample: a.silhouette_sample,
+        sweep_sample: a.sweep_sample.max(1),
+        backend: match a.backend {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Cpu => BackendChoice::Cpu,
+            BackendArg::Gpu => BackendChoice::Gpu,
+        },
+        seed: a.seed,
+        n_init: a.n_init,
+        clean: CleanParams {
+            impute: match a.impute {
+                ImputeArg::Median => Impute::Median,
+                ImputeArg::Mean => Impute::Mean,
+                ImputeArg::Drop => Impute::Drop,
+            },
+            outliers: match a.outliers {
+                OutliersArg::Clip => Outliers::Clip,
+                OutliersArg::Drop => Outliers::Drop,
+                OutliersArg::Keep => Outliers::Keep,
+            },
+            outlier_method: match a.outlier_method {
+                OutlierMethodArg::Iqr => OutlierMethod::Iqr,
+                OutlierMethodArg::Zscore => OutlierMethod::Zscore,
+            },
+            ..CleanParams::default()
+        },
+        scale: match a.scale {
+            ScaleArg::Standard => Scale::Standard,
+            ScaleArg::Minmax => Scale::Minmax,
+            ScaleArg::Robust => Scale::Robust,
+            ScaleArg::None => Scale::None,
+        },
+        log,
+        overrides: Overrides {
+            id: a.id,
+            drop: a.drop,
+            categorical: a.categorical,
+            numeric: a.numeric,
+        },
+        progress: !a.quiet && std::io::stderr().is_terminal(),
+    })
 }

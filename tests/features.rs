@@ -657,3 +657,96 @@ fn events_result_does_not_depend_on_worker_count() {
         "the header and 3000 users: every appended row is rejected"
     );
 }
+
+#[test]
+fn run_from_transactions_segments_customers_in_rfm_terms() {
+    let d = dir("run-tx");
+    let tx = d.join("tx.csv");
+    let (ok, _, stderr) = run(&[
+        "generate",
+        "transactions",
+        "--customers",
+        "400",
+        "--seed",
+        "4",
+        "-o",
+        tx.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let out = d.join("out");
+    let (ok, stdout, stderr) = run(&[
+        "run",
+        tx.to_str().unwrap(),
+        "--from",
+        "transactions",
+        "--out",
+        out.to_str().unwrap(),
+        "--k",
+        "4",
+        "--quiet",
+    ]);
+    assert!(ok, "{stderr}");
+    let customers = read(&out.join("customers.csv"));
+    let segments = read(&out.join("segments.csv"));
+    assert!(
+        segments.starts_with("row,customer_id,recency_days,frequency,monetary,tenure_days,avg_order_value,return_rate,r_score,f_score,m_score,rfm_segment,segment,segment_name"),
+        "{}",
+        segments.lines().next().unwrap_or("")
+    );
+    // One row per customer, keyed by customer_id, in the derived table's order.
+    let ids = |t: &str, col: usize| -> Vec<String> {
+        t.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(col).unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(ids(&segments, 1), ids(&customers, 0));
+    assert!(
+        stdout.contains("wrote 4") || stdout.contains("customers to"),
+        "{stdout}"
+    );
+    let speaks_rfm = ["recent", "lapsed", "frequent", "spend", "tenure"];
+    assert!(speaks_rfm.iter().any(|w| stdout.contains(w)), "{stdout}");
+    // --from options need --from.
+    let (ok, _, stderr) = run(&["run", tx.to_str().unwrap(), "--customer", "CustomerID"]);
+    assert!(!ok);
+    assert!(stderr.contains("--from"), "{stderr}");
+}
+
+#[test]
+fn run_from_events_reads_a_sqlite_table() {
+    let d = dir("run-ev");
+    let db = d.join("ev.sqlite");
+    let (ok, _, stderr) = run(&[
+        "generate",
+        "events",
+        "--users",
+        "300",
+        "--seed",
+        "4",
+        "--sqlite",
+        db.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let out = d.join("out");
+    let (ok, stdout, stderr) = run(&[
+        "run",
+        db.to_str().unwrap(),
+        "--from",
+        "events",
+        "--table",
+        "events",
+        "--out",
+        out.to_str().unwrap(),
+        "--k",
+        "3",
+        "--quiet",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("wrote 300 customers"), "{stdout}");
+    let segments = read(&out.join("segments.csv"));
+    assert_eq!(segments.lines().count(), 301);
+    assert!(
+        segments.starts_with("row,customer_id,events,sessions,views,carts,purchases,view_to_cart")
+    );
+}

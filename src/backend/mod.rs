@@ -11,6 +11,7 @@ use crate::error::Result;
 use ndarray::ArrayView2;
 
 pub use cpu::CpuBackend;
+pub use gpu::{GpuBackend, GpuConfig};
 
 /// How the assignment step finds the nearest centroid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -67,6 +68,12 @@ pub trait Backend {
     /// Describes the device, for reports.
     fn info(&self) -> DeviceInfo;
 
+    /// The assignment kernel this backend really runs when `requested` is asked for (a backend
+    /// without Hamerly's bounds answers Lloyd), so that reports name the kernel that ran.
+    fn assign_kernel(&self, requested: Assign) -> Assign {
+        requested
+    }
+
     /// Copies an n×d matrix to where the kernels read it.
     fn upload(&self, x: ArrayView2<'_, f32>) -> Result<Self::Points>;
 
@@ -113,17 +120,28 @@ pub trait WithBackend {
     fn run<B: Backend>(self, backend: &B) -> Result<Self::Output>;
 }
 
-/// Runs `job` on the backend that `choice` selects for `problem`.
+/// Runs `job` on the backend that `choice` selects for `problem`: `Gpu` fails with
+/// `Error::NoAdapter` when wgpu finds no adapter, `Auto` takes the GPU only where
+/// `gpu::auto_choice` says it gains.
 pub fn dispatch<W: WithBackend>(
     choice: BackendChoice,
     problem: Problem,
     job: W,
 ) -> Result<W::Output> {
-    let _ = problem;
     match choice {
-        BackendChoice::Auto | BackendChoice::Cpu => job.run(&CpuBackend),
-        BackendChoice::Gpu => Err(crate::Error::Unsupported(
-            "the GPU backend is not built yet; use --backend cpu".into(),
-        )),
+        BackendChoice::Cpu => job.run(&CpuBackend),
+        BackendChoice::Gpu => {
+            if let Some(why) = gpu::unsupported_dims(problem.d) {
+                return Err(crate::Error::Unsupported(why));
+            }
+            job.run(&GpuBackend::new()?)
+        }
+        BackendChoice::Auto => {
+            if gpu::auto_choice(problem).backend == "gpu" {
+                job.run(&GpuBackend::new()?)
+            } else {
+                job.run(&CpuBackend)
+            }
+        }
     }
 }

@@ -157,3 +157,52 @@ pub fn run_features(cmd: &FeaturesCommand) -> Result<FeaturesSummary> {
         rejects_file,
     })
 }
+
+/// Columns of the RFM table that describe a customer but are not clustered on: the
+/// quintile scores and the rule-based segment restate recency, frequency and monetary.
+pub const RFM_NOT_CLUSTERED: [&str; 4] = ["r_score", "f_score", "m_score", "rfm_segment"];
+
+/// `segmenter run FILE --from transactions|events`: derives the per-customer table into
+/// `OUT/customers.csv` (rejects beside it) and points the run at it, keyed by `customer_id`,
+/// with log1p on the skewed columns unless `--log` says otherwise.
+pub fn prepare_run_from(
+    kind: &FeatureKind,
+    source: SourceOptions,
+    time: TimeOptions,
+    run: &mut super::RunCommand,
+) -> Result<FeaturesSummary> {
+    super::run::prepare_out_dir(&run.out)?;
+    let output = run.out.join("customers.csv");
+    let summary = run_features(&FeaturesCommand {
+        input: run.input.clone(),
+        source,
+        output: output.clone(),
+        rejects: Some(run.out.join("customers.rejects.csv")),
+        time,
+        kind: kind.clone(),
+        threads: None,
+    })?;
+    if summary.customers < 2 {
+        return Err(crate::Error::Data(format!(
+            "{}: only {} customer(s) derived from the log; segmenting needs at least 2 (see {})",
+            run.input.display(),
+            summary.customers,
+            summary.rejects_file.display()
+        )));
+    }
+    run.input = output;
+    if !run.overrides.id.iter().any(|c| c == "customer_id") {
+        run.overrides.id.push("customer_id".into());
+    }
+    if matches!(kind, FeatureKind::Rfm(_)) {
+        for c in RFM_NOT_CLUSTERED {
+            if !run.overrides.drop.iter().any(|d| d == c) {
+                run.overrides.drop.push(c.into());
+            }
+        }
+    }
+    if run.log == crate::data::LogSpec::Off {
+        run.log = crate::data::LogSpec::Auto;
+    }
+    Ok(summary)
+}

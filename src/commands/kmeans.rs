@@ -1,7 +1,8 @@
 //! `segmenter kmeans FILE`: k-means on a numeric CSV, every column a feature.
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{dispatch, Backend, BackendChoice, Problem, WithBackend};
 use crate::data::read_numeric_csv;
+use crate::data::NumericTable;
 use crate::error::{Error, Result};
 use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
 use crate::report::write_labels;
@@ -20,6 +21,8 @@ pub struct KMeansCommand {
     pub threads: Option<usize>,
     /// Where to write `row,cluster`.
     pub labels: Option<PathBuf>,
+    /// Where the kernels run.
+    pub backend: BackendChoice,
 }
 
 /// What `kmeans --json` prints.
@@ -45,6 +48,8 @@ pub struct KMeansSummary {
     pub backend: String,
     /// Adapter or CPU that ran them.
     pub adapter: String,
+    /// Device type of that adapter: "cpu", "discrete", "integrated", "virtual", "software".
+    pub device_type: String,
     /// Assignment kernel.
     pub algorithm: String,
     /// Initialisation method.
@@ -100,6 +105,7 @@ pub fn summarize<B: Backend>(
         ms_per_iter: 1e3 * fit.iter_seconds / fit.total_iterations.max(1) as f64,
         backend: info.backend,
         adapter: info.adapter,
+        device_type: info.device_type,
         algorithm: fit.assign.name().into(),
         init: fit.model.params.init.name().into(),
         n_init: fit.model.params.n_init,
@@ -125,16 +131,41 @@ pub fn run_kmeans(cmd: &KMeansCommand) -> Result<KMeansSummary> {
         let t0 = Instant::now();
         let table = read_numeric_csv(&cmd.input)?;
         let read_seconds = t0.elapsed().as_secs_f64();
-        let backend = CpuBackend;
+        let (n, d) = table.values.dim();
+        let problem = Problem {
+            n,
+            d,
+            k: cmd.params.k,
+        };
+        let job = FitJob {
+            cmd,
+            table: &table,
+            read_seconds,
+        };
+        dispatch(cmd.backend, problem, job)
+    })
+}
+
+/// The part of `kmeans` that runs on whichever backend `dispatch` picks.
+struct FitJob<'a> {
+    cmd: &'a KMeansCommand,
+    table: &'a NumericTable,
+    read_seconds: f64,
+}
+
+impl WithBackend for FitJob<'_> {
+    type Output = KMeansSummary;
+
+    fn run<B: Backend>(self, backend: &B) -> Result<KMeansSummary> {
         let t1 = Instant::now();
-        let points = backend.upload(table.values.view())?;
-        let fit = fit_uploaded(&backend, &points, table.values.view(), &cmd.params)?;
+        let points = backend.upload(self.table.values.view())?;
+        let fit = fit_uploaded(backend, &points, self.table.values.view(), &self.cmd.params)?;
         let fit_seconds = t1.elapsed().as_secs_f64();
-        if let Some(path) = &cmd.labels {
+        if let Some(path) = &self.cmd.labels {
             write_labels(path, &fit.labels)?;
         }
-        Ok(summarize(&backend, &fit, fit_seconds, read_seconds))
-    })
+        Ok(summarize(backend, &fit, fit_seconds, self.read_seconds))
+    }
 }
 
 impl KMeansSummary {

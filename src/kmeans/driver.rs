@@ -182,7 +182,7 @@ pub fn fit_uploaded<B: Backend>(
     let xs = x
         .as_slice()
         .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
-    let assign = choose_assign(params.algorithm, params.k, d);
+    let assign = backend.assign_kernel(choose_assign(params.algorithm, params.k, d));
     let tol = if params.tol > 0.0 {
         params.tol * mean_variance(xs, d)
     } else {

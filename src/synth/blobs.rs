@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::report::AtomicFile;
+use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -35,8 +36,7 @@ pub fn blob_centers(spec: &BlobsSpec) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Streams the blobs CSV to `out` and, when given, `row,segment` to `truth`.
-pub fn generate_blobs(spec: &BlobsSpec, out: &Path, truth: Option<&Path>) -> Result<()> {
+fn check_spec(spec: &BlobsSpec) -> Result<()> {
     if spec.dims == 0 || spec.centers == 0 {
         return Err(Error::Data(
             "blobs need --dims and --centers of at least 1".into(),
@@ -48,6 +48,35 @@ pub fn generate_blobs(spec: &BlobsSpec, out: &Path, truth: Option<&Path>) -> Res
             spec.std
         )));
     }
+    Ok(())
+}
+
+/// The blobs as an in-memory rows×dims matrix, with the labels (0-based blob of every row).
+/// Draws the same numbers as `generate_blobs`, without its rounding to 5 decimals.
+pub fn blobs_matrix(spec: &BlobsSpec) -> Result<(Array2<f32>, Vec<u32>)> {
+    check_spec(spec)?;
+    let centers = blob_centers(spec);
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9e37_79b9_7f4a_7c15);
+    let rows = usize::try_from(spec.rows)
+        .map_err(|_| Error::Data(format!("{} rows do not fit in memory", spec.rows)))?;
+    let mut values = Vec::with_capacity(rows * spec.dims);
+    let mut truth = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let c = rng.random_range(0..spec.centers);
+        for &m in &centers[c] {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            values.push((m + spec.std * z) as f32);
+        }
+        truth.push(c as u32);
+    }
+    let x = Array2::from_shape_vec((rows, spec.dims), values)
+        .map_err(|e| Error::Data(e.to_string()))?;
+    Ok((x, truth))
+}
+
+/// Streams the blobs CSV to `out` and, when given, `row,segment` to `truth`.
+pub fn generate_blobs(spec: &BlobsSpec, out: &Path, truth: Option<&Path>) -> Result<()> {
+    check_spec(spec)?;
     let centers = blob_centers(spec);
     // The point stream has its own generator so that adding --truth changes nothing.
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9e37_79b9_7f4a_7c15);

@@ -6,7 +6,7 @@ pub mod events;
 pub mod sink;
 pub mod transactions;
 
-pub use blobs::{generate_blobs, BlobsSpec};
+pub use blobs::{blobs_matrix, generate_blobs, BlobsSpec};
 pub use customers::{generate_customers, CustomersSpec, SEGMENTS};
 pub use events::{generate_events, EventsOutput, EventsSpec};
 pub use transactions::{generate_transactions, TransactionsSpec};
@@ -14,7 +14,14 @@ pub use transactions::{generate_transactions, TransactionsSpec};
 /// Appends `v` with exactly `decimals` digits after the point, faster than `format!`.
 pub(crate) fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
     let scale = 10i64.pow(decimals);
-    let scaled = (v * scale as f64).round() as i64;
+    let r = v * scale as f64;
+    // Within a hair of a rounding tie, the inexact product can fall on the wrong side of it;
+    // `format!` rounds the exact binary value, so it decides those rare cases.
+    if ((r - r.trunc()).abs() - 0.5).abs() < 1e-6 {
+        out.extend_from_slice(format!("{:.*}", decimals as usize, v).as_bytes());
+        return;
+    }
+    let scaled = r.round() as i64;
     if scaled < 0 {
         out.push(b'-');
     }

@@ -1,1 +1,248 @@
-//! The wgpu backend (WGSL compute shaders): see issue 4. Not built yet.
+//! The wgpu backend: Lloyd steps as WGSL compute shaders (`shaders/*.wgsl`).
+//!
+//! Per step, one command buffer runs, for every pass (a range of one binding-sized chunk of
+//! points), the fused assign + accumulate kernel and the partial reduction, then copies about
+//! k×d totals back. Points stay on the GPU across iterations, n-init runs and every k; labels
+//! are read back only when `labels()` is called. Hamerly's bounds are not implemented on the
+//! GPU: `assign_kernel` reports Lloyd, and the driver records that.
+
+mod buffers;
+mod context;
+mod pipelines;
+
+pub use buffers::{GpuPoints, GpuRun};
+pub use context::{context, list_adapters, AdapterSummary, GpuContext, KeyLimits};
+pub use pipelines::MAX_DIMS;
+
+use super::{Assign, Backend, DeviceInfo, Problem, Step};
+use crate::error::{Error, Result};
+use ndarray::ArrayView2;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Environment variable that caps the points per uploaded chunk (forces chunking in tests).
+pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
+
+/// Work per iteration (n·k·d multiply-adds) below which `auto` keeps the CPU: under it the
+/// GPU's fixed costs (launch, read-back, upload) exceed what it saves.
+pub const AUTO_MIN_WORK: u64 = 1 << 26;
+
+/// Tunables of the GPU backend; the defaults follow the adapter's limits.
+#[derive(Clone, Debug)]
+pub struct GpuConfig {
+    /// Points per uploaded chunk; `None`: as many as one storage binding holds.
+    pub chunk_points: Option<usize>,
+    /// Workgroups per dispatch row before going 2-D; `None`: the adapter's limit.
+    pub max_groups_x: Option<u32>,
+    /// Workgroups per pass (bounds the partials buffer); `None`: as many as one binding holds.
+    pub max_pass_groups: Option<u64>,
+    /// Longest wait for one GPU submission before giving up with an error.
+    pub timeout: Duration,
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        GpuConfig {
+            chunk_points: None,
+            max_groups_x: None,
+            max_pass_groups: None,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl GpuConfig {
+    /// Defaults, with `SEGMENTER_GPU_CHUNK_POINTS` applied when set.
+    pub fn from_env() -> Result<Self> {
+        let mut c = GpuConfig::default();
+        if let Ok(v) = std::env::var(CHUNK_ENV) {
+            let n: usize = v.trim().parse().map_err(|_| {
+                Error::Data(format!("{CHUNK_ENV}='{v}' is not a positive whole number"))
+            })?;
+            if n == 0 {
+                return Err(Error::Data(format!("{CHUNK_ENV} must be at least 1")));
+            }
+            c.chunk_points = Some(n);
+        }
+        Ok(c)
+    }
+}
+
+/// Runs the k-means kernels on the first GPU adapter wgpu finds.
+#[derive(Clone)]
+pub struct GpuBackend {
+    ctx: Arc<GpuContext>,
+    config: GpuConfig,
+}
+
+impl std::fmt::Debug for GpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBackend")
+            .field("adapter", &self.ctx.adapter.name)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl GpuBackend {
+    /// The shared device with the configuration from the environment; `Error::NoAdapter` if none.
+    pub fn new() -> Result<Self> {
+        Self::with_config(GpuConfig::from_env()?)
+    }
+
+    /// The shared device with an explicit configuration.
+    pub fn with_config(config: GpuConfig) -> Result<Self> {
+        Ok(GpuBackend {
+            ctx: context()?,
+            config,
+        })
+    }
+
+    /// The adapter this backend runs on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.ctx.adapter
+    }
+
+    fn chunk_points(&self, d: usize) -> usize {
+        let l = &self.ctx.limits;
+        let binding = l.max_storage_buffer_binding_size.min(l.max_buffer_size) as usize;
+        // Shader indices are u32: a chunk holds fewer than 2^32 values.
+        let by_limits = (binding / (4 * d)).min(u32::MAX as usize / d);
+        self.config
+            .chunk_points
+            .map_or(by_limits, |c| c.min(by_limits))
+            .max(1)
+    }
+}
+
+/// Why the GPU kernels cannot take `d` features, if they cannot.
+pub fn unsupported_dims(d: usize) -> Option<String> {
+    (d > MAX_DIMS).then(|| {
+        format!(
+            "the GPU kernels support at most {MAX_DIMS} features and this data has {d}; \
+             use --backend cpu (or auto, which routes it to the CPU), or reduce the features"
+        )
+    })
+}
+
+/// What `--backend auto` picks for a problem, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AutoChoice {
+    /// "gpu" or "cpu".
+    pub backend: String,
+    /// One sentence saying why.
+    pub reason: String,
+}
+
+/// Decides `auto`: the GPU only for a hardware adapter, supported `d`, and enough work per
+/// iteration to amortise its fixed costs. Creates the GPU context only when the size passes.
+pub fn auto_choice(problem: Problem) -> AutoChoice {
+    let cpu = |reason: String| AutoChoice {
+        backend: "cpu".into(),
+        reason,
+    };
+    if let Some(why) = unsupported_dims(problem.d) {
+        return cpu(why);
+    }
+    let work = (problem.n as u64)
+        .saturating_mul(problem.k as u64)
+        .saturating_mul(problem.d as u64);
+    if work < AUTO_MIN_WORK {
+        return cpu(format!(
+            "n·k·d = {work} is below {AUTO_MIN_WORK}, where the GPU's fixed costs outweigh its gain"
+        ));
+    }
+    match context() {
+        Err(e) => cpu(format!("{e}")),
+        Ok(ctx) if !ctx.adapter.hardware => cpu(format!(
+            "the only adapter, '{}', is a {} rasterizer, slower than the CPU path",
+            ctx.adapter.name, ctx.adapter.device_type
+        )),
+        Ok(ctx) => AutoChoice {
+            backend: "gpu".into(),
+            reason: format!(
+                "hardware adapter '{}' and n·k·d = {work} ≥ {AUTO_MIN_WORK}",
+                ctx.adapter.name
+            ),
+        },
+    }
+}
+
+impl Backend for GpuBackend {
+    type Points = GpuPoints;
+    type Run = GpuRun;
+
+    fn info(&self) -> DeviceInfo {
+        let a = &self.ctx.adapter;
+        DeviceInfo {
+            backend: "gpu".into(),
+            adapter: format!("{} ({})", a.name, a.backend),
+            device_type: a.device_type.clone(),
+        }
+    }
+
+    fn assign_kernel(&self, _requested: Assign) -> Assign {
+        Assign::Lloyd
+    }
+
+    fn upload(&self, x: ArrayView2<'_, f32>) -> Result<GpuPoints> {
+        let (n, d) = x.dim();
+        if n == 0 || d == 0 {
+            return Err(Error::Data(
+                "no data to cluster: the matrix has no rows or no columns".into(),
+            ));
+        }
+        if let Some(why) = unsupported_dims(d) {
+            return Err(Error::Unsupported(why));
+        }
+        if n > u32::MAX as usize - 1 {
+            return Err(Error::Unsupported(format!(
+                "{n} points exceed the GPU kernels' 32-bit indices; use --backend cpu"
+            )));
+        }
+        // Compile the kernels for this d now, so their one-off cost is not counted as iterations.
+        self.ctx.pipelines.kernels(&self.ctx.device, d as u32)?;
+        buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
+    }
+
+    fn start(&self, points: &GpuPoints, k: usize, _assign: Assign) -> Result<GpuRun> {
+        if k == 0 || k >= u32::MAX as usize {
+            return Err(Error::Data(format!("k = {k} is out of range")));
+        }
+        let max_x = self
+            .config
+            .max_groups_x
+            .unwrap_or(self.ctx.limits.max_compute_workgroups_per_dimension)
+            .min(self.ctx.limits.max_compute_workgroups_per_dimension);
+        buffers::start(&self.ctx, points, k, max_x, self.config.max_pass_groups)
+    }
+
+    fn step(&self, points: &GpuPoints, run: &mut GpuRun, centroids: &[f32]) -> Result<Step> {
+        let (k, d) = (run.k, points.d);
+        if centroids.len() != k * d {
+            return Err(Error::Data(format!(
+                "{} centroid values given for k = {k} and d = {d}",
+                centroids.len()
+            )));
+        }
+        let t = buffers::step(&self.ctx, run, centroids, self.config.timeout)?;
+        // The kernel sums x - c; add back count · c in f64.
+        let mut sums = vec![0f64; k * d];
+        for c in 0..k {
+            let count = t.counts[c] as f64;
+            for j in 0..d {
+                sums[c * d + j] = count * centroids[c * d + j] as f64 + t.sums[c * d + j];
+            }
+        }
+        Ok(Step {
+            sums,
+            counts: t.counts[..k].iter().map(|&c| c as u64).collect(),
+            inertia: Some(t.sums[k * d]),
+            changed: t.counts[k] as u64,
+        })
+    }
+
+    fn labels(&self, points: &GpuPoints, run: &GpuRun) -> Result<Vec<u32>> {
+        buffers::labels(&self.ctx, points, run, self.config.timeout)
+    }
+}

@@ -1,0 +1,677 @@
+//! Segment profiles: size, share, mean and median of every original feature, level shares of
+//! categoricals, lift against the population, and a generated name, description and action.
+
+use rayon::prelude::*;
+
+/// Original (unscaled) values of the clustered rows, in the row order of the labels.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileInput {
+    /// (column name, value per row); non-finite values are left out of that column's stats.
+    pub numeric: Vec<(String, Vec<f64>)>,
+    /// (column name, levels, level code per row); a code past the levels is ignored.
+    pub categorical: Vec<(String, Vec<String>, Vec<u32>)>,
+}
+
+/// One numeric feature within one segment, against the whole population.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NumericStat {
+    /// Column name.
+    pub column: String,
+    /// Mean within the segment.
+    pub mean: f64,
+    /// Median within the segment (exact; mean of the middle two for an even count).
+    pub median: f64,
+    /// Mean over all clustered rows.
+    pub overall_mean: f64,
+    /// Median over all clustered rows.
+    pub overall_median: f64,
+    /// mean / overall_mean (NaN when the overall mean is 0); meaningful for positive quantities.
+    pub lift: f64,
+    /// (mean − overall_mean) / overall standard deviation: how distinctive the segment is here.
+    pub z: f64,
+}
+
+/// The share of one categorical level within one segment, against the whole population.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LevelShare {
+    /// Column name.
+    pub column: String,
+    /// Level.
+    pub level: String,
+    /// Share of the segment's rows with this level.
+    pub share: f64,
+    /// Share of all rows with this level.
+    pub overall_share: f64,
+    /// share / overall_share (NaN when the level never occurs).
+    pub lift: f64,
+    /// (share − overall_share) / sqrt(p(1 − p)) with p the overall share: distinctiveness.
+    pub z: f64,
+}
+
+/// Everything the report says about one segment.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SegmentProfile {
+    /// Segment number, as in the labels.
+    pub segment: u32,
+    /// Rows in the segment.
+    pub size: u64,
+    /// size / all rows.
+    pub share: f64,
+    /// Short generated name from the most distinctive features, e.g. "high spend · long membership".
+    pub name: String,
+    /// A plain-language paragraph.
+    pub description: String,
+    /// A suggested action.
+    pub action: String,
+    /// One entry per numeric column, in input order.
+    pub numeric: Vec<NumericStat>,
+    /// One entry per categorical level, in input order.
+    pub categorical: Vec<LevelShare>,
+}
+
+/// Distinctiveness (|z|) a feature needs to appear in a segment's name.
+pub const NAME_MIN_Z: f64 = 0.3;
+
+/// Mean and exact median of finite values; NaN for none.
+fn mean_median(v: &mut [f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let mid = v.len() / 2;
+    let odd = v.len() % 2 == 1;
+    let (lo, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let m = *m;
+    let median = if odd {
+        m
+    } else {
+        // The largest of the lower half is the other middle value.
+        let l = lo.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (l + m) / 2.0
+    };
+    (mean, median)
+}
+
+/// Profiles the `k` segments of `labels` (labels ≥ k are ignored).
+pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<SegmentProfile> {
+    let n = labels.len();
+    let mut sizes = vec![0u64; k];
+    for &l in labels {
+        if (l as usize) < k {
+            sizes[l as usize] += 1;
+        }
+    }
+    let total: u64 = sizes.iter().sum();
+    // Per column: per segment stats, computed column-parallel (each column is sequential, so
+    // results do not depend on the thread count).
+    let numeric: Vec<Vec<NumericStat>> = input
+        .numeric
+        .par_iter()
+        .map(|(name, vals)| {
+            let mut all: Vec<f64> = Vec::with_capacity(n);
+            let mut per: Vec<Vec<f64>> = sizes
+                .iter()
+                .map(|&s| Vec::with_capacity(s as usize))
+                .collect();
+            for (&v, &l) in vals.iter().zip(labels) {
+                if v.is_finite() && (l as usize) < k {
+                    all.push(v);
+                    per[l as usize].push(v);
+                }
+            }
+            let (om, _) = mean_median(&mut all);
+            let var = if all.is_empty() {
+                f64::NAN
+            } else {
+                all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64
+            };
+            let sd = var.sqrt();
+            let (_, omed) = mean_median(&mut all);
+            per.iter_mut()
+                .map(|p| {
+                    let (m, med) = mean_median(p);
+                    NumericStat {
+                        column: name.clone(),
+                        mean: m,
+                        median: med,
+                        overall_mean: om,
+                        overall_median: omed,
+                        lift: if om != 0.0 { m / om } else { f64::NAN },
+                        z: if sd > 0.0 && m.is_finite() {
+                            (m - om) / sd
+                        } else {
+                            0.0
+                        },
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let categorical: Vec<Vec<Vec<LevelShare>>> = input
+        .categorical
+        .iter()
+        .map(|(name, levels, codes)| {
+            let nl = levels.len();
+            let mut counts = vec![vec![0u64; nl]; k];
+            let mut overall = vec![0u64; nl];
+            for (&c, &l) in codes.iter().zip(labels) {
+                if (c as usize) < nl && (l as usize) < k {
+                    counts[l as usize][c as usize] += 1;
+                    overall[c as usize] += 1;
+                }
+            }
+            (0..k)
+                .map(|s| {
+                    (0..nl)
+                        .map(|lv| {
+                            let p = if total > 0 {
+                                overall[lv] as f64 / total as f64
+                            } else {
+                                f64::NAN
+                            };
+                            let share = if sizes[s] > 0 {
+                                counts[s][lv] as f64 / sizes[s] as f64
+                            } else {
+                                f64::NAN
+                            };
+                            let sd = (p * (1.0 - p)).sqrt();
+                            LevelShare {
+                                column: name.clone(),
+                                level: levels[lv].clone(),
+                                share,
+                                overall_share: p,
+                                lift: if p > 0.0 { share / p } else { f64::NAN },
+                                z: if sd > 0.0 && share.is_finite() {
+                                    (share - p) / sd
+                                } else {
+                                    0.0
+                                },
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut out: Vec<SegmentProfile> = (0..k)
+        .map(|s| SegmentProfile {
+            segment: s as u32,
+            size: sizes[s],
+            share: if total > 0 {
+                sizes[s] as f64 / total as f64
+            } else {
+                0.0
+            },
+            name: String::new(),
+            description: String::new(),
+            action: String::new(),
+            numeric: numeric.iter().map(|col| col[s].clone()).collect(),
+            categorical: categorical
+                .iter()
+                .flat_map(|col| col[s].iter().cloned())
+                .collect(),
+        })
+        .collect();
+    name_segments(&mut out);
+    for p in &mut out {
+        p.description = describe(p);
+        p.action = suggest_action(p);
+    }
+    out
+}
+
+/// A feature that sets a segment apart, with the phrase used to name it.
+#[derive(Clone, Debug)]
+struct Trait {
+    strength: f64,
+    phrase: String,
+    column: String,
+    high: bool,
+}
+
+/// The segment's distinctive features, strongest first (ties by input order).
+fn traits(p: &SegmentProfile) -> Vec<Trait> {
+    let mut t: Vec<Trait> = p
+        .numeric
+        .iter()
+        .filter(|s| s.z.abs() >= NAME_MIN_Z)
+        .map(|s| Trait {
+            strength: s.z.abs(),
+            phrase: phrase(&s.column, s.z > 0.0),
+            column: s.column.clone(),
+            high: s.z > 0.0,
+        })
+        .collect();
+    t.extend(
+        p.categorical
+            .iter()
+            .filter(|l| l.z >= NAME_MIN_Z && l.share >= 0.25)
+            .map(|l| Trait {
+                strength: l.z,
+                phrase: format!(
+                    "mostly {} {}",
+                    clean_level(&l.level),
+                    clean_column(&l.column)
+                ),
+                column: l.column.clone(),
+                high: true,
+            }),
+    );
+    // Stable sort keeps input order among equal strengths.
+    t.sort_by(|a, b| b.strength.total_cmp(&a.strength));
+    t
+}
+
+/// Gives each segment a name from its two most distinctive features, adding features where two
+/// names collide, and the segment number where they still do.
+fn name_segments(profiles: &mut [SegmentProfile]) {
+    let all: Vec<Vec<Trait>> = profiles.iter().map(traits).collect();
+    let mut used: Vec<usize> = all.iter().map(|t| t.len().min(2)).collect();
+    let render = |t: &[Trait], u: usize| -> String {
+        if u == 0 {
+            "typical customers".to_string()
+        } else {
+            t[..u]
+                .iter()
+                .map(|t| t.phrase.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }
+    };
+    loop {
+        let names: Vec<String> = (0..profiles.len())
+            .map(|i| render(&all[i], used[i]))
+            .collect();
+        let mut grew = false;
+        for i in 0..profiles.len() {
+            let dup = names.iter().filter(|n| **n == names[i]).count() > 1;
+            if dup && used[i] < all[i].len() {
+                used[i] += 1;
+                grew = true;
+            }
+        }
+        if !grew {
+            for (i, p) in profiles.iter_mut().enumerate() {
+                let dup = names.iter().filter(|n| **n == names[i]).count() > 1;
+                p.name = if dup {
+                    format!("{} (segment {})", names[i], p.segment)
+                } else {
+                    names[i].clone()
+                };
+            }
+            return;
+        }
+    }
+}
+
+/// A column name as words: lower case, `_ - .` and camelCase boundaries become spaces.
+pub fn clean_column(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if ch == '_' || ch == '-' || ch == '.' || ch.is_whitespace() {
+            out.push(' ');
+            prev_lower = false;
+        } else {
+            if ch.is_uppercase() && prev_lower {
+                out.push(' ');
+            }
+            prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+            out.extend(ch.to_lowercase());
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clean_level(level: &str) -> String {
+    let l = level.trim();
+    if l.is_empty() {
+        "(missing)".into()
+    } else {
+        l.to_string()
+    }
+}
+
+/// Words marking a money-like column.
+const MONEY: [&str; 9] = [
+    "spent", "spend", "spending", "amount", "revenue", "monetary", "sales", "value", "price",
+];
+
+fn has_word(c: &str, words: &[&str]) -> bool {
+    c.split(' ').any(|w| words.contains(&w))
+}
+
+/// The naming phrase for a column that is high (or low) in a segment, e.g.
+/// "Length of Membership" → "long membership", "Yearly Amount Spent" → "high yearly spend".
+pub fn phrase(column: &str, high: bool) -> String {
+    let mut c = clean_column(column);
+    for p in ["avg ", "average ", "mean "] {
+        if let Some(rest) = c.strip_prefix(p) {
+            c = rest.to_string();
+        }
+    }
+    c = c.replace("amount spent", "spend");
+    let (hi, lo) = ("high", "low");
+    // The RFM table of `features rfm` / `run --from transactions` reads as RFM speaks.
+    match c.as_str() {
+        "recency days" => return if high { "lapsed" } else { "recent" }.into(),
+        "frequency" => return if high { "frequent" } else { "infrequent" }.into(),
+        "monetary" => return format!("{} spend", if high { hi } else { lo }),
+        "tenure days" => return format!("{} tenure", if high { "long" } else { "short" }),
+        _ => {}
+    }
+    if let Some(rest) = c.strip_prefix("length of ") {
+        return format!("{} {rest}", if high { "long" } else { "short" });
+    }
+    for suffix in [" length", " duration"] {
+        if let Some(base) = c.strip_suffix(suffix) {
+            let plural = if base.contains(' ') || base.ends_with('s') {
+                base.to_string()
+            } else {
+                format!("{base}s")
+            };
+            return format!("{} {plural}", if high { "long" } else { "short" });
+        }
+    }
+    if has_word(&c, &["tenure", "membership"]) {
+        return format!("{} {c}", if high { "long" } else { "short" });
+    }
+    if c.starts_with("time on ") || c.starts_with("time spent") {
+        return format!("{} {c}", if high { "more" } else { "less" });
+    }
+    if let Some(rest) = c.strip_prefix("days since ") {
+        return if high {
+            format!("long since {rest}")
+        } else {
+            format!("recent {rest}")
+        };
+    }
+    if c == "recency" {
+        return if high { "lapsed" } else { "recent" }.into();
+    }
+    if c == "age" {
+        return if high { "older" } else { "younger" }.into();
+    }
+    for p in ["number of ", "num ", "count of "] {
+        if let Some(rest) = c.strip_prefix(p) {
+            return format!("{} {rest}", if high { "many" } else { "few" });
+        }
+    }
+    format!("{} {c}", if high { hi } else { lo })
+}
+
+/// Formats a number for people: thousands separators, fewer decimals as it grows; "n/a" for NaN.
+pub fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    let s = if a >= 1000.0 {
+        format!("{:.0}", a)
+    } else if a >= 100.0 {
+        format!("{:.1}", a)
+    } else if a >= 1.0 {
+        format!("{:.2}", a)
+    } else if a == 0.0 {
+        "0".into()
+    } else {
+        format!("{:.3}", a)
+    };
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i.to_string(), format!(".{f}")),
+        None => (s.clone(), String::new()),
+    };
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{grouped}{frac}")
+}
+
+/// Formats a count with thousands separators.
+pub fn fmt_int(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Formats a share as a percentage with one decimal.
+pub fn fmt_pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}%", v * 100.0)
+    } else {
+        "n/a".into()
+    }
+}
+
+fn describe(p: &SegmentProfile) -> String {
+    let mut s = format!(
+        "Segment {} ({}) holds {} customers, {} of all.",
+        p.segment,
+        p.name,
+        fmt_int(p.size),
+        fmt_pct(p.share)
+    );
+    let t = traits(p);
+    if t.is_empty() {
+        s.push_str(" No feature differs much from the population: these are typical customers.");
+        return s;
+    }
+    let mut parts = Vec::new();
+    for tr in t.iter().take(3) {
+        if let Some(ns) = p.numeric.iter().find(|n| n.column == tr.column) {
+            let rel = if ns.lift.is_finite() && ns.overall_mean > 0.0 {
+                format!(", {:+.0}%", (ns.lift - 1.0) * 100.0)
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "{} averages {} against {} overall ({:+.1} sd{rel})",
+                ns.column,
+                fmt_num(ns.mean),
+                fmt_num(ns.overall_mean),
+                ns.z
+            ));
+        } else if let Some(ls) = p
+            .categorical
+            .iter()
+            .filter(|l| l.column == tr.column)
+            .max_by(|a, b| a.z.total_cmp(&b.z))
+        {
+            parts.push(format!(
+                "{} of them have {} = {} against {} overall",
+                fmt_pct(ls.share),
+                ls.column,
+                clean_level(&ls.level),
+                fmt_pct(ls.overall_share)
+            ));
+        }
+    }
+    s.push_str(" Compared with all customers: ");
+    s.push_str(&parts.join("; "));
+    s.push('.');
+    s
+}
+
+/// Suggested actions keyed by the kind of column and direction.
+fn action_for(column: &str, high: bool) -> Option<&'static str> {
+    let c = clean_column(column);
+    if has_word(&c, &MONEY) {
+        return Some(if high {
+            "Treat as high value: loyalty rewards, premium tiers and early access; protect them from churn rather than discounting."
+        } else {
+            "Grow their spend with bundles, cross-sells and threshold offers (for example free shipping above a basket size)."
+        });
+    }
+    if has_word(&c, &["membership", "tenure"]) {
+        return Some(if high {
+            "Reward their loyalty: anniversary perks, a referral programme, invitations to review."
+        } else {
+            "Onboard them well: a welcome series, guides to key features and an early second-purchase incentive."
+        });
+    }
+    if has_word(&c, &["app"]) {
+        return Some(if high {
+            "Reach them in the app: app-only offers and push notifications; keep investing in the app experience."
+        } else {
+            "Invite them to the app with a first-use incentive."
+        });
+    }
+    if has_word(&c, &["website", "web", "site"]) {
+        return Some(if high {
+            "Reach them on the website: on-site personalisation and email that lands on web pages."
+        } else {
+            "Reach them outside the website: email, app and social channels."
+        });
+    }
+    if has_word(&c, &["recency"]) || c.starts_with("days since") {
+        return Some(if high {
+            "Win them back with a re-engagement campaign before they churn."
+        } else {
+            "Keep the momentum: follow up recent purchases with recommendations."
+        });
+    }
+    if has_word(&c, &["session", "sessions", "visits", "frequency"]) {
+        return Some(if high {
+            "Engaged visitors: convert their attention with personalised recommendations and reminders."
+        } else {
+            "Re-engage with content and reminders that bring them back more often."
+        });
+    }
+    None
+}
+
+fn suggest_action(p: &SegmentProfile) -> String {
+    let mut acts: Vec<&str> = Vec::new();
+    for t in traits(p) {
+        if let Some(a) = action_for(&t.column, t.high) {
+            if !acts.contains(&a) {
+                acts.push(a);
+            }
+        }
+        if acts.len() == 2 {
+            break;
+        }
+    }
+    if acts.is_empty() {
+        format!(
+            "Study what sets this segment apart ({}) and test one targeted campaign against a control group.",
+            p.name
+        )
+    } else {
+        acts.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> (ProfileInput, Vec<u32>) {
+        let input = ProfileInput {
+            numeric: vec![
+                (
+                    "Yearly Amount Spent".into(),
+                    vec![100., 200., 300., 1000., 1200., 1400., 1600.],
+                ),
+                (
+                    "Length of Membership".into(),
+                    vec![5., 4., 6., 1., 1., 2., 1.],
+                ),
+            ],
+            categorical: vec![(
+                "channel".into(),
+                vec!["app".into(), "web".into()],
+                vec![0, 0, 1, 1, 1, 1, 1],
+            )],
+        };
+        (input, vec![1, 1, 1, 0, 0, 0, 0])
+    }
+
+    #[test]
+    fn stats_by_hand() {
+        let (input, labels) = table();
+        let p = profile_segments(&input, &labels, 2);
+        assert_eq!((p[0].size, p[1].size), (4, 3));
+        assert!((p[0].share - 4.0 / 7.0).abs() < 1e-12);
+        let spend0 = &p[0].numeric[0];
+        assert_eq!(spend0.mean, 1300.0);
+        assert_eq!(spend0.median, 1300.0); // (1200 + 1400) / 2
+        assert_eq!(spend0.overall_median, 1000.0);
+        assert!((spend0.overall_mean - 5800.0 / 7.0).abs() < 1e-9);
+        assert!((spend0.lift - 1300.0 / (5800.0 / 7.0)).abs() < 1e-12);
+        assert!(spend0.z > 0.5);
+        let spend1 = &p[1].numeric[0];
+        assert_eq!((spend1.mean, spend1.median), (200.0, 200.0));
+        assert!(spend1.z < -0.5);
+        // Level shares: segment 1 has app in 2 of 3 rows, overall 2 of 7.
+        let app1 = &p[1].categorical[0];
+        assert_eq!(app1.level, "app");
+        assert!((app1.share - 2.0 / 3.0).abs() < 1e-12);
+        assert!((app1.overall_share - 2.0 / 7.0).abs() < 1e-12);
+        assert!((app1.lift - (2.0 / 3.0) / (2.0 / 7.0)).abs() < 1e-12);
+        assert_eq!(p[0].categorical[1].share, 1.0);
+    }
+
+    #[test]
+    fn names_are_distinct_and_readable() {
+        let (input, labels) = table();
+        let p = profile_segments(&input, &labels, 2);
+        assert_eq!(p[0].name, "high yearly spend · short membership");
+        assert!(p[1].name.starts_with("low yearly spend · long membership"));
+        assert_ne!(p[0].name, p[1].name);
+        assert!(p[0]
+            .description
+            .contains("Yearly Amount Spent averages 1,300"));
+        assert!(p[0].action.contains("high value"));
+        assert!(p[1].action.contains("bundles"));
+    }
+
+    #[test]
+    fn identical_segments_get_numbered_names() {
+        let input = ProfileInput {
+            numeric: vec![("x".into(), vec![1., 1., 1., 1.])],
+            categorical: vec![],
+        };
+        let p = profile_segments(&input, &[0, 0, 1, 1], 2);
+        assert_eq!(p[0].name, "typical customers (segment 0)");
+        assert_eq!(p[1].name, "typical customers (segment 1)");
+    }
+
+    #[test]
+    fn phrases_and_numbers() {
+        assert_eq!(phrase("Avg Session Length", true), "long sessions");
+        assert_eq!(phrase("recency_days", false), "recent");
+        assert_eq!(phrase("frequency", true), "frequent");
+        assert_eq!(phrase("monetary", true), "high spend");
+        assert_eq!(phrase("tenure_days", true), "long tenure");
+        assert_eq!(phrase("Time on App", false), "less time on app");
+        assert_eq!(phrase("total_orders", true), "high total orders");
+        assert_eq!(phrase("numOrders", true), "many orders");
+        assert_eq!(
+            phrase("days_since_last_purchase", true),
+            "long since last purchase"
+        );
+        assert_eq!(fmt_num(1234567.8), "1,234,568");
+        assert_eq!(fmt_num(-512.26), "-512.3");
+        assert_eq!(fmt_num(0.5), "0.500");
+        assert_eq!(fmt_num(f64::NAN), "n/a");
+        assert_eq!(fmt_pct(0.25), "25.0%");
+        assert_eq!(fmt_int(1234567), "1,234,567");
+        assert_eq!(fmt_int(12), "12");
+    }
+}

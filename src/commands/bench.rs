@@ -1,0 +1,270 @@
+//! `segmenter bench`: the same Lloyd iterations (same data, same k-means++ init, no
+//! convergence test) on each backend, timed, with the labels compared against the CPU's.
+
+use crate::backend::{dispatch, gpu, Assign, Backend, BackendChoice, Problem, WithBackend};
+use crate::data::read_numeric_csv;
+use crate::error::{Error, Result};
+use crate::kmeans::init::{initial_centroids, rng_from_seed};
+use crate::kmeans::Init;
+use crate::synth::{blobs_matrix, BlobsSpec};
+use ndarray::{Array2, ArrayView2};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// A validated `bench` invocation.
+#[derive(Clone, Debug)]
+pub struct BenchCommand {
+    /// Rows of generated blobs (unused with `input`).
+    pub rows: u64,
+    /// Features of generated blobs (unused with `input`).
+    pub dims: usize,
+    /// Clusters (and blob centres).
+    pub k: usize,
+    /// Timed Lloyd iterations.
+    pub iters: usize,
+    /// Numeric CSV to use instead of generated blobs.
+    pub input: Option<PathBuf>,
+    /// Backends to time; `None`: the CPU, plus the GPU when wgpu finds an adapter.
+    pub backends: Option<Vec<BackendChoice>>,
+    /// Seed of the data and of the shared init.
+    pub seed: u64,
+}
+
+/// One backend's result; `bench --json` prints a list of these.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchRow {
+    /// "cpu" or "gpu".
+    pub backend: String,
+    /// Adapter or CPU name.
+    pub adapter: String,
+    /// "cpu", "discrete", "integrated", "virtual" or "software" (a CPU rasterizer: not a GPU).
+    pub device_type: String,
+    /// Seconds to copy the data to where the kernels read it.
+    pub upload_seconds: f64,
+    /// Milliseconds per Lloyd iteration (assign + accumulate + read-back + centroid update).
+    pub ms_per_iter: f64,
+    /// Inertia of the last iteration's assignment, as the kernel computed it.
+    pub inertia: f64,
+    /// Fraction of points whose final label equals the CPU's.
+    pub agreement: f64,
+}
+
+/// Everything `bench` measured; `--json` prints `rows`.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    /// Points.
+    pub n: usize,
+    /// Features.
+    pub d: usize,
+    /// Clusters.
+    pub k: usize,
+    /// Timed iterations per backend.
+    pub iters: usize,
+    /// One row per backend, in the order asked.
+    pub rows: Vec<BenchRow>,
+}
+
+/// What one backend produced.
+struct Timed {
+    row: BenchRow,
+    labels: Vec<u32>,
+}
+
+/// The timed loop, written once for every backend.
+struct TimedLloyd<'a> {
+    x: ArrayView2<'a, f32>,
+    init: &'a [f32],
+    k: usize,
+    iters: usize,
+}
+
+impl WithBackend for TimedLloyd<'_> {
+    type Output = Timed;
+
+    fn run<B: Backend>(self, b: &B) -> Result<Timed> {
+        let d = self.x.ncols();
+        let t = Instant::now();
+        let points = b.upload(self.x)?;
+        let upload_seconds = t.elapsed().as_secs_f64();
+        let mut run = b.start(&points, self.k, Assign::Lloyd)?;
+        let mut centroids = self.init.to_vec();
+        let mut inertia = f64::NAN;
+        let t = Instant::now();
+        for _ in 0..self.iters {
+            let step = b.step(&points, &mut run, &centroids)?;
+            inertia = step.inertia.unwrap_or(f64::NAN);
+            // Plain means; an empty cluster keeps its centroid (the same on every backend).
+            for c in 0..self.k {
+                if step.counts[c] > 0 {
+                    let n = step.counts[c] as f64;
+                    for j in 0..d {
+                        centroids[c * d + j] = (step.sums[c * d + j] / n) as f32;
+                    }
+                }
+            }
+        }
+        let ms_per_iter = 1e3 * t.elapsed().as_secs_f64() / self.iters as f64;
+        let labels = b.labels(&points, &run)?;
+        let info = b.info();
+        Ok(Timed {
+            row: BenchRow {
+                backend: info.backend,
+                adapter: info.adapter,
+                device_type: info.device_type,
+                upload_seconds,
+                ms_per_iter,
+                inertia,
+                agreement: f64::NAN,
+            },
+            labels,
+        })
+    }
+}
+
+fn load(cmd: &BenchCommand) -> Result<Array2<f32>> {
+    match &cmd.input {
+        Some(path) => Ok(read_numeric_csv(path)?.values),
+        None => Ok(blobs_matrix(&BlobsSpec {
+            rows: cmd.rows,
+            dims: cmd.dims,
+            centers: cmd.k.max(1),
+            std: 1.0,
+            seed: cmd.seed,
+        })?
+        .0),
+    }
+}
+
+/// Runs the benchmark: one row per requested backend, in the order asked.
+pub fn run_bench(cmd: &BenchCommand) -> Result<BenchReport> {
+    if cmd.k == 0 || cmd.iters == 0 {
+        return Err(Error::Data(
+            "bench needs --k and --iters of at least 1".into(),
+        ));
+    }
+    let x = load(cmd)?;
+    let (n, d) = x.dim();
+    if n < cmd.k {
+        return Err(Error::Data(format!(
+            "bench needs at least k = {} rows, the data has {n}",
+            cmd.k
+        )));
+    }
+    let xs = x
+        .as_slice()
+        .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
+    let init = initial_centroids(
+        xs,
+        d,
+        cmd.k,
+        Init::KMeansPlusPlus,
+        &mut rng_from_seed(cmd.seed),
+    );
+    let backends = match &cmd.backends {
+        Some(b) => b.clone(),
+        None if gpu::context().is_ok() => vec![BackendChoice::Cpu, BackendChoice::Gpu],
+        None => vec![BackendChoice::Cpu],
+    };
+    let problem = Problem { n, d, k: cmd.k };
+    let job = || TimedLloyd {
+        x: x.view(),
+        init: &init,
+        k: cmd.k,
+        iters: cmd.iters,
+    };
+    // The CPU is the reference for agreement, whether or not its row is asked for.
+    let reference = dispatch(BackendChoice::Cpu, problem, job())?;
+    let mut rows = Vec::with_capacity(backends.len());
+    for choice in backends {
+        let timed = if choice == BackendChoice::Cpu {
+            Timed {
+                row: reference.row.clone(),
+                labels: reference.labels.clone(),
+            }
+        } else {
+            dispatch(choice, problem, job())?
+        };
+        let same = timed
+            .labels
+            .iter()
+            .zip(&reference.labels)
+            .filter(|(a, b)| a == b)
+            .count();
+        let mut row = timed.row;
+        row.agreement = same as f64 / n as f64;
+        rows.push(row);
+    }
+    Ok(BenchReport {
+        n,
+        d,
+        k: cmd.k,
+        iters: cmd.iters,
+        rows,
+    })
+}
+
+impl BenchReport {
+    /// A heading and the rows as an aligned text table.
+    pub fn to_text(&self) -> String {
+        format!(
+            "k-means bench: {} rows × {} features, k = {}, {} Lloyd iterations from one shared \
+             k-means++ init; agreement = labels equal to the CPU's\n{}",
+            self.n,
+            self.d,
+            self.k,
+            self.iters,
+            table(&self.rows)
+        )
+    }
+}
+
+/// The rows as an aligned text table.
+pub fn table(rows: &[BenchRow]) -> String {
+    let header = [
+        "backend",
+        "adapter",
+        "type",
+        "upload s",
+        "ms/iter",
+        "inertia",
+        "agreement",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.backend.clone(),
+                r.adapter.clone(),
+                if r.device_type == "software" {
+                    "software (CPU rasterizer, not a GPU)".into()
+                } else {
+                    r.device_type.clone()
+                },
+                format!("{:.3}", r.upload_seconds),
+                format!("{:.2}", r.ms_per_iter),
+                format!("{:.6e}", r.inertia),
+                format!("{:.4}%", 100.0 * r.agreement),
+            ]
+        })
+        .collect();
+    let mut width = header.map(|h| h.chars().count());
+    for c in &cells {
+        for (w, s) in width.iter_mut().zip(c) {
+            *w = (*w).max(s.chars().count());
+        }
+    }
+    let line = |c: &[String]| -> String {
+        let parts: Vec<String> = c
+            .iter()
+            .zip(&width)
+            .map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count())))
+            .collect();
+        parts.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut s = line(&header.map(String::from));
+    for c in &cells {
+        s += &line(c);
+    }
+    s
+}

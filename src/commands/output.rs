@@ -1,0 +1,248 @@
+//! The labelled tables: `segments.csv` (and predict's scored file) and `rejects.csv`, each
+//! reproducing every original column, formatted in parallel and written through one buffered,
+//! atomic file.
+
+use crate::data::clean::{Origin, Reject};
+use crate::data::Table;
+use crate::error::{Error, Result};
+use crate::report::AtomicFile;
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::Path;
+
+/// Rows formatted per parallel task.
+const ROWS_PER_TASK: usize = 4096;
+/// Rows formatted before a write: bounds the memory held by formatted text.
+const ROWS_PER_BATCH: usize = 64 * 1024;
+
+/// Appends `f` as one CSV field, quoted when it holds a comma, quote or line break.
+pub fn push_field(out: &mut Vec<u8>, f: &[u8]) {
+    if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for &b in f {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(f);
+    }
+}
+
+/// Appends a field as it appeared in the input: quoted fields verbatim (their quoting is
+/// already valid CSV), others quoted when needed.
+pub fn push_raw_field(out: &mut Vec<u8>, raw: &[u8]) {
+    if raw.len() >= 2 && raw[0] == b'"' && raw[raw.len() - 1] == b'"' {
+        out.extend_from_slice(raw);
+    } else {
+        push_field(out, raw);
+    }
+}
+
+fn push_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends `v` with 4 decimals (`-0.0000` written as `0.0000`); plenty for coordinates and
+/// distances in standardised units, and shorter and faster than the shortest round trip.
+fn push_f32(out: &mut Vec<u8>, v: f32) {
+    if !v.is_finite() {
+        return;
+    }
+    let scaled = (v as f64 * 1e4).round() as i64;
+    if scaled < 0 {
+        out.push(b'-');
+    }
+    let a = scaled.unsigned_abs();
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(a / 10_000).as_bytes());
+    out.push(b'.');
+    let f = a % 10_000;
+    out.extend_from_slice(&[
+        b'0' + (f / 1000) as u8,
+        b'0' + (f / 100 % 10) as u8,
+        b'0' + (f / 10 % 10) as u8,
+        b'0' + (f % 10) as u8,
+    ]);
+}
+
+/// Appends `,` and the original fields of row `i`: a comma-separated row is valid as it was.
+fn push_row_fields(out: &mut Vec<u8>, table: &Table, i: usize) {
+    out.push(b',');
+    if table.delimiter == b',' {
+        out.extend_from_slice(table.row_bytes(i));
+        return;
+    }
+    for j in 0..table.n_cols() {
+        if j > 0 {
+            out.push(b',');
+        }
+        push_raw_field(out, table.raw_field(i, j));
+    }
+}
+
+/// What each scored row carries after the original columns.
+pub struct Scored<'a> {
+    /// Table row index of each scored row.
+    pub rows: &'a [usize],
+    /// Segment of each scored row.
+    pub labels: &'a [u32],
+    /// Name of each segment.
+    pub names: &'a [String],
+    /// PCA coordinates (n×2, row-major), when computed.
+    pub pcs: Option<&'a [f32]>,
+    /// Euclidean distance to the segment's centroid in the scaled feature space.
+    pub distances: &'a [f32],
+}
+
+/// Writes `row, <original columns>, segment, segment_name, pc1, pc2, distance_to_centroid`.
+pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    let mut head = b"row".to_vec();
+    for c in &table.columns {
+        head.push(b',');
+        push_field(&mut head, c.as_bytes());
+    }
+    head.extend_from_slice(b",segment,segment_name,pc1,pc2,distance_to_centroid\n");
+    let names: Vec<Vec<u8>> = s
+        .names
+        .iter()
+        .map(|n| {
+            let mut v = Vec::new();
+            push_field(&mut v, n.as_bytes());
+            v
+        })
+        .collect();
+    let w = file.writer();
+    w.write_all(&head).map_err(|e| Error::write(path, e))?;
+    // Formatting (both cores) overlaps with writing (one thread): batches go to the writer
+    // through a channel of depth 2 and their buffers come back for reuse.
+    let (to_writer, from_main) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
+    let (to_main, from_writer) = std::sync::mpsc::channel::<Vec<Vec<u8>>>();
+    let written = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for batch in from_main {
+                for p in &batch {
+                    w.write_all(p)?;
+                }
+                let _ = to_main.send(batch);
+            }
+            Ok(())
+        });
+        for (b, batch) in s.rows.chunks(ROWS_PER_BATCH).enumerate() {
+            let base = b * ROWS_PER_BATCH;
+            let tasks = batch.len().div_ceil(ROWS_PER_TASK);
+            let mut bufs = from_writer.try_recv().unwrap_or_default();
+            bufs.resize_with(tasks, Vec::new);
+            bufs.truncate(tasks);
+            bufs.par_iter_mut()
+                .zip(batch.par_chunks(ROWS_PER_TASK))
+                .enumerate()
+                .for_each(|(t, (out, rows))| {
+                    out.clear();
+                    for (r, &i) in rows.iter().enumerate() {
+                        let at = base + t * ROWS_PER_TASK + r;
+                        push_u64(out, table.row_number(i));
+                        push_row_fields(out, table, i);
+                        let l = s.labels[at] as usize;
+                        out.push(b',');
+                        push_u64(out, l as u64);
+                        out.push(b',');
+                        out.extend_from_slice(names.get(l).map_or(&[][..], |n| n));
+                        out.push(b',');
+                        if let Some(p) = s.pcs {
+                            push_f32(out, p[2 * at]);
+                            out.push(b',');
+                            push_f32(out, p[2 * at + 1]);
+                        } else {
+                            out.push(b',');
+                        }
+                        out.push(b',');
+                        push_f32(out, s.distances[at]);
+                        out.push(b'\n');
+                    }
+                });
+            if to_writer.send(bufs).is_err() {
+                break; // the writer failed; its error is reported below
+            }
+        }
+        drop(to_writer);
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread panicked")))
+    });
+    written.map_err(|e| Error::write(path, e))?;
+    file.commit()
+}
+
+/// Writes `row, reason, <original columns>`; a row with too many fields keeps the extra ones
+/// in its last column (joined by the delimiter), so nothing read is lost.
+pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<()> {
+    write_atomic_bytes(path, |out| {
+        out.extend_from_slice(b"row,reason");
+        for c in &table.columns {
+            out.push(b',');
+            push_field(out, c.as_bytes());
+        }
+        out.push(b'\n');
+        let d = table.n_cols();
+        for r in rejects {
+            push_u64(out, r.row);
+            out.push(b',');
+            push_field(out, r.reason.as_bytes());
+            match r.origin {
+                Origin::Row(i) => push_row_fields(out, table, i),
+                Origin::Ragged(g) => {
+                    let fields = &table.ragged[g].fields;
+                    for j in 0..d {
+                        out.push(b',');
+                        if j + 1 == d && fields.len() > d {
+                            let joined = fields[j..].join(&table.delimiter);
+                            push_field(out, &joined);
+                        } else if let Some(f) = fields.get(j) {
+                            push_raw_field(out, f);
+                        }
+                    }
+                }
+            }
+            out.push(b'\n');
+        }
+    })
+}
+
+/// Builds a small file in memory and writes it atomically.
+pub fn write_atomic_bytes(path: &Path, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+    let mut buf = Vec::new();
+    fill(&mut buf);
+    let mut f = AtomicFile::create(path)?;
+    f.writer()
+        .write_all(&buf)
+        .map_err(|e| Error::write(path, e))?;
+    f.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_field;
+
+    #[test]
+    fn fixed_decimals() {
+        let mut v = Vec::new();
+        for x in [0.0f32, 1.23456, -0.00004, -2.5, 12_345.679] {
+            super::push_f32(&mut v, x);
+            v.push(b' ');
+        }
+        assert_eq!(v, b"0.0000 1.2346 0.0000 -2.5000 12345.6787 ");
+    }
+
+    #[test]
+    fn quoting() {
+        let mut v = Vec::new();
+        push_field(&mut v, b"plain");
+        v.push(b'|');
+        push_field(&mut v, b"a,\"b\"\nc");
+        assert_eq!(v, b"plain|\"a,\"\"b\"\"\nc\"");
+    }
+}

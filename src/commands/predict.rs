@@ -1,0 +1,160 @@
+//! `segmenter predict model.json FILE -o scored.csv`: applies a saved model to new rows.
+
+use super::model_file::ModelFile;
+use super::output::{write_rejects, write_segments, Scored};
+use super::score::{nearest_centroids, project2};
+use crate::data::clean::{Origin, Reject};
+use crate::data::read_table;
+use crate::error::Result;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A validated `predict` invocation.
+#[derive(Clone, Debug)]
+pub struct PredictCommand {
+    /// model.json written by `run`.
+    pub model: PathBuf,
+    /// Table to score.
+    pub input: PathBuf,
+    /// Scored table (same layout as segments.csv).
+    pub output: PathBuf,
+}
+
+/// What `predict` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct PredictSummary {
+    /// Data rows read.
+    pub rows_in: u64,
+    /// Rows scored.
+    pub rows_scored: u64,
+    /// Rows that could not be scored (written to `rejects`).
+    pub rows_rejected: u64,
+    /// Where unscorable rows went, when there were any.
+    pub rejects: Option<PathBuf>,
+    /// Columns of the file the model does not use.
+    pub extra_columns: Vec<String>,
+    /// Rows per segment.
+    pub sizes: Vec<u64>,
+    /// Segment names.
+    pub segment_names: Vec<String>,
+    /// The scored file.
+    pub output: PathBuf,
+}
+
+/// `scored.csv` → `scored.rejects.csv`, beside it.
+pub fn rejects_path(output: &Path) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scored".into());
+    output.with_file_name(format!("{stem}.rejects.csv"))
+}
+
+/// Scores every row of `cmd.input` with the model; rows that cannot be scored (a text value in
+/// a numeric column, a missing value under `--impute drop`, a wrong field count) go to
+/// `<output>.rejects.csv` with their reason.
+pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
+    let model = ModelFile::load(&cmd.model)?;
+    let table = read_table(&cmd.input)?;
+    let (cols, _) = model.prep.match_columns(&table)?;
+    // Extra means unknown to the training file; its id and text columns are expected.
+    let extra_columns: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| !model.schema.columns.iter().any(|s| &s.name == *c))
+        .cloned()
+        .collect();
+    let rows: Vec<usize> = (0..table.n_rows()).collect();
+    let (x, kept, issues) = model.prep.transform(&table, &cols, &rows);
+    let (labels, sq) = nearest_centroids(x.view(), &model.centroids);
+    let pcs = model.pca.as_ref().map(|a| project2(x.view(), a));
+    let distances: Vec<f32> = sq.iter().map(|&s| s.sqrt() as f32).collect();
+    write_segments(
+        &cmd.output,
+        &table,
+        &Scored {
+            rows: &kept,
+            labels: &labels,
+            names: &model.segment_names,
+            pcs: pcs.as_deref(),
+            distances: &distances,
+        },
+    )?;
+    let mut rejects: Vec<Reject> = table
+        .ragged
+        .iter()
+        .enumerate()
+        .map(|(g, r)| Reject {
+            origin: Origin::Ragged(g),
+            row: r.row,
+            reason: format!(
+                "expected {} fields as in the header, found {} (line {})",
+                table.n_cols(),
+                r.fields.len(),
+                r.line
+            ),
+        })
+        .collect();
+    rejects.extend(issues.into_iter().map(|i| Reject {
+        origin: Origin::Row(i.index),
+        row: table.row_number(i.index),
+        reason: i.reason,
+    }));
+    rejects.sort_by_key(|r| r.row);
+    let rejects_file = if rejects.is_empty() {
+        None
+    } else {
+        let p = rejects_path(&cmd.output);
+        write_rejects(&p, &table, &rejects)?;
+        Some(p)
+    };
+    let mut sizes = vec![0u64; model.k];
+    for &l in &labels {
+        sizes[l as usize] += 1;
+    }
+    Ok(PredictSummary {
+        rows_in: table.rows_in(),
+        rows_scored: kept.len() as u64,
+        rows_rejected: rejects.len() as u64,
+        rejects: rejects_file,
+        extra_columns,
+        sizes,
+        segment_names: model.segment_names.clone(),
+        output: cmd.output.clone(),
+    })
+}
+
+impl PredictSummary {
+    /// Human-readable summary.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        if !self.extra_columns.is_empty() {
+            s += &format!(
+                "note: column{} {} not in the file the model was fitted on: copied to the output, not used\n",
+                if self.extra_columns.len() > 1 { "s" } else { "" },
+                self.extra_columns
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        s += &format!(
+            "scored {} of {} rows into {}\n",
+            self.rows_scored,
+            self.rows_in,
+            self.output.display()
+        );
+        if let Some(p) = &self.rejects {
+            s += &format!(
+                "{} rows could not be scored: see {}\n",
+                self.rows_rejected,
+                p.display()
+            );
+        }
+        for (c, (size, name)) in self.sizes.iter().zip(&self.segment_names).enumerate() {
+            s += &format!("  {c}: {name} — {size} rows\n");
+        }
+        s
+    }
+}

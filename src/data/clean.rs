@@ -1,0 +1,615 @@
+//! Cleaning: duplicates, unusable values, imputation, outliers, constant columns. Every data
+//! row ends either kept or rejected with a reason; nothing is lost silently.
+
+use super::prep::{
+    unusable_reason, CategoricalTransform, NumericTransform, Unusable, MISSING_LEVEL,
+};
+use super::schema::{Kind, Schema};
+use super::table::Table;
+use super::values::Parsed;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// How missing numeric values are handled (`--impute`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impute {
+    /// The column's median (robust to outliers; the default).
+    Median,
+    /// The column's mean.
+    Mean,
+    /// Reject the row.
+    Drop,
+}
+
+/// What happens to values outside the outlier fence (`--outliers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outliers {
+    /// Clip them to the fence (the default).
+    Clip,
+    /// Reject the row.
+    Drop,
+    /// Leave them.
+    Keep,
+}
+
+/// How the outlier fence is drawn (`--outlier-method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutlierMethod {
+    /// [Q1 − 1.5·IQR, Q3 + 1.5·IQR] (the default).
+    Iqr,
+    /// mean ± 3 standard deviations.
+    Zscore,
+}
+
+/// Cleaning parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CleanParams {
+    /// Missing numeric values.
+    pub impute: Impute,
+    /// Outlier handling.
+    pub outliers: Outliers,
+    /// Outlier fence.
+    pub outlier_method: OutlierMethod,
+    /// Most levels a categorical column keeps before the rest become `other`.
+    pub max_levels: usize,
+    /// Levels rarer than this share of rows become `other`.
+    pub min_level_share: f64,
+}
+
+impl Default for CleanParams {
+    fn default() -> Self {
+        CleanParams {
+            impute: Impute::Median,
+            outliers: Outliers::Clip,
+            outlier_method: OutlierMethod::Iqr,
+            max_levels: 20,
+            min_level_share: 0.01,
+        }
+    }
+}
+
+/// Where a rejected row lives: a well-formed table row, or a ragged one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// Index into the table's rows.
+    Row(usize),
+    /// Index into `Table::ragged`.
+    Ragged(usize),
+}
+
+/// A rejected row and why.
+#[derive(Clone, Debug)]
+pub struct Reject {
+    /// Which row.
+    pub origin: Origin,
+    /// 1-based data row number in the input.
+    pub row: u64,
+    /// Why, naming the column and value.
+    pub reason: String,
+}
+
+/// A cleaned clustered column.
+#[derive(Clone, Debug)]
+pub enum CleanColumn {
+    /// Numeric, boolean (0/1) or date (days before the latest): one value per kept row, in the
+    /// column's units (imputed, clipped), with its transform (log and scale not fitted yet).
+    Numeric {
+        /// How fields become values.
+        t: NumericTransform,
+        /// Cleaned values of the kept rows.
+        values: Vec<f64>,
+    },
+    /// Categorical: level code per kept row (`levels.len()` is `other`).
+    Categorical {
+        /// Levels kept.
+        t: CategoricalTransform,
+        /// Code per kept row.
+        codes: Vec<u32>,
+    },
+}
+
+/// The cleaned table: which rows are kept and their clustered columns.
+#[derive(Clone, Debug)]
+pub struct Cleaned {
+    /// Table row indices kept, in file order.
+    pub kept: Vec<usize>,
+    /// Rejected rows, in row order.
+    pub rejects: Vec<Reject>,
+    /// Clustered columns.
+    pub columns: Vec<CleanColumn>,
+    /// What cleaning did, one line each (warnings included), for the summary and the report.
+    pub notes: Vec<String>,
+    /// Duplicate rows removed.
+    pub duplicates: usize,
+}
+
+/// Hashes a row's bytes 8 at a time: much faster than SipHash, and keys are compared exactly
+/// on collision anyway.
+fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
+    const M: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(M);
+    }
+    let mut w = [0u8; 8];
+    let r = chunks.remainder();
+    w[..r.len()].copy_from_slice(r);
+    h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(M);
+    for &e in ends {
+        h = (h.rotate_left(23) ^ e as u64).wrapping_mul(M);
+    }
+    h ^ (h >> 29)
+}
+
+/// For every row, the index of the earlier identical row it duplicates, if any. Rows are
+/// grouped by hash with a parallel sort (faster than a hash map at a million rows); rows with
+/// equal hashes are compared byte for byte.
+fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
+    let n = table.n_rows();
+    let mut keys: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .map(|i| (row_hash(table.row_bytes(i), table.row_ends(i)), i as u32))
+        .collect();
+    keys.par_sort_unstable();
+    let same = |a: usize, b: usize| {
+        table.row_bytes(a) == table.row_bytes(b) && table.row_ends(a) == table.row_ends(b)
+    };
+    let mut dup = vec![None; n];
+    let mut s = 0;
+    while s < keys.len() {
+        let mut e = s + 1;
+        while e < keys.len() && keys[e].0 == keys[s].0 {
+            e += 1;
+        }
+        // Within a run, indices ascend: each row is matched to the first equal row before it.
+        for a in s + 1..e {
+            let i = keys[a].1 as usize;
+            if let Some(f) = keys[s..a]
+                .iter()
+                .map(|k| k.1 as usize)
+                .find(|&f| dup[f].is_none() && same(f, i))
+            {
+                dup[i] = Some(f as u32);
+            }
+        }
+        s = e;
+    }
+    dup
+}
+
+/// Marks in a parsed value: missing is NaN, unusable values are ±infinity (never produced by a
+/// finite parse), so one `Vec<f64>` per column carries everything.
+const INVALID: f64 = f64::INFINITY;
+const INFINITE: f64 = f64::NEG_INFINITY;
+
+fn encode_parsed(p: Parsed) -> f64 {
+    match p {
+        Parsed::Value(v) => v,
+        Parsed::Missing => f64::NAN,
+        Parsed::Infinite => INFINITE,
+        Parsed::Invalid => INVALID,
+    }
+}
+
+fn decode_parsed(v: f64) -> Parsed {
+    if v.is_nan() {
+        Parsed::Missing
+    } else if v == INVALID {
+        Parsed::Invalid
+    } else if v == INFINITE {
+        Parsed::Infinite
+    } else {
+        Parsed::Value(v)
+    }
+}
+
+/// Linear-interpolated quantiles of `v` (as numpy's default), `qs` ascending; reorders `v`.
+pub fn quantiles(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
+    let n = v.len();
+    if n == 0 {
+        return vec![f64::NAN; qs.len()];
+    }
+    let mut out = Vec::with_capacity(qs.len());
+    let mut lo_bound = 0;
+    for &q in qs {
+        let pos = q * (n - 1) as f64;
+        let i = pos.floor() as usize;
+        let frac = pos - i as f64;
+        // Each later quantile lies at or above the previous index: select in the upper part.
+        let (_, a, _) = v[lo_bound..].select_nth_unstable_by(i - lo_bound, f64::total_cmp);
+        let a = *a;
+        let b = if frac > 0.0 && i + 1 < n {
+            v[i + 1..].iter().copied().fold(f64::INFINITY, f64::min)
+        } else {
+            a
+        };
+        lo_bound = i;
+        out.push(a + frac * (b - a));
+    }
+    out
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 1e5 || (v != 0.0 && v.abs() < 1e-3) {
+        format!("{v:.4e}")
+    } else {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    }
+}
+
+/// Cleans `table` by `schema`: removes duplicates, rejects unusable rows, imputes, handles
+/// outliers and drops constant columns. Fails only when nothing usable is left.
+pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cleaned> {
+    let n = table.n_rows();
+    let mut notes = Vec::new();
+    let mut rejects: Vec<Reject> = table
+        .ragged
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Reject {
+            origin: Origin::Ragged(i),
+            row: r.row,
+            reason: format!(
+                "expected {} fields as in the header, found {} (line {})",
+                table.n_cols(),
+                r.fields.len(),
+                r.line
+            ),
+        })
+        .collect();
+    if !table.ragged.is_empty() {
+        notes.push(format!(
+            "{} rows with the wrong number of fields rejected",
+            table.ragged.len()
+        ));
+    }
+    let dup = find_duplicates(table);
+    let mut bad: Vec<Option<String>> = dup
+        .iter()
+        .map(|d| d.map(|f| format!("duplicate of row {}", table.row_number(f as usize))))
+        .collect();
+    let duplicates = bad.iter().filter(|b| b.is_some()).count();
+    if duplicates > 0 {
+        notes.push(format!("{duplicates} exact duplicate rows removed"));
+    }
+
+    // Parse every clustered numeric-like column once.
+    let feature_cols: Vec<(usize, Kind)> = schema
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.clustered)
+        .map(|(j, c)| (j, c.kind))
+        .collect();
+    let mut parsed: Vec<Option<Vec<f64>>> = feature_cols
+        .par_iter()
+        .map(|&(j, kind)| {
+            if kind == Kind::Categorical {
+                return None;
+            }
+            let t = NumericTransform {
+                column: String::new(),
+                kind,
+                impute: None,
+                clip: None,
+                reference: Some(0.0),
+                log: false,
+                center: 0.0,
+                scale: 1.0,
+            };
+            Some(
+                (0..n)
+                    .map(|i| match t.parse(table.field(i, j)) {
+                        // Dates parse as "0 − days"; flip to days since 1970.
+                        Parsed::Value(v) if kind == Kind::Date => -v,
+                        p => encode_parsed(p),
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+
+    // Reject rows with an unusable value (first offending column named).
+    for (c, &(j, kind)) in feature_cols.iter().enumerate() {
+        let Some(vals) = &parsed[c] else { continue };
+        let mut count = 0;
+        for i in 0..n {
+            let p = decode_parsed(vals[i]);
+            let why = match p {
+                Parsed::Invalid => Unusable::Invalid,
+                Parsed::Infinite => Unusable::Infinite,
+                Parsed::Missing if params.impute == Impute::Drop => Unusable::Missing,
+                _ => continue,
+            };
+            if bad[i].is_none() {
+                bad[i] = Some(unusable_reason(
+                    &table.columns[j],
+                    table.field(i, j),
+                    why,
+                    kind,
+                ));
+                count += 1;
+            }
+        }
+        if count > 0 {
+            notes.push(format!(
+                "column '{}': {count} rows rejected for unusable values",
+                table.columns[j]
+            ));
+        }
+    }
+
+    // Fences and impute values from the rows still kept.
+    let kept0: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
+    let mut columns: Vec<CleanColumn> = Vec::new();
+    let mut fits: Vec<Option<NumericTransform>> = vec![None; feature_cols.len()];
+    for (c, &(j, kind)) in feature_cols.iter().enumerate() {
+        let Some(vals) = &parsed[c] else { continue };
+        let name = &table.columns[j];
+        let mut present: Vec<f64> = kept0
+            .iter()
+            .map(|&i| vals[i])
+            .filter(|v| v.is_finite())
+            .collect();
+        if present.is_empty() {
+            notes.push(format!(
+                "warning: column '{name}' has no value in any kept row: not clustered"
+            ));
+            continue;
+        }
+        let missing = kept0.len() - present.len();
+        // Dates become days before the latest date before any statistic is taken.
+        let reference = if kind == Kind::Date {
+            let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            present.iter_mut().for_each(|v| *v = latest - *v);
+            latest
+        } else {
+            0.0
+        };
+        let mean = present.iter().sum::<f64>() / present.len() as f64;
+        let sd =
+            (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64).sqrt();
+        let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
+        let (q1, median, q3) = (q[0], q[1], q[2]);
+        let impute = match (kind, params.impute) {
+            (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
+            (_, Impute::Mean) => Some(mean),
+            (_, Impute::Drop) => None,
+        };
+        let fence = match params.outlier_method {
+            OutlierMethod::Iqr => [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)],
+            OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
+        };
+        let clip = (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
+        if missing > 0 {
+            if let Some(v) = impute {
+                notes.push(format!(
+                    "column '{name}': {missing} missing values imputed with the {} {}",
+                    if kind == Kind::Boolean || params.impute == Impute::Median {
+                        "median"
+                    } else {
+                        "mean"
+                    },
+                    fmt_num(v)
+                ));
+            }
+        }
+        fits[c] = Some(NumericTransform {
+            column: name.clone(),
+            kind,
+            impute,
+            clip,
+            reference: (kind == Kind::Date).then_some(reference),
+            log: false,
+            center: 0.0,
+            scale: 1.0,
+        });
+    }
+
+    // Outliers: count, and reject rows when asked to.
+    for (c, &(j, _)) in feature_cols.iter().enumerate() {
+        let (Some(vals), Some(t)) = (&parsed[c], &fits[c]) else {
+            continue;
+        };
+        let Some([lo, hi]) = t.clip else { continue };
+        let mut count = 0;
+        for &i in &kept0 {
+            // Only numeric columns have a fence, so values are in their own units here.
+            let v = vals[i];
+            if !v.is_finite() {
+                continue;
+            }
+            if v < lo || v > hi {
+                count += 1;
+                if params.outliers == Outliers::Drop && bad[i].is_none() {
+                    bad[i] = Some(format!(
+                        "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
+                        table.columns[j],
+                        fmt_num(v),
+                        fmt_num(lo),
+                        fmt_num(hi)
+                    ));
+                }
+            }
+        }
+        if count > 0 {
+            let what = match params.outliers {
+                Outliers::Drop => "rows rejected",
+                _ => "values clipped",
+            };
+            notes.push(format!(
+                "column '{}': {count} outliers outside [{}, {}] ({} fence): {what}",
+                table.columns[j],
+                fmt_num(lo),
+                fmt_num(hi),
+                match params.outlier_method {
+                    OutlierMethod::Iqr => "IQR 1.5",
+                    OutlierMethod::Zscore => "z-score 3",
+                }
+            ));
+        }
+    }
+
+    let kept: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
+    if kept.len() < 2 {
+        let rejected = bad.iter().flatten().count() + table.ragged.len();
+        let first = bad
+            .iter()
+            .flatten()
+            .find(|b| !b.starts_with("duplicate"))
+            .map(|b| format!("; first reason: {b}"))
+            .unwrap_or_default();
+        return Err(Error::Data(format!(
+            "{}: only {} row{} left after cleaning ({duplicates} exact duplicates, {} other rows rejected{first}); segmenting needs at least 2 distinct rows",
+            table.path.display(),
+            kept.len(),
+            if kept.len() == 1 { "" } else { "s" },
+            rejected - duplicates,
+        )));
+    }
+    for (c, &(j, kind)) in feature_cols.iter().enumerate() {
+        let name = &table.columns[j];
+        let col = if kind == Kind::Categorical {
+            categorical_column(table, j, &kept, params)
+        } else {
+            let (Some(vals), Some(t)) = (parsed[c].take(), fits[c].take()) else {
+                continue;
+            };
+            let values: Vec<f64> = kept
+                .par_iter()
+                .map(|&i| {
+                    let p = match decode_parsed(vals[i]) {
+                        Parsed::Value(v) if kind == Kind::Date => {
+                            Parsed::Value(t.reference.unwrap_or(0.0) - v)
+                        }
+                        p => p,
+                    };
+                    // Unusable rows were rejected above; 0 is never reached.
+                    t.clean(p).unwrap_or(0.0)
+                })
+                .collect();
+            CleanColumn::Numeric { t, values }
+        };
+        if is_constant(&col) {
+            notes.push(format!(
+                "warning: column '{name}' has the same value in every kept row: not clustered"
+            ));
+            continue;
+        }
+        columns.push(col);
+    }
+    if columns.is_empty() {
+        let names: Vec<String> = schema
+            .columns
+            .iter()
+            .map(|c| format!("'{}' {}", c.name, c.kind.name()))
+            .collect();
+        return Err(Error::Data(format!(
+            "{}: no column left to cluster on (columns: {}); mark one with --numeric or --categorical",
+            table.path.display(),
+            names.join(", ")
+        )));
+    }
+    for (i, b) in bad.into_iter().enumerate() {
+        if let Some(reason) = b {
+            rejects.push(Reject {
+                origin: Origin::Row(i),
+                row: table.row_number(i),
+                reason,
+            });
+        }
+    }
+    rejects.sort_by_key(|r| r.row);
+    Ok(Cleaned {
+        kept,
+        rejects,
+        columns,
+        notes,
+        duplicates,
+    })
+}
+
+fn is_constant(col: &CleanColumn) -> bool {
+    match col {
+        CleanColumn::Numeric { values, .. } => values.iter().all(|&v| v == values[0]),
+        CleanColumn::Categorical { codes, .. } => codes.iter().all(|&v| v == codes[0]),
+    }
+}
+
+fn categorical_column(
+    table: &Table,
+    j: usize,
+    kept: &[usize],
+    params: &CleanParams,
+) -> CleanColumn {
+    let mut counts: HashMap<&[u8], u64> = HashMap::new();
+    for &i in kept {
+        *counts
+            .entry(CategoricalTransform::level_of(table.field(i, j)))
+            .or_default() += 1;
+    }
+    let mut levels: Vec<(&[u8], u64)> = counts.into_iter().collect();
+    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let min_count = (params.min_level_share * kept.len() as f64).ceil() as u64;
+    let keep = levels
+        .iter()
+        .take(params.max_levels)
+        .take_while(|l| l.1 >= min_count.max(1))
+        .count()
+        .max(1);
+    let other = keep < levels.len();
+    let names: Vec<String> = levels[..keep]
+        .iter()
+        .map(|l| String::from_utf8_lossy(l.0).into_owned())
+        .collect();
+    let index: HashMap<&[u8], u32> = levels[..keep]
+        .iter()
+        .enumerate()
+        .map(|(k, l)| (l.0, k as u32))
+        .collect();
+    let codes = kept
+        .iter()
+        .map(|&i| {
+            let l = CategoricalTransform::level_of(table.field(i, j));
+            index.get(l).copied().unwrap_or(keep as u32)
+        })
+        .collect();
+    let _ = MISSING_LEVEL;
+    CleanColumn::Categorical {
+        t: CategoricalTransform {
+            column: table.columns[j].clone(),
+            levels: names,
+            other,
+        },
+        codes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_numpy() {
+        let mut v = vec![7.0, 1.0, 3.0, 5.0, 9.0, 2.0];
+        // numpy.quantile([1,2,3,5,7,9], [.25,.5,.75]) = [2.25, 4.0, 6.5]
+        assert_eq!(quantiles(&mut v, &[0.25, 0.5, 0.75]), vec![2.25, 4.0, 6.5]);
+        let mut one = vec![4.0];
+        assert_eq!(quantiles(&mut one, &[0.25, 0.75]), vec![4.0, 4.0]);
+    }
+
+    #[test]
+    fn row_hash_sees_field_boundaries() {
+        assert_ne!(row_hash(b"abc", &[1, 3]), row_hash(b"abc", &[2, 3]));
+    }
+}

@@ -1,0 +1,302 @@
+//! Schema inference: what each column holds, and whether it is clustered on.
+
+use super::table::{is_missing, Table};
+use super::values::{parse_bool, parse_date_days, parse_number, Parsed};
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// Rows looked at to infer the schema (evenly spaced through the file).
+pub const SCHEMA_SAMPLE: usize = 20_000;
+/// A string column with at most this many distinct values (and few per row) is categorical.
+pub const MAX_CATEGORICAL_DISTINCT: usize = 50;
+
+/// What a column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Numbers.
+    Numeric,
+    /// A few distinct strings.
+    Categorical,
+    /// Two values such as true/false, yes/no, 0/1.
+    Boolean,
+    /// Dates or date-times (ISO order).
+    Date,
+    /// Nearly unique values without spaces: ids, emails.
+    Identifier,
+    /// Nearly unique values with spaces: names, addresses, comments.
+    Text,
+    /// No value in any row.
+    Empty,
+}
+
+impl Kind {
+    /// Name as printed in the schema table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Numeric => "numeric",
+            Kind::Categorical => "categorical",
+            Kind::Boolean => "boolean",
+            Kind::Date => "date",
+            Kind::Identifier => "identifier",
+            Kind::Text => "text",
+            Kind::Empty => "empty",
+        }
+    }
+
+    /// Whether columns of this kind can be clustered on.
+    pub fn is_feature(self) -> bool {
+        matches!(
+            self,
+            Kind::Numeric | Kind::Categorical | Kind::Boolean | Kind::Date
+        )
+    }
+}
+
+/// One column of the inferred schema.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ColumnSchema {
+    /// Header name.
+    pub name: String,
+    /// Inferred (or forced) kind.
+    pub kind: Kind,
+    /// Whether it is clustered on (cleaning may still drop it, e.g. when constant).
+    pub clustered: bool,
+    /// Why it has this kind or role ("inferred", "--id", "all values missing"…).
+    pub note: String,
+    /// Missing values (all rows).
+    pub missing: usize,
+    /// Distinct non-missing values in the sample.
+    pub distinct: usize,
+    /// A non-missing example value (truncated).
+    pub example: String,
+}
+
+/// The schema of a table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Schema {
+    /// One entry per input column, in file order.
+    pub columns: Vec<ColumnSchema>,
+    /// Rows the inference looked at.
+    pub sample_rows: usize,
+    /// Well-formed data rows of the table.
+    pub rows: usize,
+}
+
+/// Column overrides from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--id`: identifiers (kept in the output, not clustered).
+    pub id: Vec<String>,
+    /// `--drop`: not clustered (still copied to the output).
+    pub drop: Vec<String>,
+    /// `--categorical`: forced categorical.
+    pub categorical: Vec<String>,
+    /// `--numeric`: forced numeric (non-numbers rejected row by row).
+    pub numeric: Vec<String>,
+}
+
+fn looks_like_id_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.ends_with("ID")
+        || name.ends_with("Id")
+        || lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|t| t == "id" || t == "uuid" || t == "guid")
+}
+
+/// Infers one column's kind from its sampled values.
+fn infer_kind(name: &str, values: &[&[u8]]) -> (Kind, usize, String) {
+    let present: Vec<&[u8]> = values
+        .iter()
+        .map(|v| v.trim_ascii())
+        .filter(|v| !is_missing(v))
+        .collect();
+    let example = present
+        .first()
+        .map(|v| String::from_utf8_lossy(v).chars().take(30).collect())
+        .unwrap_or_default();
+    let v = present.len();
+    let distinct: HashSet<&[u8]> = present.iter().copied().collect();
+    let nd = distinct.len();
+    if v == 0 {
+        return (Kind::Empty, 0, example);
+    }
+    let lower: HashSet<Vec<u8>> = distinct.iter().map(|d| d.to_ascii_lowercase()).collect();
+    if lower.len() <= 2 && present.iter().all(|p| parse_bool(p).is_some()) {
+        return (Kind::Boolean, nd, example);
+    }
+    let numbers: Vec<f64> = present
+        .iter()
+        .filter_map(|p| match parse_number(p) {
+            Parsed::Value(x) => Some(x),
+            Parsed::Infinite => Some(f64::INFINITY),
+            _ => None,
+        })
+        .collect();
+    // A few stray words in a numeric column are rejected row by row; a column that is mostly
+    // words is not numeric.
+    if numbers.len() * 2 > v {
+        let integral = numbers.iter().all(|x| x.fract() == 0.0);
+        if integral && looks_like_id_name(name) && nd * 100 >= v * 95 {
+            return (Kind::Identifier, nd, example);
+        }
+        return (Kind::Numeric, nd, example);
+    }
+    let dates = present
+        .iter()
+        .filter(|p| parse_date_days(p).is_some())
+        .count();
+    if dates * 10 >= v * 9 {
+        return (Kind::Date, nd, example);
+    }
+    if (nd <= MAX_CATEGORICAL_DISTINCT && nd * 2 <= v) || nd * 20 <= v {
+        return (Kind::Categorical, nd, example);
+    }
+    let spaced = present
+        .iter()
+        .filter(|p| p.iter().any(|b| b.is_ascii_whitespace()))
+        .count();
+    if spaced * 2 >= v {
+        (Kind::Text, nd, example)
+    } else {
+        (Kind::Identifier, nd, example)
+    }
+}
+
+/// Infers the schema of `table` from an evenly spaced sample of rows, then applies `ov`.
+pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
+    for name in ov
+        .id
+        .iter()
+        .chain(&ov.drop)
+        .chain(&ov.categorical)
+        .chain(&ov.numeric)
+    {
+        if table.column_index(name).is_none() {
+            return Err(Error::Data(format!(
+                "{}: no column named '{name}'; the columns are: {}",
+                table.path.display(),
+                table
+                    .columns
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let n = table.n_rows();
+    let step = n.div_ceil(SCHEMA_SAMPLE).max(1);
+    let rows: Vec<usize> = (0..n).step_by(step).collect();
+    let columns = (0..table.n_cols())
+        .map(|j| {
+            let name = &table.columns[j];
+            let values: Vec<&[u8]> = rows.iter().map(|&i| table.field(i, j)).collect();
+            // Missing values are counted over every row (cheap); the rest uses the sample.
+            let missing = (0..n)
+                .into_par_iter()
+                .filter(|&i| is_missing(table.field(i, j)))
+                .count();
+            let (inferred, distinct, example) = infer_kind(name, &values);
+            let has = |list: &[String]| list.iter().any(|c| c == name);
+            let (kind, note) = if inferred == Kind::Empty {
+                (
+                    Kind::Empty,
+                    "every value missing: not clustered".to_string(),
+                )
+            } else if has(&ov.id) {
+                (Kind::Identifier, "--id".to_string())
+            } else if has(&ov.numeric) {
+                (Kind::Numeric, "--numeric".to_string())
+            } else if has(&ov.categorical) {
+                (Kind::Categorical, "--categorical".to_string())
+            } else {
+                let why = match inferred {
+                    Kind::Identifier | Kind::Text => "inferred; kept in the output, not clustered",
+                    _ => "inferred",
+                };
+                (inferred, why.to_string())
+            };
+            let dropped = has(&ov.drop);
+            ColumnSchema {
+                name: name.clone(),
+                kind,
+                clustered: kind.is_feature() && !dropped,
+                note: if dropped {
+                    "--drop: kept in the output, not clustered".into()
+                } else {
+                    note
+                },
+                missing,
+                distinct,
+                example,
+            }
+        })
+        .collect();
+    Ok(Schema {
+        columns,
+        sample_rows: rows.len(),
+        rows: n,
+    })
+}
+
+impl Schema {
+    /// The schema as an aligned text table.
+    pub fn to_text(&self) -> String {
+        let w = self
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let mut s = format!(
+            "{:<w$}  {:<11}  {:<9}  {:>7}  {:>8}  note\n",
+            "column", "kind", "clustered", "missing", "distinct"
+        );
+        for c in &self.columns {
+            s += &format!(
+                "{:<w$}  {:<11}  {:<9}  {:>6.1}%  {:>8}  {}\n",
+                c.name,
+                c.kind.name(),
+                if c.clustered { "yes" } else { "no" },
+                100.0 * c.missing as f64 / self.rows.max(1) as f64,
+                c.distinct,
+                c.note
+            );
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(name: &str, vals: &[&str]) -> Kind {
+        let v: Vec<&[u8]> = vals.iter().map(|s| s.as_bytes()).collect();
+        infer_kind(name, &v).0
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind("x", &["1.5", "2", "", "3"]), Kind::Numeric);
+        assert_eq!(kind("x", &["1", "2", "oops", "3"]), Kind::Numeric);
+        assert_eq!(kind("flag", &["yes", "no", "Yes"]), Kind::Boolean);
+        assert_eq!(kind("d", &["2024-01-01", "2024-02-01"]), Kind::Date);
+        assert_eq!(kind("city", &["a", "b", "a", "b", "a"]), Kind::Categorical);
+        assert_eq!(
+            kind("Email", &["a@x.com", "b@x.com", "c@x.com"]),
+            Kind::Identifier
+        );
+        assert_eq!(
+            kind("Address", &["1 Oak St", "2 Elm St", "3 Pine"]),
+            Kind::Text
+        );
+        assert_eq!(kind("customer_id", &["1", "2", "3"]), Kind::Identifier);
+        assert_eq!(kind("x", &["", "NA"]), Kind::Empty);
+    }
+}

@@ -1,0 +1,445 @@
+//! Reading a delimited text table: the file's bytes stay in memory as they are, with one
+//! `u32` end per field.
+//!
+//! The whole table is kept because `segments.csv` reproduces every original column; keeping
+//! the raw bytes (about the file's size) lets a comma-separated row be copied to the output
+//! verbatim, where a `String` per field would cost several times the memory and time. Parsing
+//! is split over the cores: each part after the first starts after a line break, assumed to
+//! end a record; the part before it checks that assumption (it must finish exactly there) and
+//! the part is parsed again from the true boundary when it does not (a quoted line break).
+
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A row whose number of fields differs from the header's: kept aside for `rejects.csv`.
+#[derive(Clone, Debug)]
+pub struct RaggedRow {
+    /// 1-based data row number.
+    pub row: u64,
+    /// 1-based line of the file where the row starts.
+    pub line: u64,
+    /// The fields as they appear in the file (quotes included).
+    pub fields: Vec<Vec<u8>>,
+}
+
+/// A table read from a file: header, and every data row's fields.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// The file it came from (for messages).
+    pub path: PathBuf,
+    /// Detected field delimiter.
+    pub delimiter: u8,
+    /// Header names, trimmed.
+    pub columns: Vec<String>,
+    /// Rows whose field count differs from the header's.
+    pub ragged: Vec<RaggedRow>,
+    bytes: Vec<u8>,
+    row_start: Vec<u64>,
+    field_end: Vec<u32>,
+    row_no: Vec<u64>,
+}
+
+/// Strings that mean "no value" in a field, compared case-insensitively after trimming.
+pub const MISSING_TOKENS: [&str; 7] = ["", "na", "n/a", "nan", "null", "none", "nil"];
+
+/// True when a trimmed field means "no value".
+pub fn is_missing(f: &[u8]) -> bool {
+    let t = f.trim_ascii();
+    t.len() <= 4
+        && MISSING_TOKENS
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m.as_bytes()))
+}
+
+/// The content of a raw field: without its enclosing quotes, if it has them (a doubled quote
+/// inside stays doubled).
+fn unquote(f: &[u8]) -> &[u8] {
+    if f.len() >= 2 && f[0] == b'"' && f[f.len() - 1] == b'"' {
+        &f[1..f.len() - 1]
+    } else {
+        f
+    }
+}
+
+impl Table {
+    /// Number of well-formed data rows.
+    pub fn n_rows(&self) -> usize {
+        self.row_no.len()
+    }
+
+    /// Number of columns in the header.
+    pub fn n_cols(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Data rows read, well-formed or not.
+    pub fn rows_in(&self) -> u64 {
+        (self.row_no.len() + self.ragged.len()) as u64
+    }
+
+    /// 1-based data row number (in the file) of well-formed row `i`.
+    pub fn row_number(&self, i: usize) -> u64 {
+        self.row_no[i]
+    }
+
+    /// Row `i` as it appears in the file, without its line break.
+    pub fn row_bytes(&self, i: usize) -> &[u8] {
+        let d = self.columns.len();
+        let base = self.row_start[i] as usize;
+        &self.bytes[base..base + self.field_end[i * d + d - 1] as usize]
+    }
+
+    /// Field ends of row `i`, relative to the row's first byte.
+    pub fn row_ends(&self, i: usize) -> &[u32] {
+        let d = self.columns.len();
+        &self.field_end[i * d..(i + 1) * d]
+    }
+
+    /// Field `j` of row `i` as it appears in the file (quotes included).
+    pub fn raw_field(&self, i: usize, j: usize) -> &[u8] {
+        let d = self.columns.len();
+        let base = self.row_start[i] as usize;
+        let end = self.field_end[i * d + j] as usize;
+        let start = if j == 0 {
+            0
+        } else {
+            self.field_end[i * d + j - 1] as usize + 1
+        };
+        &self.bytes[base + start..base + end]
+    }
+
+    /// Field `j` of row `i`: its content, without enclosing quotes.
+    pub fn field(&self, i: usize, j: usize) -> &[u8] {
+        unquote(self.raw_field(i, j))
+    }
+
+    /// Index of the column named `name`, if any.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+}
+
+/// Picks the delimiter from the header line: the most frequent of `,` `;` tab outside quotes.
+pub fn detect_delimiter(sample: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in sample {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t'][best]
+    }
+}
+
+/// Shows a delimiter in messages.
+pub fn delimiter_name(d: u8) -> &'static str {
+    match d {
+        b',' => "','",
+        b';' => "';'",
+        b'\t' => "tab",
+        _ => "?",
+    }
+}
+
+/// Parses one record starting at `p`, pushing each field's end (relative to `p`, line break
+/// and a trailing `\r` excluded); returns where the next record starts.
+fn parse_record(buf: &[u8], mut p: usize, delim: u8, ends: &mut Vec<u32>) -> usize {
+    let start = p;
+    let n = buf.len();
+    loop {
+        if p < n && buf[p] == b'"' {
+            p += 1;
+            loop {
+                match memchr::memchr(b'"', &buf[p..]) {
+                    None => {
+                        p = n; // unterminated quote: the field runs to the end
+                        break;
+                    }
+                    Some(q) => {
+                        p += q + 1;
+                        if p < n && buf[p] == b'"' {
+                            p += 1; // a doubled quote is part of the field
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        while p < n && buf[p] != delim && buf[p] != b'\n' {
+            p += 1;
+        }
+        if p >= n || buf[p] == b'\n' {
+            let fe = if p > start && buf[p - 1] == b'\r' {
+                p - 1
+            } else {
+                p
+            };
+            ends.push((fe - start) as u32);
+            return (p + 1).min(n);
+        }
+        ends.push((p - start) as u32);
+        p += 1;
+    }
+}
+
+/// What one part of the file parsed into.
+#[derive(Default)]
+struct Part {
+    row_start: Vec<u64>,
+    field_end: Vec<u32>,
+    /// Record number (0-based, within the part) of each well-formed row.
+    record_of_row: Vec<u64>,
+    /// (record number within the part, start, raw fields) of each ragged row.
+    ragged: Vec<(u64, u64, Vec<Vec<u8>>)>,
+    records: u64,
+    /// Where the part's last record ended.
+    end: usize,
+}
+
+/// Parses the records that start in `from..to`.
+fn parse_part(buf: &[u8], from: usize, to: usize, delim: u8, d: usize) -> Part {
+    let mut part = Part::default();
+    let est = (to - from) / (d * 8 + 1);
+    part.row_start.reserve(est);
+    part.field_end.reserve(est * d);
+    part.record_of_row.reserve(est);
+    let mut p = from;
+    while p < to {
+        let s = p;
+        let mark = part.field_end.len();
+        p = parse_record(buf, p, delim, &mut part.field_end);
+        let nf = part.field_end.len() - mark;
+        if nf == 1 && part.field_end[mark] == 0 {
+            part.field_end.truncate(mark); // a blank line is not a record
+            continue;
+        }
+        if nf == d {
+            part.row_start.push(s as u64);
+            part.record_of_row.push(part.records);
+        } else {
+            let mut fields = Vec::with_capacity(nf);
+            let mut a = 0usize;
+            for &e in &part.field_end[mark..] {
+                fields.push(buf[s + a..s + e as usize].to_vec());
+                a = e as usize + 1;
+            }
+            part.ragged.push((part.records, s as u64, fields));
+            part.field_end.truncate(mark);
+        }
+        part.records += 1;
+    }
+    part.end = p;
+    part
+}
+
+/// Bytes per part below which parsing is not split.
+const MIN_PART: usize = 4 << 20;
+
+/// Reads `path`: UTF-8 with or without BOM, delimiter detected, quoted fields (with embedded
+/// line breaks). Rows with the wrong number of fields are set aside in `ragged`; bytes that are
+/// not UTF-8 stop the read with the row number.
+pub fn read_table(path: &Path) -> Result<Table> {
+    let mut bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::EmptyFile { path: path.into() });
+    }
+    let delimiter = detect_delimiter(&bytes[..bytes.len().min(64 * 1024)]);
+    let mut ends = Vec::new();
+    let body = parse_record(&bytes, 0, delimiter, &mut ends);
+    let header = std::str::from_utf8(&bytes[..body]).map_err(|_| Error::NotUtf8 {
+        path: path.into(),
+        row: 0,
+        line: 1,
+    })?;
+    let mut columns = Vec::with_capacity(ends.len());
+    let mut a = 0usize;
+    for &e in &ends {
+        let raw = &header.as_bytes()[a..e as usize];
+        columns.push(String::from_utf8_lossy(unquote(raw)).trim().to_string());
+        a = e as usize + 1;
+    }
+    check_header(path, &columns)?;
+    let d = columns.len();
+
+    // Split the body into parts at line breaks; check each guess against the part before.
+    let threads = rayon::current_num_threads().max(1);
+    let len = bytes.len() - body;
+    let n_parts = (len / MIN_PART).clamp(1, threads);
+    let mut bounds = vec![body];
+    for k in 1..n_parts {
+        let guess = body + len * k / n_parts;
+        let b = memchr::memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |q| guess + q + 1);
+        bounds.push(b.max(*bounds.last().unwrap_or(&body)));
+    }
+    bounds.push(bytes.len());
+    let buf = &bytes;
+    let mut parts: Vec<Part> = (0..n_parts)
+        .into_par_iter()
+        .map(|k| parse_part(buf, bounds[k], bounds[k + 1], delimiter, d))
+        .collect();
+    for k in 1..n_parts {
+        let end = parts[k - 1].end;
+        if end != bounds[k] {
+            // The guess fell inside a quoted field: parse this part again from the true end.
+            parts[k] = parse_part(buf, end, bounds[k + 1].max(end), delimiter, d);
+        }
+    }
+
+    // Merge the parts, numbering records 1.. across them.
+    let rows: usize = parts.iter().map(|p| p.row_start.len()).sum();
+    let mut row_start = Vec::with_capacity(rows);
+    let mut field_end = Vec::with_capacity(rows * d);
+    let mut row_no = Vec::with_capacity(rows);
+    let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = Vec::new();
+    let mut base = 0u64;
+    for part in parts {
+        row_start.extend_from_slice(&part.row_start);
+        field_end.extend_from_slice(&part.field_end);
+        row_no.extend(part.record_of_row.iter().map(|r| base + r + 1));
+        ragged_at.extend(
+            part.ragged
+                .into_iter()
+                .map(|(r, s, f)| (base + r + 1, s, f)),
+        );
+        base += part.records;
+    }
+    let total = base;
+    if total == 0 {
+        return Err(Error::NoRows { path: path.into() });
+    }
+
+    // Non-UTF-8 bytes: name the row (and line) they are in. Chunks split at row starts, which
+    // follow a line break, so no character is cut.
+    let mut cuts: Vec<usize> = (1..threads)
+        .filter_map(|k| {
+            row_start
+                .get(row_start.len() * k / threads)
+                .map(|&s| s as usize)
+        })
+        .collect();
+    cuts.insert(0, body);
+    cuts.push(bytes.len());
+    cuts.dedup();
+    let bad = cuts
+        .par_windows(2)
+        .filter_map(|w| {
+            std::str::from_utf8(&bytes[w[0]..w[1]])
+                .err()
+                .map(|e| w[0] + e.valid_up_to())
+        })
+        .min();
+    if let Some(off) = bad {
+        let before = row_start.partition_point(|&s| s as usize <= off)
+            + ragged_at.iter().filter(|r| r.1 as usize <= off).count();
+        return Err(Error::NotUtf8 {
+            path: path.into(),
+            row: before.max(1) as u64,
+            line: 1 + memchr::memchr_iter(b'\n', &bytes[..off]).count() as u64,
+        });
+    }
+
+    // Line numbers of ragged rows, in one pass.
+    let mut ragged = Vec::with_capacity(ragged_at.len());
+    let (mut line, mut at) = (1u64, 0usize);
+    for (row, s, fields) in ragged_at {
+        line += memchr::memchr_iter(b'\n', &bytes[at..s as usize]).count() as u64;
+        at = s as usize;
+        ragged.push(RaggedRow { row, line, fields });
+    }
+    if row_no.is_empty() || ragged.len() as u64 * 2 > total {
+        let r = &ragged[0];
+        return Err(Error::Data(format!(
+            "{}: {} of {total} data rows do not have the header's {d} fields (delimiter {}); \
+             row {} (line {}) has {}; the file seems to mix delimiters or to be malformed",
+            path.display(),
+            ragged.len(),
+            delimiter_name(delimiter),
+            r.row,
+            r.line,
+            r.fields.len()
+        )));
+    }
+    Ok(Table {
+        path: path.into(),
+        delimiter,
+        columns,
+        ragged,
+        bytes,
+        row_start,
+        field_end,
+        row_no,
+    })
+}
+
+fn check_header(path: &Path, columns: &[String]) -> Result<()> {
+    if columns.iter().all(|c| c.is_empty()) {
+        return Err(Error::EmptyFile { path: path.into() });
+    }
+    for (j, c) in columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: column {} of the header has no name; name every column",
+                path.display(),
+                j + 1
+            )));
+        }
+        if columns[..j].contains(c) {
+            return Err(Error::Data(format!(
+                "{}: the header names column '{c}' twice; column names must be unique",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_the_most_frequent_outside_quotes() {
+        assert_eq!(detect_delimiter(b"a,b,c\n1;2;3;4;5"), b',');
+        assert_eq!(detect_delimiter(b"a;b;\"x,y,z\"\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn records_with_quotes_and_line_breaks() {
+        let buf = b"a,\"b,\"\"c\"\"\nd\",e\r\nx,y,z";
+        let mut ends = Vec::new();
+        let next = parse_record(buf, 0, b',', &mut ends);
+        assert_eq!(ends, vec![1, 13, 15]);
+        assert_eq!(&buf[next..], b"x,y,z");
+        let mut ends = Vec::new();
+        assert_eq!(parse_record(buf, next, b',', &mut ends), buf.len());
+        assert_eq!(ends, vec![1, 3, 5]);
+        assert_eq!(unquote(b"\"a\"\"b\""), b"a\"\"b");
+    }
+
+    #[test]
+    fn missing_tokens() {
+        for t in ["", " ", "NA", "nan", "NULL", "None", " n/a "] {
+            assert!(is_missing(t.as_bytes()), "{t}");
+        }
+        for t in ["0", "inf", "nana", "x"] {
+            assert!(!is_missing(t.as_bytes()), "{t}");
+        }
+    }
+}

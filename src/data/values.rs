@@ -1,0 +1,224 @@
+//! Parsing one field: numbers, booleans and dates, with the reason when a value is unusable.
+
+use super::table::is_missing;
+
+/// What a field holds once parsed as a number (or a date, in days).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Parsed {
+    /// A finite value.
+    Value(f64),
+    /// Empty or a "no value" token (NA, NaN, null…).
+    Missing,
+    /// Infinite ("inf", "1e999").
+    Infinite,
+    /// Not of the column's type.
+    Invalid,
+}
+
+/// Exact powers of ten: `m / 10^k` is correctly rounded for `m < 2^53`, `k ≤ 22` (Clinger).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Plain decimals (`-12.345`, at most 15 digits, no exponent) without the general parser:
+/// most fields of an export look like this, and this is several times faster.
+fn parse_simple_decimal(t: &[u8]) -> Option<f64> {
+    let (neg, digits) = match t.first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut frac: Option<usize> = None;
+    let mut n_digits = 0;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                m = m * 10 + (b - b'0') as u64;
+                n_digits += 1;
+            }
+            b'.' if frac.is_none() => frac = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if n_digits == 0 || n_digits > 15 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -v } else { v })
+}
+
+/// Parses a number; NaN strings count as missing, infinities are reported as such.
+pub fn parse_number(f: &[u8]) -> Parsed {
+    let t = f.trim_ascii();
+    if let Some(v) = parse_simple_decimal(t) {
+        return Parsed::Value(v);
+    }
+    if is_missing(t) {
+        return Parsed::Missing;
+    }
+    let Ok(s) = std::str::from_utf8(t) else {
+        return Parsed::Invalid;
+    };
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Parsed::Value(v),
+        Ok(v) if v.is_nan() => Parsed::Missing,
+        Ok(_) => Parsed::Infinite,
+        Err(_) => Parsed::Invalid,
+    }
+}
+
+/// Words read as true and false (case-insensitive), pairwise.
+pub const BOOL_TOKENS: [(&str, &str); 5] = [
+    ("true", "false"),
+    ("yes", "no"),
+    ("y", "n"),
+    ("t", "f"),
+    ("1", "0"),
+];
+
+/// Parses a boolean token: `Some(true|false)` or `None` when it is not one.
+pub fn parse_bool(f: &[u8]) -> Option<bool> {
+    let t = f.trim_ascii();
+    for (yes, no) in BOOL_TOKENS {
+        if t.eq_ignore_ascii_case(yes.as_bytes()) {
+            return Some(true);
+        }
+        if t.eq_ignore_ascii_case(no.as_bytes()) {
+            return Some(false);
+        }
+    }
+    None
+}
+
+/// Parses a boolean field as 0/1.
+pub fn parse_bool_value(f: &[u8]) -> Parsed {
+    if is_missing(f) {
+        return Parsed::Missing;
+    }
+    match parse_bool(f) {
+        Some(b) => Parsed::Value(if b { 1.0 } else { 0.0 }),
+        None => Parsed::Invalid,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
+}
+
+/// Parses `YYYY-MM-DD` or `YYYY/MM/DD`, optionally followed by `T` or a space and
+/// `HH:MM[:SS[.fff]]` and a `Z`, into fractional days since 1970-01-01.
+pub fn parse_date_days(f: &[u8]) -> Option<f64> {
+    let t = f.trim_ascii();
+    if t.len() < 10 {
+        return None;
+    }
+    let sep = t[4];
+    if (sep != b'-' && sep != b'/') || t[7] != sep {
+        return None;
+    }
+    let y = digits(&t[0..4])?;
+    let m = digits(&t[5..7])?;
+    let d = digits(&t[8..10])?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut days = days_from_civil(y, m, d) as f64;
+    let rest = &t[10..];
+    if !rest.is_empty() {
+        if rest[0] != b'T' && rest[0] != b' ' {
+            return None;
+        }
+        let time = rest[1..].strip_suffix(b"Z").unwrap_or(&rest[1..]);
+        let mut parts = time.split(|&b| b == b':');
+        let h = digits(parts.next()?)?;
+        let mi = digits(parts.next()?)?;
+        let s = match parts.next() {
+            Some(p) => std::str::from_utf8(p).ok()?.parse::<f64>().ok()?,
+            None => 0.0,
+        };
+        if parts.next().is_some() || h > 23 || mi > 59 || !(0.0..61.0).contains(&s) {
+            return None;
+        }
+        days += (h as f64 * 3600.0 + mi as f64 * 60.0 + s) / 86_400.0;
+    }
+    Some(days)
+}
+
+/// Parses a date field into days since 1970-01-01.
+pub fn parse_date_value(f: &[u8]) -> Parsed {
+    if is_missing(f) {
+        return Parsed::Missing;
+    }
+    match parse_date_days(f) {
+        Some(v) => Parsed::Value(v),
+        None => Parsed::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number(b" 1.5 "), Parsed::Value(1.5));
+        assert_eq!(parse_number(b"-2e3"), Parsed::Value(-2000.0));
+        assert_eq!(parse_number(b"NaN"), Parsed::Missing);
+        assert_eq!(parse_number(b""), Parsed::Missing);
+        assert_eq!(parse_number(b"inf"), Parsed::Infinite);
+        assert_eq!(parse_number(b"-Infinity"), Parsed::Infinite);
+        assert_eq!(parse_number(b"abc"), Parsed::Invalid);
+        assert_eq!(parse_number(b"."), Parsed::Invalid);
+        assert_eq!(parse_number(b"-"), Parsed::Invalid);
+        assert_eq!(parse_number(b"1.2.3"), Parsed::Invalid);
+        // The fast path agrees with the general parser bit for bit.
+        for s in [
+            "0.1",
+            "123.4567",
+            "-0.0004",
+            "99999.9999",
+            "7",
+            "+3.25",
+            "1234567.891234",
+        ] {
+            let want: f64 = s.parse().unwrap_or(f64::NAN);
+            assert_eq!(parse_number(s.as_bytes()), Parsed::Value(want), "{s}");
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date_days(b"1970-01-01"), Some(0.0));
+        assert_eq!(parse_date_days(b"2000-03-01"), Some(11_017.0));
+        assert_eq!(parse_date_days(b"1970-01-02T12:00:00Z"), Some(1.5));
+        assert_eq!(parse_date_days(b"1970/01/02 06:00"), Some(1.25));
+        assert_eq!(parse_date_days(b"1970-13-01"), None);
+        assert_eq!(parse_date_days(b"12345"), None);
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(parse_bool(b"Yes"), Some(true));
+        assert_eq!(parse_bool(b"FALSE"), Some(false));
+        assert_eq!(parse_bool(b"maybe"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! Everything a report shows, gathered by the workflow into one value, plus helpers that build
+//! the sampled parts (scatter, histogram values) deterministically.
+
+use crate::analysis::{sample_indices, KChoice, ProfileInput, SegmentProfile};
+use ndarray::{Array2, ArrayView2};
+
+/// Points drawn in the PCA scatter at most; larger tables are subsampled.
+pub const SCATTER_MAX: usize = 50_000;
+/// Rows whose values feed the histograms at most.
+pub const HISTOGRAM_MAX: usize = 50_000;
+
+/// One input column as inferred and used.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ColumnInfo {
+    /// Column name as in the header.
+    pub name: String,
+    /// Inferred (or overridden) kind: numeric, categorical, boolean, date, identifier, text.
+    pub kind: String,
+    /// Empty or missing values.
+    pub missing: u64,
+    /// Distinct values (possibly a lower bound, see `note`).
+    pub distinct: u64,
+    /// Whether the column (or its encoding) is a clustering feature.
+    pub used_for_clustering: bool,
+    /// Why it is or is not used, or how it was transformed.
+    pub note: String,
+}
+
+/// Original-unit values of a sample of the segmented rows, for histograms.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FeatureSample {
+    /// (feature name, value per sampled row), original units.
+    pub features: Vec<(String, Vec<f64>)>,
+    /// Segment of every sampled row.
+    pub segments: Vec<u32>,
+}
+
+/// The contents of a report. Fields left at their defaults are left out of the report.
+#[derive(Clone, Debug, Default)]
+pub struct ReportInput {
+    /// Report title.
+    pub title: String,
+    /// Input file name, as given.
+    pub input_file: String,
+    /// Data rows read.
+    pub rows_in: u64,
+    /// Rows written to segments.csv.
+    pub rows_segmented: u64,
+    /// Rows written to rejects.csv.
+    pub rows_rejected: u64,
+    /// (reason, rows) of the rejected rows.
+    pub reject_reasons: Vec<(String, u64)>,
+    /// The inferred schema, one entry per input column.
+    pub columns: Vec<ColumnInfo>,
+    /// Cleaning, encoding and scaling steps, one sentence each.
+    pub notes: Vec<String>,
+    /// Names of the clustering features, after encoding.
+    pub features: Vec<String>,
+    /// How k was chosen (None when k was given).
+    pub k_choice: Option<KChoice>,
+    /// Rows the k sweep was fitted on, when it used a sample rather than all rows.
+    pub sweep_sample: Option<u64>,
+    /// Rows the sampled silhouette was computed on.
+    pub silhouette_sample: u64,
+    /// The number of segments of the final model.
+    pub k: usize,
+    /// Inertia of the final model (all rows).
+    pub inertia: f64,
+    /// Sampled silhouette of the final model.
+    pub silhouette: f64,
+    /// Simplified silhouette of the final model (all rows).
+    pub simplified_silhouette: f64,
+    /// Variance along each principal component.
+    pub explained_variance: Vec<f64>,
+    /// Share of variance along each principal component.
+    pub explained_variance_ratio: Vec<f64>,
+    /// (pc1, pc2, segment) of a deterministic sample of rows (see `scatter_sample`).
+    pub pca_points: Vec<(f32, f32, u32)>,
+    /// Original-unit values for histograms (see `feature_sample`).
+    pub histograms: FeatureSample,
+    /// (names, correlation matrix) of the numeric features (see `analysis::correlation`).
+    pub correlation: Option<(Vec<String>, Array2<f64>)>,
+    /// One profile per segment.
+    pub profiles: Vec<SegmentProfile>,
+    /// (stage, seconds); left out of the report when empty.
+    pub timings: Vec<(String, f64)>,
+    /// Backend name (cpu, gpu).
+    pub backend: String,
+    /// Adapter or CPU name.
+    pub adapter: String,
+    /// Random seed of the run.
+    pub seed: u64,
+    /// segmenter version (e.g. env!("CARGO_PKG_VERSION")).
+    pub version: String,
+}
+
+/// (pc1, pc2, segment) of at most `max` rows, chosen by a seeded sample (all rows when fewer).
+/// `pcs` has at least two columns and one row per label.
+pub fn scatter_sample(
+    pcs: ArrayView2<'_, f32>,
+    labels: &[u32],
+    max: usize,
+    seed: u64,
+) -> Vec<(f32, f32, u32)> {
+    if pcs.ncols() < 2 {
+        return Vec::new();
+    }
+    let n = pcs.nrows().min(labels.len());
+    sample_indices(n, max, seed)
+        .into_iter()
+        .map(|i| (pcs[[i, 0]], pcs[[i, 1]], labels[i]))
+        .collect()
+}
+
+/// The numeric columns of `input` on at most `max` rows chosen by a seeded sample.
+pub fn feature_sample(
+    input: &ProfileInput,
+    labels: &[u32],
+    max: usize,
+    seed: u64,
+) -> FeatureSample {
+    let idx = sample_indices(labels.len(), max, seed);
+    FeatureSample {
+        features: input
+            .numeric
+            .iter()
+            .map(|(name, v)| {
+                (
+                    name.clone(),
+                    idx.iter()
+                        .map(|&i| v.get(i).copied().unwrap_or(f64::NAN))
+                        .collect(),
+                )
+            })
+            .collect(),
+        segments: idx.iter().map(|&i| labels[i]).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_deterministic_and_bounded() {
+        let pcs = Array2::from_shape_fn((1000, 2), |(i, j)| (i * 2 + j) as f32);
+        let labels: Vec<u32> = (0..1000).map(|i| (i % 3) as u32).collect();
+        let a = scatter_sample(pcs.view(), &labels, 100, 1);
+        assert_eq!(a.len(), 100);
+        assert_eq!(a, scatter_sample(pcs.view(), &labels, 100, 1));
+        for &(x, y, s) in &a {
+            let i = (x / 2.0) as usize;
+            assert_eq!((y, s), ((i * 2 + 1) as f32, (i % 3) as u32));
+        }
+        assert_eq!(scatter_sample(pcs.view(), &labels, 5000, 1).len(), 1000);
+        let input = ProfileInput {
+            numeric: vec![("v".into(), (0..1000).map(|i| i as f64).collect())],
+            categorical: vec![],
+        };
+        let f = feature_sample(&input, &labels, 10, 2);
+        assert_eq!(f.segments.len(), 10);
+        for (v, s) in f.features[0].1.iter().zip(&f.segments) {
+            assert_eq!(*s, (*v as usize % 3) as u32);
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! CPU ↔ GPU agreement, written once and generic over the backend: every check compares a
+//! backend with `CpuBackend`, the reference, from the same centroids or the same init.
+//!
+//! Without an adapter the GPU cases print a skip note and pass, unless SEGMENTER_REQUIRE_GPU=1
+//! (as in CI, which installs Mesa's lavapipe), where a missing adapter fails the test.
+
+use ndarray::{Array2, ArrayView2};
+use segmenter::backend::{Assign, Backend, CpuBackend, GpuBackend, GpuConfig};
+use segmenter::kmeans::{fit, fit_uploaded, Algorithm, Init, KMeansParams};
+use segmenter::synth::{blobs_matrix, BlobsSpec};
+
+/// The GPU backend with `config`, or `None` (skip) when there is no adapter and none is required.
+fn gpu_with(config: GpuConfig) -> Option<GpuBackend> {
+    match GpuBackend::with_config(config) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            if std::env::var("SEGMENTER_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("SEGMENTER_REQUIRE_GPU=1 but no GPU backend: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+fn gpu() -> Option<GpuBackend> {
+    gpu_with(GpuConfig::default())
+}
+
+fn blobs(rows: u64, dims: usize, centers: usize, seed: u64) -> Array2<f32> {
+    blobs_matrix(&BlobsSpec {
+        rows,
+        dims,
+        centers,
+        std: 1.0,
+        seed,
+    })
+    .expect("valid blob spec")
+    .0
+}
+
+fn sq_dist(x: &[f32], c: &[f32]) -> f64 {
+    x.iter()
+        .zip(c)
+        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+        .sum()
+}
+
+/// Asserts that labels agree on ≥ 99.99% of points and that every disagreement is a near-tie:
+/// both centroids are equally near in f64, up to f32 rounding of a d-term distance.
+fn check_labels(x: ArrayView2<'_, f32>, centroids: &[f32], want: &[u32], got: &[u32]) {
+    let (n, d) = x.dim();
+    assert_eq!(got.len(), n, "one label per point");
+    let mut differ = 0usize;
+    for (i, (&a, &b)) in want.iter().zip(got).enumerate() {
+        if a == b {
+            continue;
+        }
+        differ += 1;
+        let row = x.row(i).to_vec();
+        let da = sq_dist(&row, &centroids[a as usize * d..(a as usize + 1) * d]);
+        let db = sq_dist(&row, &centroids[b as usize * d..(b as usize + 1) * d]);
+        let tol = (d as f64 + 1.0) * 1e-6 * da.max(db) + 1e-9;
+        assert!(
+            (da - db).abs() <= tol,
+            "point {i}: CPU says {a} (d² {da}), other backend says {b} (d² {db}): not a near-tie"
+        );
+    }
+    assert!(
+        differ as f64 <= 1e-4 * n as f64,
+        "{differ} of {n} labels differ (more than 0.01%)"
+    );
+}
+
+fn close(a: f64, b: f64, rel: f64, scale: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(scale)
+}
+
+/// One step from the same centroids on `b` and on the CPU: labels, counts, sums, inertia and
+/// changed-label counts agree; then a second step checks the label-change count.
+fn check_step<B: Backend>(b: &B, x: ArrayView2<'_, f32>, centroids: &[f32], k: usize) {
+    let n = x.nrows();
+    let cpu = CpuBackend;
+    let cp = cpu.upload(x).expect("cpu upload");
+    let bp = b.upload(x).expect("upload");
+    let mut cr = cpu.start(&cp, k, Assign::Lloyd).expect("cpu start");
+    let mut br = b.start(&bp, k, Assign::Lloyd).expect("start");
+    let want = cpu.step(&cp, &mut cr, centroids).expect("cpu step");
+    let got = b.step(&bp, &mut br, centroids).expect("step");
+    let wl = cpu.labels(&cp, &cr).expect("cpu labels");
+    let gl = b.labels(&bp, &br).expect("labels");
+    check_labels(x, centroids, &wl, &gl);
+    assert_eq!(got.changed, n as u64, "first step: every label is new");
+    assert_eq!(
+        got.counts.iter().sum::<u64>(),
+        n as u64,
+        "counts cover all points"
+    );
+    // Counts may differ only by the near-ties found above.
+    let moved: u64 = wl.iter().zip(&gl).filter(|(a, b)| a != b).count() as u64;
+    for c in 0..k {
+        assert!(
+            want.counts[c].abs_diff(got.counts[c]) <= moved,
+            "cluster {c}: counts {} vs {}",
+            want.counts[c],
+            got.counts[c]
+        );
+    }
+    let scale = x.iter().map(|v| v.abs() as f64).fold(0.0, f64::max) * n as f64 * 1e-3;
+    for (i, (a, g)) in want.sums.iter().zip(&got.sums).enumerate() {
+        assert!(
+            moved > 0 || close(*a, *g, 1e-5, scale),
+            "sum cell {i}: CPU {a} vs {g}"
+        );
+    }
+    let (wi, gi) = (
+        want.inertia.expect("Lloyd inertia"),
+        got.inertia.expect("Lloyd inertia"),
+    );
+    assert!(close(wi, gi, 1e-5, 0.0), "inertia: CPU {wi} vs {gi}");
+    // Same centroids again: nothing may change.
+    let again = b.step(&bp, &mut br, centroids).expect("second step");
+    assert_eq!(again.changed, 0, "no label changes on a repeated step");
+    assert_eq!(again.counts, got.counts);
+}
+
+/// A whole fit from the same init on `b` and on the CPU: labels ≥ 99.99% equal (rest near-ties),
+/// centroids within 1e-4 relative, inertia within 1e-5 relative.
+fn check_fit<B: Backend>(b: &B, x: ArrayView2<'_, f32>, params: &KMeansParams) {
+    let want = fit(&CpuBackend, x, params).expect("cpu fit");
+    let got = fit(b, x, params).expect("fit");
+    compare_fits(x, &want, &got);
+}
+
+/// Compares two fits after canonical renumbering: n-init runs that reach the same partition
+/// with permuted labels are the same answer.
+fn compare_fits(
+    x: ArrayView2<'_, f32>,
+    want: &segmenter::kmeans::Fit,
+    got: &segmenter::kmeans::Fit,
+) {
+    let (mut want, mut got) = (want.clone(), got.clone());
+    want.canonicalize();
+    got.canonicalize();
+    let gc: Vec<f32> = got.model.centroids.iter().copied().collect();
+    check_labels(x, &gc, &want.labels, &got.labels);
+    let scale = x.iter().map(|v| v.abs() as f64).fold(0.0, f64::max);
+    for (a, g) in want.model.centroids.iter().zip(got.model.centroids.iter()) {
+        assert!(
+            close(*a as f64, *g as f64, 1e-4, scale * 1e-2),
+            "centroid {a} vs {g}"
+        );
+    }
+    assert!(
+        close(want.inertia, got.inertia, 1e-5, 0.0),
+        "inertia: CPU {} vs {}",
+        want.inertia,
+        got.inertia
+    );
+}
+
+fn first_rows(x: &Array2<f32>, k: usize) -> Vec<f32> {
+    x.rows().into_iter().take(k).flatten().copied().collect()
+}
+
+#[test]
+fn cpu_agrees_with_itself() {
+    // The harness itself must pass on the reference (and runs without an adapter).
+    let x = blobs(3_001, 5, 4, 1);
+    check_step(&CpuBackend, x.view(), &first_rows(&x, 4), 4);
+    check_fit(
+        &CpuBackend,
+        x.view(),
+        &KMeansParams::new(4).algorithm(Algorithm::Lloyd),
+    );
+}
+
+#[test]
+fn step_n_not_a_multiple_of_the_tile() {
+    let Some(g) = gpu() else { return };
+    // 1,000 and 4,099 points: partial tiles and partial workgroups.
+    for (n, seed) in [(1_000, 2), (4_099, 3)] {
+        let x = blobs(n, 3, 5, seed);
+        check_step(&g, x.view(), &first_rows(&x, 5), 5);
+    }
+}
+
+#[test]
+fn step_k_one_and_d_one() {
+    let Some(g) = gpu() else { return };
+    let x = blobs(2_500, 4, 3, 4);
+    check_step(&g, x.view(), &first_rows(&x, 1), 1);
+    let x = blobs(2_500, 1, 3, 5);
+    check_step(&g, x.view(), &first_rows(&x, 3), 3);
+}
+
+#[test]
+fn step_k_64_and_d_64() {
+    let Some(g) = gpu() else { return };
+    let x = blobs(3_000, 6, 80, 6);
+    check_step(&g, x.view(), &first_rows(&x, 64), 64);
+    let x = blobs(2_000, 64, 5, 7);
+    check_step(&g, x.view(), &first_rows(&x, 8), 8);
+}
+
+#[test]
+fn step_k_256() {
+    let Some(g) = gpu() else { return };
+    let x = blobs(2_000, 8, 300, 8);
+    check_step(&g, x.view(), &first_rows(&x, 256), 256);
+}
+
+#[test]
+fn step_with_an_empty_cluster() {
+    let Some(g) = gpu() else { return };
+    let x = blobs(2_000, 4, 3, 9);
+    let mut c = first_rows(&x, 3);
+    // A centroid far from every point: its cluster is empty on both backends.
+    c.extend_from_slice(&[1e4, 1e4, 1e4, 1e4]);
+    check_step(&g, x.view(), &c, 4);
+    let p = g.upload(x.view()).expect("upload");
+    let mut r = g.start(&p, 4, Assign::Lloyd).expect("start");
+    let s = g.step(&p, &mut r, &c).expect("step");
+    assert_eq!(s.counts[3], 0, "the far centroid gets no point");
+}
+
+#[test]
+fn fit_reseeds_an_empty_cluster_like_the_cpu() {
+    let Some(g) = gpu() else { return };
+    // The first two rows are equal: with Init::First two centroids coincide, the second loses
+    // every tie, its cluster is empty, and the driver re-seeds it through labels().
+    let mut x = blobs(3_000, 3, 4, 10);
+    let first = x.row(0).to_owned();
+    x.row_mut(1).assign(&first);
+    let params = KMeansParams::new(4)
+        .init(Init::First)
+        .algorithm(Algorithm::Lloyd)
+        .max_iter(30);
+    check_fit(&g, x.view(), &params);
+}
+
+#[test]
+fn fit_agrees_and_reuses_uploaded_points_across_k() {
+    let Some(g) = gpu() else { return };
+    let x = blobs(20_000, 8, 6, 11);
+    let cpu = CpuBackend;
+    let cp = cpu.upload(x.view()).expect("cpu upload");
+    let gp = g.upload(x.view()).expect("upload");
+    for k in [2, 5, 6] {
+        let params = KMeansParams::new(k).n_init(2).seed(k as u64);
+        let want = fit_uploaded(&cpu, &cp, x.view(), &params).expect("cpu fit");
+        let got = fit_uploaded(&g, &gp, x.view(), &params).expect("fit");
+        compare_fits(x.view(), &want, &got);
+        // Hamerly is not on the GPU: the fit says which kernel really ran.
+        assert_eq!(got.assign, Assign::Lloyd);
+    }
+}
+
+#[test]
+fn chunked_upload_multi_pass_and_2d_dispatch_agree() {
+    // 5,000 points in chunks of 2,100 (3 chunks); at most 2 workgroups per dispatch row, so
+    // a chunk's 3 workgroups go 2-D as 2 × 2 with one workgroup past the end.
+    let Some(g) = gpu_with(GpuConfig {
+        chunk_points: Some(2_100),
+        max_groups_x: Some(2),
+        max_pass_groups: Some(3),
+        ..GpuConfig::default()
+    }) else {
+        return;
+    };
+    let x = blobs(5_000, 7, 5, 12);
+    let p = g.upload(x.view()).expect("upload");
+    assert_eq!(p.chunk_count(), 3);
+    let r = g.start(&p, 5, Assign::Lloyd).expect("start");
+    assert_eq!(r.pass_count(), 3, "one pass per chunk");
+    assert_eq!(r.max_dispatch_rows(), 2, "2-D dispatch");
+    check_step(&g, x.view(), &first_rows(&x, 5), 5);
+    check_fit(&g, x.view(), &KMeansParams::new(5).seed(3));
+
+    let Some(g) = gpu_with(GpuConfig {
+        chunk_points: Some(2_500),
+        max_groups_x: Some(2),
+        max_pass_groups: Some(1),
+        ..GpuConfig::default()
+    }) else {
+        return;
+    };
+    let p = g.upload(x.view()).expect("upload");
+    let r = g.start(&p, 5, Assign::Lloyd).expect("start");
+    // Passes of one workgroup: 3 passes per chunk of 2,500, partials reused between them.
+    assert_eq!(r.pass_count(), 6);
+    check_step(&g, x.view(), &first_rows(&x, 5), 5);
+}
+
+#[test]
+fn inertia_agrees_at_a_quarter_million_points() {
+    let Some(g) = gpu() else { return };
+    // Large enough for hundreds of workgroups' partials to be combined.
+    let x = blobs(262_147, 8, 8, 13);
+    let params = KMeansParams::new(8).max_iter(4).tol(0.0).seed(1);
+    check_fit(&g, x.view(), &params);
+}
+
+#[test]
+fn too_many_features_is_a_clear_error() {
+    let Some(g) = gpu() else { return };
+    let x = Array2::<f32>::zeros((10, 65));
+    let e = g.upload(x.view()).err().expect("65 features are refused");
+    assert!(e.to_string().contains("at most 64 features"), "{e}");
+}
