@@ -96,7 +96,7 @@ pub struct EventsSpec {
 pub enum EventsOutput<'a> {
     /// A CSV file (gzip when the name ends in `.gz`).
     Csv(&'a Path),
-    /// A SQLite database, table `events` (replaced if present).
+    /// A new SQLite database with one table, `events` (an existing file is replaced).
     Sqlite(&'a Path),
 }
 
@@ -255,6 +255,7 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
 /// The `events` table of a SQLite database, filled in one transaction.
 struct SqliteEvents {
     path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
     conn: rusqlite::Connection,
 }
 
@@ -266,18 +267,27 @@ impl SqliteEvents {
         }
     }
 
+    /// Creates the database at a temporary path beside `path`; [`SqliteEvents::commit`]
+    /// renames it into place, so a failed run leaves no half-filled database.
     fn create(path: &Path) -> Result<Self> {
-        let conn = rusqlite::Connection::open(path).map_err(|e| Error::Sqlite {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let conn = rusqlite::Connection::open(&tmp).map_err(|e| Error::Sqlite {
             path: path.into(),
             message: e.to_string(),
         })?;
         let s = SqliteEvents {
             path: path.into(),
+            tmp,
             conn,
         };
         s.conn
             .execute_batch(
-                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; DROP TABLE IF EXISTS events;
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
                  CREATE TABLE events (event_time TEXT, event_type TEXT, product_id INTEGER,
                    category_id INTEGER, category_code TEXT, brand TEXT, price REAL,
                    user_id INTEGER, user_session TEXT);
@@ -324,6 +334,14 @@ impl SqliteEvents {
     }
 
     fn commit(self) -> Result<()> {
-        self.conn.execute_batch("COMMIT;").map_err(|e| self.err(e))
+        self.conn
+            .execute_batch("COMMIT;")
+            .map_err(|e| self.err(e))?;
+        let (path, tmp) = (self.path.clone(), self.tmp.clone());
+        self.conn.close().map_err(|(_, e)| Error::Sqlite {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::write(&path, e))
     }
 }
