@@ -108,6 +108,11 @@ pub fn run_features(cmd: &FeaturesCommand) -> Result<FeaturesSummary> {
             let cols = RfmColumns::resolve(&src, flags)?;
             let columns = cols.describe();
             let (t, log) = build_rfm(&src, cols, cmd.time, rej.writer())?;
+            if t.lines == 0 {
+                return Err(crate::Error::NoRows {
+                    path: cmd.input.clone(),
+                });
+            }
             let counts = log.counts().to_vec();
             log.into_inner()
                 .map_err(|e| crate::Error::write(&rejects_file, e))?;
@@ -128,6 +133,11 @@ pub fn run_features(cmd: &FeaturesCommand) -> Result<FeaturesSummary> {
                 Some(n) => build_events_with(&src, cols, cmd.time, rej.writer(), n.max(1))?,
                 None => build_events(&src, cols, cmd.time, rej.writer())?,
             };
+            if t.lines == 0 {
+                return Err(crate::Error::NoRows {
+                    path: cmd.input.clone(),
+                });
+            }
             let counts = log.counts().to_vec();
             log.into_inner()
                 .map_err(|e| crate::Error::write(&rejects_file, e))?;
