@@ -750,3 +750,89 @@ fn run_from_events_reads_a_sqlite_table() {
         segments.starts_with("row,customer_id,events,sessions,views,carts,purchases,view_to_cart")
     );
 }
+
+/// Parquet as pandas writes it: snappy pages, integer user ids, and event times as INT64
+/// timestamps in nanoseconds (and, in another column, milliseconds).
+#[test]
+fn parquet_timestamps_and_snappy_pages() {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    let d = dir("parquet-ts");
+    let path = d.join("ev.parquet");
+    let schema = Arc::new(
+        parse_message_type(
+            "message ev {
+               REQUIRED INT64 user_id;
+               REQUIRED INT64 event_time (TIMESTAMP(NANOS,true));
+               REQUIRED INT64 logged (TIMESTAMP(MILLIS,true));
+               REQUIRED BYTE_ARRAY event_type (UTF8);
+             }",
+        )
+        .unwrap(),
+    );
+    // 2019-10-01 10:00:00 UTC and 2019-10-03 09:30:00 UTC.
+    let t = [1_569_924_000i64, 1_570_095_000i64];
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    );
+    let mut w =
+        SerializedFileWriter::new(std::fs::File::create(&path).unwrap(), schema, props).unwrap();
+    let mut rg = w.next_row_group().unwrap();
+    let mut col = 0;
+    while let Some(mut cw) = rg.next_column().unwrap() {
+        match col {
+            0 => cw
+                .typed::<Int64Type>()
+                .write_batch(&[7, 7], None, None)
+                .map(|_| ())
+                .unwrap(),
+            1 => cw
+                .typed::<Int64Type>()
+                .write_batch(&[t[0] * 1_000_000_000, t[1] * 1_000_000_000], None, None)
+                .map(|_| ())
+                .unwrap(),
+            2 => cw
+                .typed::<Int64Type>()
+                .write_batch(&[t[0] * 1000, t[1] * 1000], None, None)
+                .map(|_| ())
+                .unwrap(),
+            _ => cw
+                .typed::<ByteArrayType>()
+                .write_batch(
+                    &[ByteArray::from("view"), ByteArray::from("purchase")],
+                    None,
+                    None,
+                )
+                .map(|_| ())
+                .unwrap(),
+        }
+        cw.close().unwrap();
+        col += 1;
+    }
+    rg.close().unwrap();
+    w.close().unwrap();
+    for time_col in ["event_time", "logged"] {
+        let out = d.join(format!("{time_col}.csv"));
+        let (ok, stdout, stderr) = run(&[
+            "features",
+            "events",
+            path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--time",
+            time_col,
+        ]);
+        assert!(ok, "{stderr}");
+        assert!(stdout.contains("as of 2019-10-04"), "{stdout}");
+        // One user, two days active, 2 sessions split by the 30-minute gap rule.
+        assert_eq!(
+            read(&out).lines().nth(1).unwrap(),
+            "7,2,2,1,0,1,0,0,0,0,0,0,1,2,1,0"
+        );
+    }
+}

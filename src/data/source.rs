@@ -392,6 +392,7 @@ mod sqlite {
 
 mod parquet_src {
     use super::*;
+    use parquet::basic::{LogicalType, TimeUnit};
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
     use std::io::Write;
@@ -444,6 +445,21 @@ mod parquet_src {
 
     pub(super) fn scan(path: &Path, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
         let r = reader(path)?;
+        // Nanosecond timestamps (what pandas writes) have no converted type, so the record
+        // API hands them over as plain INT64: mark those columns to format them as times.
+        let nanos: Vec<bool> = {
+            let schema = r.metadata().file_metadata().schema_descr();
+            let fields = schema.root_schema().get_fields();
+            wanted
+                .iter()
+                .map(|&w| {
+                    matches!(
+                        fields[w].get_basic_info().logical_type_ref(),
+                        Some(LogicalType::Timestamp(t)) if matches!(t.unit, TimeUnit::NANOS)
+                    )
+                })
+                .collect()
+        };
         let rows = r.get_row_iter(None).map_err(|e| err(path, e))?;
         let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); wanted.len()];
         let mut n = 0u64;
@@ -456,7 +472,15 @@ mod parquet_src {
             for (j, (_, f)) in row.get_column_iter().enumerate() {
                 for (k, &w) in wanted.iter().enumerate() {
                     if w == j {
-                        push_field(&mut bufs[k], f);
+                        match f {
+                            Field::Long(ns) if nanos[k] => bufs[k].extend_from_slice(
+                                crate::features::dates::format_timestamp(
+                                    ns.div_euclid(1_000_000_000),
+                                )
+                                .as_bytes(),
+                            ),
+                            _ => push_field(&mut bufs[k], f),
+                        }
                     }
                 }
             }
