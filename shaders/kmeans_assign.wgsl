@@ -16,6 +16,11 @@
 //   5 params     uniform             Params
 //
 // Overrides: WG invocations per workgroup, PPT points per invocation, D features (<= DMAX).
+//
+// llvmpipe (lavapipe) ends every loop of an invocation once 65,535 iterations have run in all
+// (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS), silently. On such adapters the host lowers PPT so that
+// the worst case stays under it (Pipelines::points_per_thread keeps that count in step with
+// the loops here).
 
 override WG: u32 = 64u;
 override PPT: u32 = 16u;
@@ -31,7 +36,7 @@ struct Params {
     num_groups: u32,   // workgroups that hold points (the dispatch may round up in 2-D)
     groups_x: u32,     // workgroups per row of a 2-D dispatch
     first_pass: u32,   // 1 on the first pass of a step: the reduction starts from zero
-    pad: u32,
+    reduce_x: u32,     // workgroups per row of the reduction's dispatch
 }
 
 @group(0) @binding(0) var<storage, read> points: array<f32>;

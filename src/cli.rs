@@ -70,7 +70,7 @@ pub struct RunArgs {
     pub silhouette_sample: usize,
     /// The elbow sweep is fitted on a seeded sample of this many rows when the table is
     /// larger; the final model always uses every row.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 50_000)]
     pub sweep_sample: usize,
     /// Where k-means runs.
     #[arg(long, value_enum, default_value = "auto")]

@@ -204,6 +204,27 @@ fn step_k_64_and_d_64() {
 }
 
 #[test]
+fn step_large_k_times_d() {
+    // k·d = 4,096 and 16,384: on lavapipe, whose loops stop silently after 65,535 iterations
+    // per invocation, the backend must shrink the work per invocation to stay correct.
+    let Some(g) = gpu() else { return };
+    let x = blobs(3_000, 64, 70, 14);
+    check_step(&g, x.view(), &first_rows(&x, 64), 64);
+    let x = blobs(2_500, 64, 300, 15);
+    check_step(&g, x.view(), &first_rows(&x, 256), 256);
+    let x = blobs(4_000, 48, 300, 16);
+    check_fit(
+        &g,
+        x.view(),
+        &KMeansParams::new(300)
+            .init(Init::First)
+            .algorithm(Algorithm::Lloyd)
+            .max_iter(3)
+            .tol(0.0),
+    );
+}
+
+#[test]
 fn step_k_256() {
     let Some(g) = gpu() else { return };
     let x = blobs(2_000, 8, 300, 8);

@@ -272,9 +272,84 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
         "inertia {a} vs {b}"
     );
 
+    // Forced chunks of 700 points through the environment: same answer.
+    let mut v = vec!["kmeans", csv.as_str()];
+    v.extend_from_slice(&args("gpu")[1..]);
+    let chunked = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+        .args(&v)
+        .env("SEGMENTER_GPU_CHUNK_POINTS", "700")
+        .output()
+        .expect("the segmenter binary runs");
+    let chunked = stdout_json(&chunked);
+    assert_eq!(chunked["sizes"], c["sizes"]);
+    // Other tiles mean other f32 partial sums: equal up to rounding, not bit for bit.
+    let flat = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                r.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.as_f64())
+            })
+            .collect()
+    };
+    let (a, b) = (flat(&chunked["centroids"]), flat(&g["centroids"]));
+    assert_eq!(a.len(), 9);
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-5 * x.abs().max(1.0),
+            "centroid {x} vs {y}"
+        );
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+        .args(&v)
+        .env("SEGMENTER_GPU_CHUNK_POINTS", "lots")
+        .output()
+        .expect("the segmenter binary runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SEGMENTER_GPU_CHUNK_POINTS='lots'"));
+
     // 65 features: a clear message, exit 2.
     let wide = write_csv(dir.path(), 20, 65);
     let out = segmenter(&["kmeans", &wide, "--k", "2", "--backend", "gpu"], false);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 64 features"));
+}
+
+#[test]
+fn bench_agrees_with_the_hardware_reduction_width() {
+    // A GPU reduces each partial cell with a 64-wide workgroup tree; lavapipe defaults to 8.
+    // Forcing 64 runs the hardware configuration here too.
+    if !has_gpu() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+        .args([
+            "bench",
+            "--rows",
+            "70000",
+            "--dims",
+            "5",
+            "--k",
+            "6",
+            "--iters",
+            "3",
+            "--backends",
+            "cpu,gpu",
+            "--json",
+        ])
+        .env("SEGMENTER_GPU_REDUCE_WIDTH", "64")
+        .output()
+        .expect("the segmenter binary runs");
+    let rows = stdout_json(&out);
+    let (c, g) = (&rows[0], &rows[1]);
+    assert_eq!(g["backend"], "gpu");
+    assert!(g["agreement"].as_f64().is_some_and(|a| a >= 0.9999), "{g}");
+    let (a, b) = (
+        c["inertia"].as_f64().unwrap_or(0.0),
+        g["inertia"].as_f64().unwrap_or(-1.0),
+    );
+    assert!((a - b).abs() <= 1e-5 * a, "inertia {a} vs {b}");
 }

@@ -348,7 +348,7 @@ fn mixed_kinds_and_delimiters_are_inferred() {
         let si = col(&h, "segment");
         for r in &seg {
             let i: usize = r[0].parse().unwrap_or(0) - 1;
-            let other = &seg[if i % 2 == 0 { 1 } else { 0 }];
+            let other = &seg[if i.is_multiple_of(2) { 1 } else { 0 }];
             let same = &seg[i % 2];
             assert_eq!(r[si], same[si]);
             assert_ne!(r[si], other[si]);

@@ -33,7 +33,8 @@ pub struct KScore {
 /// canonicalised (clusters numbered largest first). Silhouettes are computed on one seeded
 /// sample of `silhouette_sample` rows (seed `params.seed`) shared by every k, in one batch.
 /// k values above the number of distinct rows are skipped (so the result may be shorter than
-/// `ks`); an error only if no k can be fitted.
+/// `ks`); an error only if no k can be fitted. Every fit is kept (labels and squared distances
+/// of every row, 12 bytes a row per k), so large tables are better swept on a seeded sample.
 pub fn sweep_k<B: Backend>(
     backend: &B,
     points: &B::Points,
@@ -103,8 +104,10 @@ pub struct KChoice {
     pub k: usize,
     /// The knee of the inertia curve, when Kneedle found one.
     pub knee: Option<usize>,
-    /// The rule and how it applied here, in plain language (shown in the report).
+    /// How the rule applied here and the rule itself, in plain language (shown in the report).
     pub rule: String,
+    /// How the rule applied here only, one sentence (for terminal summaries).
+    pub reason: String,
     /// The scores the choice was made from, sorted by k.
     pub scores: Vec<KScore>,
 }
@@ -175,6 +178,7 @@ pub fn choose_k(scores: &[KScore]) -> KChoice {
             k: 0,
             knee: None,
             rule: "no k could be fitted".into(),
+            reason: "no k could be fitted".into(),
             scores,
         };
     }
@@ -259,6 +263,7 @@ pub fn choose_k(scores: &[KScore]) -> KChoice {
         k,
         knee,
         rule: format!("{why} {general}"),
+        reason: why,
         scores,
     }
 }
@@ -312,6 +317,7 @@ mod tests {
         let c = choose_k(&mk([0.5, 0.55, 0.6, 0.61, 0.4, 0.3, 0.3, 0.3, 0.3]));
         assert_eq!((c.k, c.knee), (4, Some(4)));
         assert!(c.rule.contains("k = 4"));
+        assert!(c.rule.starts_with(&c.reason) && c.reason.len() < c.rule.len());
         let c = choose_k(&mk([0.5, 0.55, 0.6, 0.65, 0.4, 0.3, 0.3, 0.3, 0.3]));
         assert_eq!((c.k, c.knee), (5, Some(4)));
         // No elbow: best silhouette, ties to the smaller k.

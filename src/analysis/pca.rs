@@ -320,4 +320,22 @@ mod tests {
     fn too_few_rows_is_an_error() {
         assert!(Pca::fit(array![[1f32, 2.]].view()).is_err());
     }
+
+    #[test]
+    fn pca_does_not_depend_on_the_thread_count() {
+        let x = ndarray::Array2::from_shape_fn((30_000, 3), |(i, j)| {
+            ((i * 31 + j * 17) % 101) as f32 / 7.0 + (i % 13) as f32 * j as f32
+        });
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .install(|| Pca::fit(x.view()).unwrap_or_else(|e| panic!("{e}")))
+        };
+        let (a, b) = (run(1), run(3));
+        assert_eq!(a.mean, b.mean);
+        assert_eq!(a.explained_variance, b.explained_variance);
+        assert_eq!(a.components, b.components);
+    }
 }

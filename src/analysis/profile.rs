@@ -72,6 +72,10 @@ pub struct SegmentProfile {
 /// Distinctiveness (|z|) a feature needs to appear in a segment's name.
 pub const NAME_MIN_Z: f64 = 0.3;
 
+/// Distinctiveness at which a money-like feature (spend, revenue, value) joins the name as a
+/// third phrase when it is not among the two strongest: value is what users ask about first.
+pub const NAME_MONEY_Z: f64 = 0.5;
+
 /// Mean and exact median of finite values; NaN for none.
 fn mean_median(v: &mut [f64]) -> (f64, f64) {
     if v.is_empty() {
@@ -119,12 +123,9 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
                     per[l as usize].push(v);
                 }
             }
-            let (om, _) = mean_median(&mut all);
-            let var = if all.is_empty() {
-                f64::NAN
-            } else {
-                all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64
-            };
+            // Mean and variance before the median's selection reorders the values.
+            let om = all.iter().sum::<f64>() / all.len() as f64;
+            let var = all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64;
             let sd = var.sqrt();
             let (_, omed) = mean_median(&mut all);
             per.iter_mut()
@@ -227,6 +228,7 @@ struct Trait {
     phrase: String,
     column: String,
     high: bool,
+    money: bool,
 }
 
 /// The segment's distinctive features, strongest first (ties by input order).
@@ -240,6 +242,7 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
             phrase: phrase(&s.column, s.z > 0.0),
             column: s.column.clone(),
             high: s.z > 0.0,
+            money: has_word(&clean_column(&s.column), &MONEY),
         })
         .collect();
     t.extend(
@@ -249,12 +252,13 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
             .map(|l| Trait {
                 strength: l.z,
                 phrase: format!(
-                    "mostly {} {}",
+                    "mostly {} ({})",
                     clean_level(&l.level),
                     clean_column(&l.column)
                 ),
                 column: l.column.clone(),
                 high: true,
+                money: false,
             }),
     );
     // Stable sort keeps input order among equal strengths.
@@ -262,11 +266,32 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
     t
 }
 
-/// Gives each segment a name from its two most distinctive features, adding features where two
-/// names collide, and the segment number where they still do.
+/// How many leading traits name the segment: the two strongest, plus the strongest money-like
+/// one (moved to third place) when it is distinctive enough but not among them.
+fn headline(t: &mut [Trait]) -> usize {
+    let base = t.len().min(2);
+    if t[..base].iter().any(|x| x.money) {
+        return base;
+    }
+    match t
+        .iter()
+        .skip(base)
+        .position(|x| x.money && x.strength >= NAME_MONEY_Z)
+    {
+        Some(i) => {
+            t[base..=base + i].rotate_right(1);
+            base + 1
+        }
+        None => base,
+    }
+}
+
+/// Gives each segment a name from its two most distinctive features (and a distinctive spend,
+/// see `headline`), adding features where two names collide, and the segment number where they
+/// still do.
 fn name_segments(profiles: &mut [SegmentProfile]) {
-    let all: Vec<Vec<Trait>> = profiles.iter().map(traits).collect();
-    let mut used: Vec<usize> = all.iter().map(|t| t.len().min(2)).collect();
+    let mut all: Vec<Vec<Trait>> = profiles.iter().map(traits).collect();
+    let mut used: Vec<usize> = all.iter_mut().map(|t| headline(t)).collect();
     let render = |t: &[Trait], u: usize| -> String {
         if u == 0 {
             "typical customers".to_string()
@@ -459,32 +484,34 @@ pub fn fmt_pct(v: f64) -> String {
 }
 
 fn describe(p: &SegmentProfile) -> String {
-    let mut s = format!(
-        "Segment {} ({}) holds {} customers, {} of all.",
+    let head = format!(
+        "Segment {} holds {} customers ({} of all).",
         p.segment,
-        p.name,
         fmt_int(p.size),
         fmt_pct(p.share)
     );
-    let t = traits(p);
+    let mut t = traits(p);
+    headline(&mut t);
     if t.is_empty() {
-        s.push_str(" No feature differs much from the population: these are typical customers.");
-        return s;
+        return format!(
+            "{head} No feature differs much from the population: these are typical customers."
+        );
     }
     let mut parts = Vec::new();
     for tr in t.iter().take(3) {
         if let Some(ns) = p.numeric.iter().find(|n| n.column == tr.column) {
-            let rel = if ns.lift.is_finite() && ns.overall_mean > 0.0 {
+            // A relative change only reads well for positive quantities.
+            let rel = if ns.lift.is_finite() && ns.overall_mean > 0.0 && ns.mean >= 0.0 {
                 format!(", {:+.0}%", (ns.lift - 1.0) * 100.0)
             } else {
                 String::new()
             };
             parts.push(format!(
-                "{} averages {} against {} overall ({:+.1} sd{rel})",
+                "{} ({} {} against {} overall{rel})",
+                tr.phrase,
                 ns.column,
                 fmt_num(ns.mean),
-                fmt_num(ns.overall_mean),
-                ns.z
+                fmt_num(ns.overall_mean)
             ));
         } else if let Some(ls) = p
             .categorical
@@ -493,18 +520,20 @@ fn describe(p: &SegmentProfile) -> String {
             .max_by(|a, b| a.z.total_cmp(&b.z))
         {
             parts.push(format!(
-                "{} of them have {} = {} against {} overall",
-                fmt_pct(ls.share),
+                "{} = {} for {} of them against {} overall",
                 ls.column,
                 clean_level(&ls.level),
+                fmt_pct(ls.share),
                 fmt_pct(ls.overall_share)
             ));
         }
     }
-    s.push_str(" Compared with all customers: ");
-    s.push_str(&parts.join("; "));
-    s.push('.');
-    s
+    let list = match parts.len() {
+        0 => String::new(),
+        1 => parts[0].clone(),
+        n => format!("{} and {}", parts[..n - 1].join(", "), parts[n - 1]),
+    };
+    format!("{head} Compared with all customers they stand out for {list}.")
 }
 
 /// Suggested actions keyed by the kind of column and direction.
@@ -557,7 +586,11 @@ fn action_for(column: &str, high: bool) -> Option<&'static str> {
 
 fn suggest_action(p: &SegmentProfile) -> String {
     let mut acts: Vec<&str> = Vec::new();
-    for t in traits(p) {
+    let mut t = traits(p);
+    let named = headline(&mut t);
+    // Value first: a named money-like trait leads the suggested actions.
+    t[..named].sort_by_key(|x| !x.money);
+    for t in t {
         if let Some(a) = action_for(&t.column, t.high) {
             if !acts.contains(&a) {
                 acts.push(a);
@@ -634,9 +667,13 @@ mod tests {
         assert_eq!(p[0].name, "high yearly spend · short membership");
         assert!(p[1].name.starts_with("low yearly spend · long membership"));
         assert_ne!(p[0].name, p[1].name);
-        assert!(p[0]
-            .description
-            .contains("Yearly Amount Spent averages 1,300"));
+        assert!(
+            p[0].description.contains(
+                "high yearly spend (Yearly Amount Spent 1,300 against 828.6 overall, +57%)"
+            ),
+            "{}",
+            p[0].description
+        );
         assert!(p[0].action.contains("high value"));
         assert!(p[1].action.contains("bundles"));
     }
@@ -673,5 +710,41 @@ mod tests {
         assert_eq!(fmt_pct(0.25), "25.0%");
         assert_eq!(fmt_int(1234567), "1,234,567");
         assert_eq!(fmt_int(12), "12");
+    }
+
+    #[test]
+    fn distinctive_spend_joins_the_name_third() {
+        let stat = |column: &str, z: f64| NumericStat {
+            column: column.into(),
+            mean: 1.0 + z,
+            median: 1.0 + z,
+            overall_mean: 1.0,
+            overall_median: 1.0,
+            lift: 1.0 + z,
+            z,
+        };
+        let seg = |segment: u32, zs: [f64; 3]| SegmentProfile {
+            segment,
+            size: 10,
+            share: 0.5,
+            name: String::new(),
+            description: String::new(),
+            action: String::new(),
+            numeric: vec![
+                stat("Length of Membership", zs[0]),
+                stat("Time on Website", zs[1]),
+                stat("Yearly Amount Spent", zs[2]),
+            ],
+            categorical: vec![],
+        };
+        let mut p = vec![seg(0, [-1.1, -0.8, 0.6]), seg(1, [1.1, 0.8, 0.4])];
+        name_segments(&mut p);
+        assert_eq!(
+            p[0].name,
+            "short membership · less time on website · high yearly spend"
+        );
+        // Below NAME_MONEY_Z the spend stays out of the name.
+        assert_eq!(p[1].name, "long membership · more time on website");
+        assert!(suggest_action(&p[0]).starts_with("Treat as high value"));
     }
 }

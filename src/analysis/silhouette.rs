@@ -179,7 +179,58 @@ pub fn silhouette_batch(x: ArrayView2<'_, f32>, labelings: &[&[u32]]) -> Result<
 
 /// Sums of Euclidean distances from `xi` to the rows of each group (contiguous ranges of the
 /// padded feature-major matrix `cols`), each group summed lane-wise in f64 in a fixed order.
+/// Runs the widest vector code the CPU has; lane-wise arithmetic makes every version agree
+/// bit for bit.
 fn group_sums(
+    cols: &[f32],
+    padded: usize,
+    d: usize,
+    xi: &[f32],
+    starts: &[usize],
+    gsum: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { group_sums_avx512(cols, padded, d, xi, starts, gsum) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { group_sums_avx2(cols, padded, d, xi, starts, gsum) };
+        }
+    }
+    group_sums_impl(cols, padded, d, xi, starts, gsum)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn group_sums_avx512(
+    cols: &[f32],
+    padded: usize,
+    d: usize,
+    xi: &[f32],
+    starts: &[usize],
+    gsum: &mut [f64],
+) {
+    group_sums_impl(cols, padded, d, xi, starts, gsum)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn group_sums_avx2(
+    cols: &[f32],
+    padded: usize,
+    d: usize,
+    xi: &[f32],
+    starts: &[usize],
+    gsum: &mut [f64],
+) {
+    group_sums_impl(cols, padded, d, xi, starts, gsum)
+}
+
+#[inline(always)]
+fn group_sums_impl(
     cols: &[f32],
     padded: usize,
     d: usize,
@@ -263,70 +314,7 @@ pub fn simplified_silhouette_batch(
     let partials: Vec<Vec<f64>> = xs
         .par_chunks(ROWS_PER_CHUNK * d.max(1))
         .enumerate()
-        .map(|(ci, chunk)| {
-            let row0 = ci * ROWS_PER_CHUNK;
-            let rows = chunk.len() / d.max(1);
-            let mut sums = vec![0f64; fits.len()];
-            let mut block = vec![0f32; d * LANES];
-            let mut b0 = 0;
-            while b0 < rows {
-                let take = (rows - b0).min(LANES);
-                // Transpose LANES points to feature-major so each centroid's distances to
-                // the whole block come from one vector loop.
-                for l in 0..LANES {
-                    let r = b0 + l.min(take - 1);
-                    for f in 0..d {
-                        block[f * LANES + l] = chunk[r * d + f];
-                    }
-                }
-                for (fi, (c, labels)) in fits.iter().enumerate() {
-                    let k = c.nrows();
-                    if k < 2 {
-                        sums[fi] = f64::NAN;
-                        continue;
-                    }
-                    let mut lab = [0u32; LANES];
-                    for l in 0..take {
-                        lab[l] = labels[row0 + b0 + l];
-                    }
-                    let mut own = [0f32; LANES];
-                    let mut other = [f32::INFINITY; LANES];
-                    let cf = &cents[fi];
-                    for cc in 0..k {
-                        let mut dist = [0f32; LANES];
-                        for (brow, &cv) in block.chunks_exact(LANES).zip(&cf[cc * d..(cc + 1) * d])
-                        {
-                            // Fixed-length rows let the compiler drop bounds checks and vectorise.
-                            let brow: &[f32; LANES] = brow.try_into().unwrap_or(&[0.0; LANES]);
-                            for l in 0..LANES {
-                                let t = brow[l] - cv;
-                                dist[l] += t * t;
-                            }
-                        }
-                        for l in 0..LANES {
-                            let mine = lab[l] == cc as u32;
-                            own[l] = if mine { dist[l] } else { own[l] };
-                            other[l] = if mine {
-                                other[l]
-                            } else {
-                                other[l].min(dist[l])
-                            };
-                        }
-                    }
-                    let mut s = 0f64;
-                    for l in 0..take {
-                        let (a, b) = (own[l] as f64, other[l] as f64);
-                        let den = a.max(b);
-                        if den > 0.0 {
-                            s += (b - a) / den;
-                        }
-                    }
-                    sums[fi] += s;
-                }
-                b0 += LANES;
-            }
-            sums
-        })
+        .map(|(ci, chunk)| simplified_chunk(chunk, ci * ROWS_PER_CHUNK, d, fits, &cents))
         .collect();
     let mut total = vec![0f64; fits.len()];
     for p in &partials {
@@ -335,6 +323,123 @@ pub fn simplified_silhouette_batch(
         }
     }
     Ok(total.into_iter().map(|t| t / n as f64).collect())
+}
+
+/// Sums of the simplified-silhouette terms of one chunk of rows (starting at row `row0`) for
+/// every fit, in the widest vector code the CPU has (identical results on each).
+fn simplified_chunk(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { simplified_chunk_avx512(chunk, row0, d, fits, cents) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { simplified_chunk_avx2(chunk, row0, d, fits, cents) };
+        }
+    }
+    simplified_chunk_impl(chunk, row0, d, fits, cents)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn simplified_chunk_avx512(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    simplified_chunk_impl(chunk, row0, d, fits, cents)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn simplified_chunk_avx2(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    simplified_chunk_impl(chunk, row0, d, fits, cents)
+}
+
+#[inline(always)]
+fn simplified_chunk_impl(
+    chunk: &[f32],
+    row0: usize,
+    d: usize,
+    fits: &[(ArrayView2<'_, f32>, &[u32])],
+    cents: &[Vec<f32>],
+) -> Vec<f64> {
+    let rows = chunk.len() / d.max(1);
+    let mut sums = vec![0f64; fits.len()];
+    let mut block = vec![0f32; d * LANES];
+    let mut b0 = 0;
+    while b0 < rows {
+        let take = (rows - b0).min(LANES);
+        // Transpose LANES points to feature-major so each centroid's distances to
+        // the whole block come from one vector loop.
+        for l in 0..LANES {
+            let r = b0 + l.min(take - 1);
+            for f in 0..d {
+                block[f * LANES + l] = chunk[r * d + f];
+            }
+        }
+        for (fi, (c, labels)) in fits.iter().enumerate() {
+            let k = c.nrows();
+            if k < 2 {
+                sums[fi] = f64::NAN;
+                continue;
+            }
+            let mut lab = [0u32; LANES];
+            for l in 0..take {
+                lab[l] = labels[row0 + b0 + l];
+            }
+            let mut own = [0f32; LANES];
+            let mut other = [f32::INFINITY; LANES];
+            let cf = &cents[fi];
+            for cc in 0..k {
+                let mut dist = [0f32; LANES];
+                for (brow, &cv) in block.chunks_exact(LANES).zip(&cf[cc * d..(cc + 1) * d]) {
+                    // Fixed-length rows let the compiler drop bounds checks and vectorise.
+                    let brow: &[f32; LANES] = brow.try_into().unwrap_or(&[0.0; LANES]);
+                    for l in 0..LANES {
+                        let t = brow[l] - cv;
+                        dist[l] += t * t;
+                    }
+                }
+                for l in 0..LANES {
+                    let mine = lab[l] == cc as u32;
+                    own[l] = if mine { dist[l] } else { own[l] };
+                    other[l] = if mine {
+                        other[l]
+                    } else {
+                        other[l].min(dist[l])
+                    };
+                }
+            }
+            let mut s = 0f64;
+            for l in 0..take {
+                let (a, b) = (own[l] as f64, other[l] as f64);
+                let den = a.max(b);
+                if den > 0.0 {
+                    s += (b - a) / den;
+                }
+            }
+            sums[fi] += s;
+        }
+        b0 += LANES;
+    }
+    sums
 }
 
 #[cfg(test)]
@@ -447,5 +552,58 @@ mod tests {
         assert_eq!(a.len(), 50);
         assert!(a.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(sample_indices(5, 50, 3), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn vector_and_portable_kernels_agree_bit_for_bit() {
+        use rand::RngExt;
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (m, d) = (77, 3);
+        let cols: Vec<f32> = (0..d * (m + LANES))
+            .map(|_| rng.random_range(-2.0f32..2.0))
+            .collect();
+        let starts = [0, 5, 6, 40, 77];
+        let xi = [0.3f32, -1.0, 0.5];
+        let (mut a, mut b) = (vec![0f64; 4], vec![0f64; 4]);
+        group_sums(&cols, m + LANES, d, &xi, &starts, &mut a);
+        group_sums_impl(&cols, m + LANES, d, &xi, &starts, &mut b);
+        assert_eq!(a, b);
+        let x = ndarray::Array2::from_shape_fn((53, d), |_| rng.random_range(-2.0f32..2.0));
+        let c = ndarray::Array2::from_shape_fn((4, d), |_| rng.random_range(-2.0f32..2.0));
+        let l: Vec<u32> = (0..53).map(|i| (i % 4) as u32).collect();
+        let fits = [(c.view(), l.as_slice())];
+        let cents = vec![c.iter().copied().collect::<Vec<f32>>()];
+        let xs: Vec<f32> = x.iter().copied().collect();
+        assert_eq!(
+            simplified_chunk(&xs, 0, d, &fits, &cents),
+            simplified_chunk_impl(&xs, 0, d, &fits, &cents)
+        );
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        use rand::RngExt;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 9_000; // spans several parallel chunks
+        let x = ndarray::Array2::from_shape_fn((n, 4), |_| rng.random_range(-2.0f32..2.0));
+        let l: Vec<u32> = (0..n)
+            .map(|i| (x[[i, 0]] > 0.0) as u32 + (x[[i, 1]] > 0.5) as u32)
+            .collect();
+        let c = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i + j) as f32 / 4.0);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            pool.install(|| {
+                (
+                    sampled_silhouette(x.view(), &l, 2_000, 1).unwrap_or(f64::NAN),
+                    simplified_silhouette(x.view(), c.view(), &l).unwrap_or(f64::NAN),
+                )
+            })
+        };
+        let (a, b) = (run(1), run(3));
+        assert_eq!(a.0.to_bits(), b.0.to_bits());
+        assert_eq!(a.1.to_bits(), b.1.to_bits());
     }
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 /// Rows formatted per parallel task.
 const ROWS_PER_TASK: usize = 4096;
 /// Rows formatted before a write: bounds the memory held by formatted text.
-const ROWS_PER_BATCH: usize = 64 * 1024;
+const ROWS_PER_BATCH: usize = 32 * 1024;
 
 /// Appends `f` as one CSV field, quoted when it holds a comma, quote or line break.
 pub fn push_field(out: &mut Vec<u8>, f: &[u8]) {

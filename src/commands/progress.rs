@@ -55,6 +55,14 @@ impl Stages {
 
     /// Runs `f` as stage `name` (`what` is the spinner's text).
     pub fn run<T>(&mut self, name: &str, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let (r, secs) = self.spin(what, f);
+        self.times.0.push((name.to_string(), secs));
+        r
+    }
+
+    /// Shows the spinner while `f` runs and returns its seconds, recording no stage (for work
+    /// that times its own stages).
+    pub fn spin<T>(&mut self, what: &str, f: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
         let bar = self.show.then(|| {
             let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             b.set_style(
@@ -76,8 +84,7 @@ impl Stages {
             );
             b.finish_with_message(format!("{mark} {what} ({secs:.2} s)"));
         }
-        self.times.0.push((name.to_string(), secs));
-        r
+        (r, secs)
     }
 
     /// Records a stage timed elsewhere (e.g. inside a backend job).

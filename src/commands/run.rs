@@ -14,7 +14,7 @@ use crate::data::{
 };
 use crate::error::{Error, Result};
 use crate::kmeans::driver::distinct_rows;
-use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
+use crate::kmeans::{fit_uploaded, fit_uploaded_from, Fit, KMeansParams};
 use crate::report::input::{
     feature_sample, scatter_sample, ColumnInfo, ReportInput, HISTOGRAM_MAX, SCATTER_MAX,
 };
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 /// Rows the elbow sweep is fitted on when the table is larger (seeded sample); the final model
 /// is always fitted on every row.
-pub const SWEEP_SAMPLE: usize = 100_000;
+pub const SWEEP_SAMPLE: usize = 50_000;
 
 /// How k is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +128,8 @@ pub struct RunSummary {
     pub rows_rejected: u64,
     /// Of the rejected rows, exact duplicates.
     pub duplicates: u64,
-    /// Exact silhouette of the final labels on a seeded sample.
+    /// Exact silhouette on a seeded sample: of the chosen k's sweep fit with `--k auto`, of the
+    /// final labels with `--k N`.
     pub silhouette: f64,
     /// Squared-Euclidean simplified silhouette over every row.
     pub simplified_silhouette: f64,
@@ -193,6 +194,7 @@ impl WithBackend for ClusterJob<'_> {
         let mut choice = None;
         let mut sweep_rows = 0;
         let mut reuse: Option<Fit> = None;
+        let mut start: Option<Vec<f32>> = None;
         let k = match self.k {
             KSpec::Fixed(k) => k,
             KSpec::Auto => {
@@ -206,7 +208,10 @@ impl WithBackend for ClusterJob<'_> {
                 sweep_rows = xs.nrows();
                 let points = backend.upload(xs)?;
                 // The sweep compares k values: one k-means++ run each is enough for the curve.
-                let sweep_params = self.params.clone().n_init(1);
+                let sweep_params = KMeansParams {
+                    n_init: 1,
+                    ..self.params.clone()
+                };
                 let fits = analysis::sweep_k(
                     backend,
                     &points,
@@ -218,8 +223,14 @@ impl WithBackend for ClusterJob<'_> {
                 let scores: Vec<_> = fits.iter().map(|(s, _)| s.clone()).collect();
                 let c = analysis::choose_k(&scores);
                 let k = c.k;
-                if !sampled && self.params.n_init == 1 {
-                    reuse = fits.into_iter().find(|(s, _)| s.k == k).map(|(_, f)| f);
+                let chosen = fits.into_iter().find(|(s, _)| s.k == k).map(|(_, f)| f);
+                if self.params.n_init == 1 {
+                    if sampled {
+                        // The sample's fit starts the fit on every row near its optimum.
+                        start = chosen.map(|f| f.model.centroids.iter().copied().collect());
+                    } else {
+                        reuse = chosen;
+                    }
                 }
                 choice = Some(c);
                 k
@@ -227,19 +238,21 @@ impl WithBackend for ClusterJob<'_> {
         };
         let sweep_seconds = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        let fit = match reuse {
-            Some(f) => f,
-            None => {
+        let params = KMeansParams {
+            k,
+            ..self.params.clone()
+        };
+        let fit = match (reuse, start) {
+            (Some(f), _) => f,
+            (None, Some(init)) => {
                 let points = backend.upload(self.x)?;
-                let mut f = fit_uploaded(
-                    backend,
-                    &points,
-                    self.x,
-                    &KMeansParams {
-                        k,
-                        ..self.params.clone()
-                    },
-                )?;
+                let mut f = fit_uploaded_from(backend, &points, self.x, &params, &init)?;
+                f.canonicalize();
+                f
+            }
+            (None, None) => {
+                let points = backend.upload(self.x)?;
+                let mut f = fit_uploaded(backend, &points, self.x, &params)?;
                 f.canonicalize();
                 f
             }
@@ -353,7 +366,11 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         d: x.ncols(),
         k: kmax,
     };
-    let clustered = dispatch(cmd.backend, problem, job)?;
+    let what = match cmd.k {
+        KSpec::Auto => "choosing k and clustering",
+        KSpec::Fixed(_) => "clustering",
+    };
+    let clustered = st.spin(what, || dispatch(cmd.backend, problem, job)).0?;
     st.record("choose_k", clustered.sweep_seconds);
     st.record("cluster", clustered.fit_seconds);
     let fit = clustered.fit;
@@ -388,7 +405,18 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         st.run("profile", "profiling segments", || {
             let input = profile_input(&mut cleaned);
             let profiles = analysis::profile_segments(&input, &labels, k);
-            let sil = analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?;
+            // With k auto, the sweep already scored the chosen k on a seeded sample; the final
+            // fit starts from that fit, so its partition is the same up to boundary rows.
+            let swept = clustered
+                .choice
+                .as_ref()
+                .and_then(|c| c.scores.iter().find(|s| s.k == k))
+                .map(|s| s.silhouette)
+                .filter(|s| s.is_finite());
+            let sil = match swept {
+                Some(s) => s,
+                None => analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?,
+            };
             let simp = analysis::simplified_silhouette(x, fit.model.centroids.view(), &labels)?;
             Ok((input, profiles, sil, simp))
         })?;
@@ -405,7 +433,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     notes.extend(enc.notes.iter().cloned());
     if clustered.sweep_rows > 0 && clustered.sweep_rows < n {
         notes.push(format!(
-            "the elbow sweep was fitted on a seeded sample of {} of {n} rows; the final model on all rows",
+            "the elbow sweep was fitted on a seeded sample of {} of {n} rows; the final model on all rows, starting from the sample's centroids for the chosen k",
             clustered.sweep_rows
         ));
     }
@@ -450,7 +478,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         sizes[l as usize] += 1;
     }
     let k_rule = match &clustered.choice {
-        Some(c) => c.rule.clone(),
+        Some(c) => c.reason.clone(),
         None => format!("k = {k} given with --k"),
     };
     let report_ctx = ReportContext {
@@ -661,5 +689,34 @@ impl RunSummary {
             self.out.display()
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reject_category;
+
+    #[test]
+    fn reject_reasons_group_without_their_values() {
+        assert_eq!(
+            reject_category("duplicate of row 12"),
+            "exact duplicate of an earlier row"
+        );
+        assert_eq!(
+            reject_category("column 'a': 'oops' is not a number"),
+            "column 'a': value is not a number"
+        );
+        assert_eq!(
+            reject_category("column 'b': '-inf' is not a finite number"),
+            "column 'b': value is not a finite number"
+        );
+        assert_eq!(
+            reject_category("expected 3 fields as in the header, found 1 (line 9)"),
+            "wrong number of fields"
+        );
+        assert_eq!(
+            reject_category("column 'x': 912 is an outlier (outside [1, 2]; --outliers drop)"),
+            "column 'x': outlier (--outliers drop)"
+        );
     }
 }

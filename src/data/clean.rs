@@ -1,6 +1,7 @@
 //! Cleaning: duplicates, unusable values, imputation, outliers, constant columns. Every data
 //! row ends either kept or rejected with a reason; nothing is lost silently.
 
+use super::fxhash::FxHashMap as HashMap;
 use super::prep::{
     unusable_reason, CategoricalTransform, NumericTransform, Unusable, MISSING_LEVEL,
 };
@@ -10,7 +11,6 @@ use super::values::Parsed;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// How missing numeric values are handled (`--impute`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +185,34 @@ fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
     dup
 }
 
+/// Which rows are rejected so far, and why: a flag per row and a reason per rejected row
+/// (few), instead of an `Option<String>` per row (24 bytes each).
+struct Verdicts {
+    rejected: Vec<bool>,
+    reasons: HashMap<usize, String>,
+}
+
+impl Verdicts {
+    fn new(n: usize) -> Self {
+        Verdicts {
+            rejected: vec![false; n],
+            reasons: HashMap::default(),
+        }
+    }
+
+    fn kept(&self, i: usize) -> bool {
+        !self.rejected[i]
+    }
+
+    /// Rejects row `i` unless it already is (the first reason stands).
+    fn reject(&mut self, i: usize, reason: String) {
+        if !self.rejected[i] {
+            self.rejected[i] = true;
+            self.reasons.insert(i, reason);
+        }
+    }
+}
+
 /// Marks in a parsed value: missing is NaN, unusable values are ±infinity (never produced by a
 /// finite parse), so one `Vec<f64>` per column carries everything.
 const INVALID: f64 = f64::INFINITY;
@@ -274,11 +302,17 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         ));
     }
     let dup = find_duplicates(table);
-    let mut bad: Vec<Option<String>> = dup
-        .iter()
-        .map(|d| d.map(|f| format!("duplicate of row {}", table.row_number(f as usize))))
-        .collect();
-    let duplicates = bad.iter().filter(|b| b.is_some()).count();
+    let mut bad = Verdicts::new(n);
+    for (i, d) in dup.iter().enumerate() {
+        if let Some(f) = d {
+            bad.reject(
+                i,
+                format!("duplicate of row {}", table.row_number(*f as usize)),
+            );
+        }
+    }
+    drop(dup);
+    let duplicates = bad.reasons.len();
     if duplicates > 0 {
         notes.push(format!("{duplicates} exact duplicate rows removed"));
     }
@@ -291,13 +325,11 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         .filter(|(_, c)| c.clustered)
         .map(|(j, c)| (j, c.kind))
         .collect();
-    let mut parsed: Vec<Option<Vec<f64>>> = feature_cols
-        .par_iter()
-        .map(|&(j, kind)| {
-            if kind == Kind::Categorical {
-                return None;
-            }
-            let t = NumericTransform {
+    // Rows in chunks over the cores, every column of a chunk together (its bytes are close).
+    let parsers: Vec<Option<NumericTransform>> = feature_cols
+        .iter()
+        .map(|&(_, kind)| {
+            (kind != Kind::Categorical).then(|| NumericTransform {
                 column: String::new(),
                 kind,
                 impute: None,
@@ -306,38 +338,55 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 log: false,
                 center: 0.0,
                 scale: 1.0,
-            };
-            Some(
-                (0..n)
-                    .map(|i| match t.parse(table.field(i, j)) {
-                        // Dates parse as "0 − days"; flip to days since 1970.
-                        Parsed::Value(v) if kind == Kind::Date => -v,
-                        p => encode_parsed(p),
-                    })
-                    .collect(),
-            )
+            })
         })
         .collect();
+    let mut parsed: Vec<Option<Vec<f64>>> = parsers
+        .iter()
+        .map(|p| p.as_ref().map(|_| vec![0f64; n]))
+        .collect();
+    const PARSE_ROWS: usize = 16 * 1024;
+    let mut slices: Vec<Vec<(usize, &mut [f64])>> =
+        (0..n.div_ceil(PARSE_ROWS)).map(|_| Vec::new()).collect();
+    for (c, col) in parsed.iter_mut().enumerate() {
+        if let Some(v) = col {
+            for (k, chunk) in v.chunks_mut(PARSE_ROWS).enumerate() {
+                slices[k].push((c, chunk));
+            }
+        }
+    }
+    slices.into_par_iter().enumerate().for_each(|(k, cols)| {
+        let r0 = k * PARSE_ROWS;
+        for (c, out) in cols {
+            let (j, kind) = feature_cols[c];
+            let Some(t) = &parsers[c] else { continue };
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = match t.parse(table.field(r0 + r, j)) {
+                    // Dates parse as "0 − days"; flip to days since 1970.
+                    Parsed::Value(v) if kind == Kind::Date => -v,
+                    p => encode_parsed(p),
+                };
+            }
+        }
+    });
 
     // Reject rows with an unusable value (first offending column named).
     for (c, &(j, kind)) in feature_cols.iter().enumerate() {
         let Some(vals) = &parsed[c] else { continue };
         let mut count = 0;
-        for i in 0..n {
-            let p = decode_parsed(vals[i]);
+        for (i, &v) in vals.iter().enumerate() {
+            let p = decode_parsed(v);
             let why = match p {
                 Parsed::Invalid => Unusable::Invalid,
                 Parsed::Infinite => Unusable::Infinite,
                 Parsed::Missing if params.impute == Impute::Drop => Unusable::Missing,
                 _ => continue,
             };
-            if bad[i].is_none() {
-                bad[i] = Some(unusable_reason(
-                    &table.columns[j],
-                    table.field(i, j),
-                    why,
-                    kind,
-                ));
+            if bad.kept(i) {
+                bad.reject(
+                    i,
+                    unusable_reason(&table.columns[j], table.field(i, j), why, kind),
+                );
                 count += 1;
             }
         }
@@ -350,70 +399,85 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
     }
 
     // Fences and impute values from the rows still kept.
-    let kept0: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
+    let kept0: Vec<usize> = (0..n).filter(|&i| bad.kept(i)).collect();
     let mut columns: Vec<CleanColumn> = Vec::new();
-    let mut fits: Vec<Option<NumericTransform>> = vec![None; feature_cols.len()];
-    for (c, &(j, kind)) in feature_cols.iter().enumerate() {
-        let Some(vals) = &parsed[c] else { continue };
-        let name = &table.columns[j];
-        let mut present: Vec<f64> = kept0
-            .iter()
-            .map(|&i| vals[i])
-            .filter(|v| v.is_finite())
-            .collect();
-        if present.is_empty() {
-            notes.push(format!(
-                "warning: column '{name}' has no value in any kept row: not clustered"
-            ));
-            continue;
-        }
-        let missing = kept0.len() - present.len();
-        // Dates become days before the latest date before any statistic is taken.
-        let reference = if kind == Kind::Date {
-            let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            present.iter_mut().for_each(|v| *v = latest - *v);
-            latest
-        } else {
-            0.0
-        };
-        let mean = present.iter().sum::<f64>() / present.len() as f64;
-        let sd =
-            (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64).sqrt();
-        let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
-        let (q1, median, q3) = (q[0], q[1], q[2]);
-        let impute = match (kind, params.impute) {
-            (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
-            (_, Impute::Mean) => Some(mean),
-            (_, Impute::Drop) => None,
-        };
-        let fence = match params.outlier_method {
-            OutlierMethod::Iqr => [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)],
-            OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
-        };
-        let clip = (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
-        if missing > 0 {
-            if let Some(v) = impute {
+    // Statistics per column, the columns spread over the cores.
+    let stats: Vec<(Option<NumericTransform>, Vec<String>)> = feature_cols
+        .par_iter()
+        .enumerate()
+        .map(|(c, &(j, kind))| {
+            let mut notes = Vec::new();
+            let Some(vals) = &parsed[c] else {
+                return (None, notes);
+            };
+            let name = &table.columns[j];
+            let mut present: Vec<f64> = kept0
+                .iter()
+                .map(|&i| vals[i])
+                .filter(|v| v.is_finite())
+                .collect();
+            if present.is_empty() {
                 notes.push(format!(
-                    "column '{name}': {missing} missing values imputed with the {} {}",
-                    if kind == Kind::Boolean || params.impute == Impute::Median {
-                        "median"
-                    } else {
-                        "mean"
-                    },
-                    fmt_num(v)
+                    "warning: column '{name}' has no value in any kept row: not clustered"
                 ));
+                return (None, notes);
             }
-        }
-        fits[c] = Some(NumericTransform {
-            column: name.clone(),
-            kind,
-            impute,
-            clip,
-            reference: (kind == Kind::Date).then_some(reference),
-            log: false,
-            center: 0.0,
-            scale: 1.0,
-        });
+            let missing = kept0.len() - present.len();
+            // Dates become days before the latest date before any statistic is taken.
+            let reference = if kind == Kind::Date {
+                let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                present.iter_mut().for_each(|v| *v = latest - *v);
+                latest
+            } else {
+                0.0
+            };
+            let mean = present.iter().sum::<f64>() / present.len() as f64;
+            let sd = (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                / present.len() as f64)
+                .sqrt();
+            let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
+            let (q1, median, q3) = (q[0], q[1], q[2]);
+            let impute = match (kind, params.impute) {
+                (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
+                (_, Impute::Mean) => Some(mean),
+                (_, Impute::Drop) => None,
+            };
+            let fence = match params.outlier_method {
+                OutlierMethod::Iqr => [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)],
+                OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
+            };
+            let clip =
+                (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
+            if missing > 0 {
+                if let Some(v) = impute {
+                    notes.push(format!(
+                        "column '{name}': {missing} missing values imputed with the {} {}",
+                        if kind == Kind::Boolean || params.impute == Impute::Median {
+                            "median"
+                        } else {
+                            "mean"
+                        },
+                        fmt_num(v)
+                    ));
+                }
+            }
+            let t = NumericTransform {
+                column: name.clone(),
+                kind,
+                impute,
+                clip,
+                reference: (kind == Kind::Date).then_some(reference),
+                log: false,
+                center: 0.0,
+                scale: 1.0,
+            };
+            (Some(t), notes)
+        })
+        .collect();
+    let mut fits: Vec<Option<NumericTransform>> = Vec::with_capacity(stats.len());
+    for (t, n) in stats {
+        fits.push(t);
+        notes.extend(n);
     }
 
     // Outliers: count, and reject rows when asked to.
@@ -431,14 +495,17 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             }
             if v < lo || v > hi {
                 count += 1;
-                if params.outliers == Outliers::Drop && bad[i].is_none() {
-                    bad[i] = Some(format!(
-                        "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
-                        table.columns[j],
-                        fmt_num(v),
-                        fmt_num(lo),
-                        fmt_num(hi)
-                    ));
+                if params.outliers == Outliers::Drop && bad.kept(i) {
+                    bad.reject(
+                        i,
+                        format!(
+                            "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
+                            table.columns[j],
+                            fmt_num(v),
+                            fmt_num(lo),
+                            fmt_num(hi)
+                        ),
+                    );
                 }
             }
         }
@@ -460,12 +527,11 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         }
     }
 
-    let kept: Vec<usize> = (0..n).filter(|&i| bad[i].is_none()).collect();
+    let kept: Vec<usize> = (0..n).filter(|&i| bad.kept(i)).collect();
     if kept.len() < 2 {
-        let rejected = bad.iter().flatten().count() + table.ragged.len();
-        let first = bad
-            .iter()
-            .flatten()
+        let rejected = bad.reasons.len() + table.ragged.len();
+        let first = (0..n)
+            .filter_map(|i| bad.reasons.get(&i))
             .find(|b| !b.starts_with("duplicate"))
             .map(|b| format!("; first reason: {b}"))
             .unwrap_or_default();
@@ -520,8 +586,10 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             names.join(", ")
         )));
     }
-    for (i, b) in bad.into_iter().enumerate() {
-        if let Some(reason) = b {
+    let mut reasons: Vec<(usize, String)> = bad.reasons.into_iter().collect();
+    reasons.sort_unstable_by_key(|r| r.0);
+    for (i, reason) in reasons {
+        {
             rejects.push(Reject {
                 origin: Origin::Row(i),
                 row: table.row_number(i),
@@ -552,7 +620,7 @@ fn categorical_column(
     kept: &[usize],
     params: &CleanParams,
 ) -> CleanColumn {
-    let mut counts: HashMap<&[u8], u64> = HashMap::new();
+    let mut counts: HashMap<&[u8], u64> = HashMap::default();
     for &i in kept {
         *counts
             .entry(CategoricalTransform::level_of(table.field(i, j)))

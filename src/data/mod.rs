@@ -2,6 +2,7 @@
 
 pub mod clean;
 pub mod encode;
+pub mod fxhash;
 pub mod numeric;
 pub mod prep;
 pub mod schema;

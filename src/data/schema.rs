@@ -1,11 +1,11 @@
 //! Schema inference: what each column holds, and whether it is clustered on.
 
+use super::fxhash::FxHashSet as HashSet;
 use super::table::{is_missing, Table};
 use super::values::{parse_bool, parse_date_days, parse_number, Parsed};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// Rows looked at to infer the schema (evenly spaced through the file).
 pub const SCHEMA_SAMPLE: usize = 20_000;
@@ -124,9 +124,12 @@ fn infer_kind(name: &str, values: &[&[u8]]) -> (Kind, usize, String) {
     if v == 0 {
         return (Kind::Empty, 0, example);
     }
-    let lower: HashSet<Vec<u8>> = distinct.iter().map(|d| d.to_ascii_lowercase()).collect();
-    if lower.len() <= 2 && present.iter().all(|p| parse_bool(p).is_some()) {
-        return (Kind::Boolean, nd, example);
+    // Spellings of a boolean are few (yes, Yes, YES…): only then compare case-insensitively.
+    if nd <= 16 && present.iter().all(|p| parse_bool(p).is_some()) {
+        let lower: HashSet<Vec<u8>> = distinct.iter().map(|d| d.to_ascii_lowercase()).collect();
+        if lower.len() <= 2 {
+            return (Kind::Boolean, nd, example);
+        }
     }
     let numbers: Vec<f64> = present
         .iter()
@@ -191,15 +194,33 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
     let n = table.n_rows();
     let step = n.div_ceil(SCHEMA_SAMPLE).max(1);
     let rows: Vec<usize> = (0..n).step_by(step).collect();
-    let columns = (0..table.n_cols())
+    // Missing values are counted over every row, all columns of a row together; the rest of
+    // the inference uses the sample.
+    let d = table.n_cols();
+    let missing_counts: Vec<usize> = (0..n)
+        .into_par_iter()
+        .fold(
+            || vec![0usize; d],
+            |mut acc, i| {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a += usize::from(is_missing(table.field(i, j)));
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![0usize; d],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    let columns = (0..d)
+        .into_par_iter()
         .map(|j| {
             let name = &table.columns[j];
             let values: Vec<&[u8]> = rows.iter().map(|&i| table.field(i, j)).collect();
-            // Missing values are counted over every row (cheap); the rest uses the sample.
-            let missing = (0..n)
-                .into_par_iter()
-                .filter(|&i| is_missing(table.field(i, j)))
-                .count();
+            let missing = missing_counts[j];
             let (inferred, distinct, example) = infer_kind(name, &values);
             let has = |list: &[String]| list.iter().any(|c| c == name);
             let (kind, note) = if inferred == Kind::Empty {

@@ -34,10 +34,71 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Rows whose field count differs from the header's.
     pub ragged: Vec<RaggedRow>,
-    bytes: Vec<u8>,
+    bytes: Bytes,
     row_start: Vec<u64>,
     field_end: Vec<u32>,
     row_no: Vec<u64>,
+}
+
+/// The file's bytes after any BOM: mapped from the page cache when possible (no copy, no
+/// zeroed pages), else read into memory.
+enum Bytes {
+    Mapped(memmap2::Mmap, usize),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m, skip) => &m[*skip..],
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.len())
+    }
+}
+
+impl Clone for Bytes {
+    fn clone(&self) -> Self {
+        Bytes::Owned(self.to_vec())
+    }
+}
+
+fn load(path: &Path) -> Result<Bytes> {
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
+    // SAFETY: the map is read-only and private to this process; the input file is not
+    // expected to change while it is read (as when ripgrep maps a file). Empty files, pipes
+    // and anything else that cannot be mapped are read instead.
+    let mapped = if len > 0 {
+        unsafe { memmap2::MmapOptions::new().populate().map(&file) }.ok()
+    } else {
+        None
+    };
+    let bytes = match mapped {
+        Some(m) => Bytes::Mapped(m, 0),
+        None => {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut &file, &mut v).map_err(|e| Error::read(path, e))?;
+            Bytes::Owned(v)
+        }
+    };
+    Ok(if bytes.starts_with(b"\xEF\xBB\xBF") {
+        match bytes {
+            Bytes::Mapped(m, _) => Bytes::Mapped(m, 3),
+            Bytes::Owned(mut v) => {
+                v.drain(..3);
+                Bytes::Owned(v)
+            }
+        }
+    } else {
+        bytes
+    })
 }
 
 /// Strings that mean "no value" in a field, compared case-insensitively after trimming.
@@ -251,10 +312,7 @@ const MIN_PART: usize = 4 << 20;
 /// line breaks). Rows with the wrong number of fields are set aside in `ragged`; bytes that are
 /// not UTF-8 stop the read with the row number.
 pub fn read_table(path: &Path) -> Result<Table> {
-    let mut bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        bytes.drain(..3);
-    }
+    let bytes = load(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::EmptyFile { path: path.into() });
     }
@@ -301,13 +359,23 @@ pub fn read_table(path: &Path) -> Result<Table> {
     }
 
     // Merge the parts, numbering records 1.. across them.
+    // The first part's vectors become the table's, so only the later parts are copied.
     let rows: usize = parts.iter().map(|p| p.row_start.len()).sum();
-    let mut row_start = Vec::with_capacity(rows);
-    let mut field_end = Vec::with_capacity(rows * d);
+    let mut rest = parts.into_iter();
+    let first = rest.next().unwrap_or_default();
+    let mut row_start = first.row_start;
+    let mut field_end = first.field_end;
+    row_start.reserve(rows - row_start.len());
+    field_end.reserve((rows - row_start.len()) * d);
     let mut row_no = Vec::with_capacity(rows);
-    let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = Vec::new();
-    let mut base = 0u64;
-    for part in parts {
+    row_no.extend(first.record_of_row.iter().map(|r| r + 1));
+    let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = first
+        .ragged
+        .into_iter()
+        .map(|(r, s, f)| (r + 1, s, f))
+        .collect();
+    let mut base = first.records;
+    for part in rest {
         row_start.extend_from_slice(&part.row_start);
         field_end.extend_from_slice(&part.field_end);
         row_no.extend(part.record_of_row.iter().map(|r| base + r + 1));

@@ -207,6 +207,42 @@ pub fn fit_uploaded<B: Backend>(
     Ok(fit)
 }
 
+/// Fits from given initial centroids (k×d, row-major) instead of `params.init`, in one run:
+/// e.g. from the centroids of a fit on a sample, so that the fit on every row starts near its
+/// optimum and needs few iterations.
+pub fn fit_uploaded_from<B: Backend>(
+    backend: &B,
+    points: &B::Points,
+    x: ArrayView2<'_, f32>,
+    params: &KMeansParams,
+    init: &[f32],
+) -> Result<Fit> {
+    params.check()?;
+    let (n, d) = x.dim();
+    if n == 0 || d == 0 || init.len() != params.k * d {
+        return Err(Error::Data(format!(
+            "initial centroids: expected {} values (k = {} × d = {d}) for {n} rows, got {}",
+            params.k * d,
+            params.k,
+            init.len()
+        )));
+    }
+    let xs = x
+        .as_slice()
+        .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
+    let assign = choose_assign(params.algorithm, params.k, d);
+    let tol = if params.tol > 0.0 {
+        params.tol * mean_variance(xs, d)
+    } else {
+        0.0
+    };
+    let t = Instant::now();
+    let mut fit = lloyd(backend, points, xs, d, params, assign, tol, init.to_vec())?;
+    fit.iter_seconds = t.elapsed().as_secs_f64();
+    fit.total_iterations = fit.iterations;
+    Ok(fit)
+}
+
 /// Uploads `x` to `backend` and fits (convenience for a single fit).
 pub fn fit<B: Backend>(backend: &B, x: ArrayView2<'_, f32>, params: &KMeansParams) -> Result<Fit> {
     params.check()?;

@@ -167,7 +167,8 @@ fn elbow(r: &ReportInput) -> Option<Result<Plot>> {
             .y_label_formatter(&|v| compact(*v))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         if let Some(kn) = c.knee {
             let kn = kn as f64;
@@ -246,7 +247,8 @@ fn silhouette(r: &ReportInput) -> Option<Result<Plot>> {
             .y_label_formatter(&|v| format!("{v:.2}"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         let kc = c.k as f64;
         ch.draw_series(LineSeries::new(
@@ -358,7 +360,8 @@ fn pca(r: &ReportInput) -> Option<Result<Plot>> {
             .y_desc(format!("PC2{}", ratio(1)))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(240, 240, 240))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         let inside = |x: f64, y: f64| x >= x0 && x <= x1 && y >= y0 && y <= y1;
         ch.draw_series(
@@ -413,10 +416,10 @@ fn legend_strip(area: &Area, r: &ReportInput, k: usize) -> DrawResult {
     let mut y = 12i32;
     for s in 0..k as u32 {
         let label = segment_label(r, s);
-        let width = 30 + (label.chars().count() as i32) * 8;
+        let width = 30 + (label.chars().count() as i32) * 9;
         if x + width > w as i32 - 10 {
             x = 20;
-            y += 24;
+            y += 26;
         }
         area.draw(&Rectangle::new(
             [(x, y), (x + 16, y + 16)],
@@ -425,7 +428,7 @@ fn legend_strip(area: &Area, r: &ReportInput, k: usize) -> DrawResult {
         area.draw(&Text::new(
             label,
             (x + 22, y),
-            (FONT, 15).into_font().color(&BLACK),
+            (FONT, 17).into_font().color(&BLACK),
         ))?;
         x += width + 14;
     }
@@ -436,7 +439,7 @@ fn legend_rows(r: &ReportInput, k: usize, width: u32) -> u32 {
     let mut x = 20u32;
     let mut rows = 1;
     for s in 0..k as u32 {
-        let w = 44 + segment_label(r, s).chars().count() as u32 * 8;
+        let w = 44 + segment_label(r, s).chars().count() as u32 * 9;
         if x + w > width - 10 {
             x = 20;
             rows += 1;
@@ -463,7 +466,7 @@ fn histograms(r: &ReportInput) -> Option<Result<Plot>> {
     let rows = feats.len().div_ceil(cols);
     let (pw, ph) = (430u32, 300u32);
     let width = pw * cols as u32;
-    let top = 50 + 24 * legend_rows(r, k, width);
+    let top = 50 + 26 * legend_rows(r, k, width);
     Some(render(
         "histograms.png",
         width,
@@ -499,18 +502,19 @@ fn histograms(r: &ReportInput) -> Option<Result<Plot>> {
                     .max(1) as f64
                     * 1.08;
                 let mut ch = ChartBuilder::on(panel)
-                    .caption(name.as_str(), title_style(16))
+                    .caption(name.as_str(), title_style(19))
                     .margin(10)
-                    .x_label_area_size(30)
-                    .y_label_area_size(50)
+                    .x_label_area_size(34)
+                    .y_label_area_size(58)
                     .build_cartesian_2d(lo..hi, 0f64..ymax)?;
                 ch.configure_mesh()
                     .x_labels(5)
                     .y_labels(4)
                     .x_label_formatter(&|v| compact(*v))
                     .y_label_formatter(&|v| compact(*v))
-                    .label_style((FONT, 13))
-                    .light_line_style(RGBColor(240, 240, 240))
+                    .label_style((FONT, 16))
+                    .light_line_style(TRANSPARENT)
+                    .bold_line_style(RGBColor(225, 225, 225))
                     .draw()?;
                 for b in 0..BINS {
                     let mut base = 0f64;
@@ -542,7 +546,7 @@ fn correlation(r: &ReportInput) -> Option<Result<Plot>> {
     }
     let cell = (640 / d as u32).clamp(28, 90);
     let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(4) as u32;
-    let label = (longest * 8 + 20).min(300);
+    let label = (longest * 9 + 20).min(300);
     let width = label + cell * d as u32 + 40;
     let height = 60 + label + cell * d as u32 + 20;
     Some(render("correlation.png", width.max(420), height, |root| {
@@ -560,13 +564,13 @@ fn correlation(r: &ReportInput) -> Option<Result<Plot>> {
             root.draw(&Text::new(
                 name.clone(),
                 (x0 - 8, y0 + i as i32 * c + c / 2),
-                font(14).pos(Pos::new(HPos::Right, VPos::Center)),
+                font(16).pos(Pos::new(HPos::Right, VPos::Center)),
             ))?;
             // Column labels, rotated to read upwards, ending just above the column.
             root.draw(&Text::new(
                 name.clone(),
                 (x0 + i as i32 * c + c / 2 - 7, y0 - 8),
-                font(14).transform(FontTransform::Rotate270),
+                font(16).transform(FontTransform::Rotate270),
             ))?;
         }
         for i in 0..d {
@@ -619,7 +623,10 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
     for (i, n) in first.numeric.iter().enumerate() {
         feats.push((
             n.column.clone(),
-            r.profiles.iter().map(|p| p.numeric[i].z).collect(),
+            r.profiles
+                .iter()
+                .map(|p| p.numeric.get(i).map_or(0.0, |s| s.z))
+                .collect(),
         ));
     }
     let mut levels: Vec<(String, Vec<f64>)> = first
@@ -629,7 +636,10 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
         .map(|(i, l)| {
             (
                 format!("{} = {}", l.column, l.level),
-                r.profiles.iter().map(|p| p.categorical[i].z).collect(),
+                r.profiles
+                    .iter()
+                    .map(|p| p.categorical.get(i).map_or(0.0, |s| s.z))
+                    .collect(),
             )
         })
         .collect();
@@ -653,8 +663,8 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
     let cols = if k == 1 { 1 } else { 2 };
     let rows = k.div_ceil(cols);
     let longest = feats.iter().map(|f| f.0.chars().count()).max().unwrap_or(4) as u32;
-    let ylab = (longest * 8 + 16).min(280);
-    let pw = 560u32.max(ylab + 300);
+    let ylab = (longest * 9 + 16).min(280);
+    let pw = 600u32.max(ylab + 320);
     let ph = 90 + 30 * nf as u32;
     Some(render(
         "profiles.png",
@@ -672,13 +682,20 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
             for (pi, p) in r.profiles.iter().enumerate() {
                 let panel = &panels[pi];
                 let col = segment_color(p.segment);
+                let title = format!("{}: {} ({})", p.segment, p.name, fmt_pct(p.share));
+                // Long names shrink to fit (DejaVu averages about 0.58 em per character).
+                let title_px = ((pw as f64 - 30.0) / (title.chars().count() as f64 * 0.58))
+                    .clamp(12.0, 18.0) as u32;
                 let mut ch = ChartBuilder::on(panel)
                     .caption(
-                        format!("{}: {} ({})", p.segment, p.name, fmt_pct(p.share)),
-                        (FONT, 16).into_font().style(FontStyle::Bold).color(&col),
+                        title,
+                        (FONT, title_px)
+                            .into_font()
+                            .style(FontStyle::Bold)
+                            .color(&col),
                     )
                     .margin(12)
-                    .x_label_area_size(40)
+                    .x_label_area_size(52)
                     .y_label_area_size(ylab)
                     .build_cartesian_2d(-zmax..zmax, (0..nf).into_segmented())?;
                 let names: Vec<String> = feats.iter().map(|f| f.0.clone()).collect();
@@ -690,11 +707,18 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
                     .disable_y_mesh()
                     .y_labels(nf)
                     .y_label_formatter(&label)
-                    .x_label_formatter(&|v| format!("{v:+.1}"))
+                    .x_label_formatter(&|v| {
+                        if v.abs() < 1e-9 {
+                            "0".into()
+                        } else {
+                            format!("{v:+.1}")
+                        }
+                    })
                     .x_desc("standard deviations from the population mean")
-                    .label_style((FONT, 14))
-                    .axis_desc_style((FONT, 13))
-                    .light_line_style(RGBColor(240, 240, 240))
+                    .label_style((FONT, 16))
+                    .axis_desc_style((FONT, 15))
+                    .light_line_style(TRANSPARENT)
+                    .bold_line_style(RGBColor(225, 225, 225))
                     .draw()?;
                 ch.draw_series(feats.iter().enumerate().map(|(i, f)| {
                     let z = f.1[pi];

@@ -2,7 +2,7 @@
 //! centroids, partials, totals, per-pass parameters and bind groups), and read-back.
 
 use super::context::GpuContext;
-use super::pipelines::{Kernels, TILE, WORKGROUP};
+use super::pipelines::Kernels;
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -43,7 +43,7 @@ struct Params {
     num_groups: u32,
     groups_x: u32,
     first_pass: u32,
-    pad: u32,
+    reduce_x: u32,
 }
 
 /// One pass: a range of one chunk small enough for the partials buffer.
@@ -64,7 +64,7 @@ pub struct GpuRun {
     totals_u: wgpu::Buffer,
     staging: wgpu::Buffer,
     passes: Vec<Pass>,
-    reduce_groups: u32,
+    reduce_dispatch: (u32, u32),
     kernels: Arc<Kernels>,
     // Kept alive for the bind groups.
     _partials: (wgpu::Buffer, wgpu::Buffer),
@@ -172,7 +172,9 @@ pub(crate) fn start(
     max_pass_groups: Option<u64>,
 ) -> Result<GpuRun> {
     let d = points.d;
-    let kernels = ctx.pipelines.kernels(&ctx.device, d as u32)?;
+    let ppt = ctx.pipelines.points_per_thread(k, d, &ctx.adapter.name)?;
+    let kernels = ctx.pipelines.kernels(&ctx.device, d as u32, ppt)?;
+    let tile = (ctx.pipelines.assign_width() * ppt) as u64;
     let row_f = (k * d + 1) as u64;
     let row_u = (k + 1) as u64;
     let binding = ctx
@@ -181,7 +183,8 @@ pub(crate) fn start(
         .min(ctx.limits.max_buffer_size);
     // The partials of one pass must fit one binding: that bounds the points per pass.
     let max_groups = binding / (4 * row_f);
-    if max_groups == 0 {
+    // The totals hold a (sum, compensation) pair per cell: they too must fit one binding.
+    if max_groups == 0 || 8 * row_f > binding {
         return Err(Error::Unsupported(format!(
             "k = {k} with {d} features needs {} bytes of partial sums per workgroup, more than \
              this GPU can bind; use --backend cpu",
@@ -191,8 +194,9 @@ pub(crate) fn start(
     let max_x = max_groups_x.max(1) as u64;
     let max_groups = max_groups
         .min(max_x * ctx.limits.max_compute_workgroups_per_dimension as u64)
-        .min(max_pass_groups.unwrap_or(u64::MAX).max(1));
-    let pass_points = max_groups * TILE as u64;
+        .min(max_pass_groups.unwrap_or(u64::MAX).max(1))
+        .min(ctx.pipelines.max_reduce_rows().unwrap_or(u64::MAX));
+    let pass_points = max_groups * tile;
 
     let mut plan = Vec::new(); // (chunk, first, count)
     for (c, chunk) in points.chunks.iter().enumerate() {
@@ -203,7 +207,10 @@ pub(crate) fn start(
             first += count;
         }
     }
-    let groups_of = |count: u64| count.div_ceil(TILE as u64);
+    let groups_of = |count: u64| count.div_ceil(tile);
+    // The reduction runs one workgroup per cell of a partial row, 2-D past the row limit.
+    let reduce_x = row_f.min(max_x);
+    let reduce_y = row_f.div_ceil(reduce_x);
     let most_groups = plan.iter().map(|p| groups_of(p.2)).max().unwrap_or(1);
 
     ctx.scoped(&format!("preparing a fit with k = {k}"), || {
@@ -260,7 +267,7 @@ pub(crate) fn start(
                 num_groups: groups as u32,
                 groups_x: gx as u32,
                 first_pass: (p == 0) as u32,
-                pad: 0,
+                reduce_x: reduce_x as u32,
             };
             let params_buf = ctx
                 .device
@@ -301,7 +308,7 @@ pub(crate) fn start(
             totals_u,
             staging,
             passes,
-            reduce_groups: (row_f as u32).div_ceil(WORKGROUP),
+            reduce_dispatch: (reduce_x as u32, reduce_y as u32),
             kernels: kernels.clone(),
             _partials: (part_f, part_u),
         })
@@ -363,7 +370,7 @@ pub(crate) fn step(
                 pass.dispatch_workgroups(p.dispatch.0, p.dispatch.1, 1);
                 pass.set_pipeline(&run.kernels.reduce);
                 pass.set_bind_group(0, &p.reduce_group, &[]);
-                pass.dispatch_workgroups(run.reduce_groups, 1, 1);
+                pass.dispatch_workgroups(run.reduce_dispatch.0, run.reduce_dispatch.1, 1);
             }
         }
         let f_bytes = run.totals_f.size();

@@ -23,8 +23,19 @@ use std::time::Duration;
 /// Environment variable that caps the points per uploaded chunk (forces chunking in tests).
 pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
 
-/// Work per iteration (n·k·d multiply-adds) below which `auto` keeps the CPU: under it the
-/// GPU's fixed costs (launch, read-back, upload) exceed what it saves.
+/// Environment variable that sets how many invocations reduce one cell of the partials (a
+/// power of two ≤ 256; default 64 on GPU hardware, 8 on a CPU rasterizer). Lets tests run the
+/// hardware configuration on lavapipe.
+pub const REDUCE_WIDTH_ENV: &str = "SEGMENTER_GPU_REDUCE_WIDTH";
+
+/// Environment variable that sets the assignment kernel's workgroup size (a power of two
+/// ≤ 256, default 64; a tile stays 1,024 points), so tests can run other shapes.
+pub const ASSIGN_WIDTH_ENV: &str = "SEGMENTER_GPU_ASSIGN_WIDTH";
+
+/// Work per iteration (n·k·d multiply-adds) below which `auto` keeps the CPU. At 2^26 (e.g.
+/// 1M × 8 × 8) the vectorised CPU path takes about 5 ms per Lloyd iteration here, so a fit of
+/// tens of iterations only just outweighs the GPU's one-off costs (device start and pipeline
+/// compilation, 0.1–0.5 s, plus the upload) and its per-step launch and read-back.
 pub const AUTO_MIN_WORK: u64 = 1 << 26;
 
 /// Tunables of the GPU backend; the defaults follow the adapter's limits.
@@ -201,7 +212,10 @@ impl Backend for GpuBackend {
             )));
         }
         // Compile the kernels for this d now, so their one-off cost is not counted as iterations.
-        self.ctx.pipelines.kernels(&self.ctx.device, d as u32)?;
+        let ppt = pipelines::TILE / self.ctx.pipelines.assign_width();
+        self.ctx
+            .pipelines
+            .kernels(&self.ctx.device, d as u32, ppt)?;
         buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
     }
 
