@@ -14,6 +14,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of the largest variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Generate the built-in customer table into a temporary directory and segment it.
@@ -23,6 +25,9 @@ pub enum Command {
     Generate(GenerateCommand),
     /// k-means on a numeric CSV with a header, every column a feature.
     Kmeans(KMeansArgs),
+    /// Turn a transaction or clickstream log into one row per customer.
+    #[command(subcommand)]
+    Features(FeaturesCommand),
     /// List the GPU adapters wgpu can see, their limits, and what `--backend auto` would pick.
     Info(InfoArgs),
     /// Time the same k-means (same data, same init, fixed iterations) on each backend.
@@ -45,7 +50,10 @@ pub struct InfoArgs {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Customer table: CSV with a header row; `,` `;` or tab detected; UTF-8 (a BOM is fine).
+    /// With --from, a transaction or event log (CSV, .csv.gz, SQLite or Parquet).
     pub file: PathBuf,
+    #[command(flatten)]
+    pub from: FromArgs,
     /// Directory for segments.csv, rejects.csv, profile.csv, model.json, report.md,
     /// report.html and plots/ (created if needed).
     #[arg(long, default_value = "segmenter-out")]
@@ -222,6 +230,10 @@ pub enum GenerateCommand {
     Customers(CustomersArgs),
     /// Isotropic Gaussian blobs with header x0..x{D-1}.
     Blobs(BlobsArgs),
+    /// Invoice lines (Online Retail layout) with cancellations, missing ids, 4 planted groups.
+    Transactions(TransactionsArgs),
+    /// A view/cart/purchase clickstream with sessions and 4 planted funnel groups.
+    Events(EventsGenArgs),
 }
 
 /// `segmenter generate customers`.
@@ -340,4 +352,211 @@ pub struct KMeansArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `segmenter generate transactions`.
+#[derive(Args, Debug)]
+pub struct TransactionsArgs {
+    /// Customers to generate (each has one or more invoices).
+    #[arg(long)]
+    pub customers: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output CSV (gzip-compressed when the name ends in .gz).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Also write `customer_id,group`: the planted group of every customer (0-based).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+/// `segmenter generate events`.
+#[derive(Args, Debug)]
+pub struct EventsGenArgs {
+    /// Users to generate.
+    #[arg(long)]
+    pub users: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output CSV (gzip-compressed when the name ends in .gz).
+    #[arg(
+        short = 'o',
+        long = "output",
+        required_unless_present = "sqlite",
+        conflicts_with = "sqlite"
+    )]
+    pub output: Option<PathBuf>,
+    /// Write a SQLite database with an `events` table instead of a CSV.
+    #[arg(long)]
+    pub sqlite: Option<PathBuf>,
+}
+
+/// `segmenter features ...`.
+#[derive(Subcommand, Debug)]
+pub enum FeaturesCommand {
+    /// RFM per customer from invoice lines: recency_days, frequency, monetary, tenure_days,
+    /// avg_order_value, return_rate, r/f/m quintile scores and rfm_segment.
+    Rfm(RfmArgs),
+    /// Behaviour per user from view/cart/purchase events: counts, sessions, funnel ratios,
+    /// distinct products/categories/brands, spend, recency, active days, session length.
+    Events(EventsArgs),
+}
+
+/// Input and output options shared by `features rfm` and `features events`.
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// The log: CSV (or .csv.gz), SQLite (.db, .sqlite, .sqlite3) or Parquet (.parquet).
+    pub file: PathBuf,
+    /// The per-customer table to write (CSV).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Rejected lines: `row,customer_id,reason,detail` (default: beside the output, NAME.rejects.csv).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// SQLite: the table to read (default: the only table).
+    #[arg(long)]
+    pub table: Option<String>,
+    /// SQLite: a query to read instead of a table.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// Reference date for recency and tenure (default: the day after the latest date);
+    /// later lines are rejected.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Read slash dates as D/M/YYYY instead of M/D/YYYY.
+    #[arg(long)]
+    pub dayfirst: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `segmenter features rfm`.
+#[derive(Args, Debug)]
+pub struct RfmArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Customer id column (default: CustomerID, customer_id, Customer ID, ...).
+    #[arg(long, value_name = "COL")]
+    pub customer: Option<String>,
+    /// Date column (default: InvoiceDate, date, event_time, ...).
+    #[arg(long, value_name = "COL")]
+    pub date: Option<String>,
+    /// Line value column; instead of --quantity and --price.
+    #[arg(long, value_name = "COL")]
+    pub amount: Option<String>,
+    /// Quantity column (default: Quantity).
+    #[arg(long, value_name = "COL")]
+    pub quantity: Option<String>,
+    /// Unit price column (default: UnitPrice, price).
+    #[arg(long, value_name = "COL")]
+    pub price: Option<String>,
+    /// Invoice column (default: InvoiceNo, Invoice); without one, frequency counts purchase days.
+    #[arg(long, value_name = "COL")]
+    pub invoice: Option<String>,
+}
+
+/// `segmenter features events`.
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// User id column (default: user_id).
+    #[arg(long, value_name = "COL")]
+    pub user: Option<String>,
+    /// Event time column (default: event_time, timestamp).
+    #[arg(long, value_name = "COL")]
+    pub time: Option<String>,
+    /// Event type column, values view/cart/purchase (default: event_type).
+    #[arg(long = "type", value_name = "COL")]
+    pub kind: Option<String>,
+    /// Session column (default: user_session); without one, 30-minute gaps split sessions.
+    #[arg(long, value_name = "COL")]
+    pub session: Option<String>,
+    /// Product column (default: product_id).
+    #[arg(long, value_name = "COL")]
+    pub product: Option<String>,
+    /// Category column (default: category_code, category_id).
+    #[arg(long, value_name = "COL")]
+    pub category: Option<String>,
+    /// Brand column (default: brand).
+    #[arg(long, value_name = "COL")]
+    pub brand: Option<String>,
+    /// Price column (default: price); spend sums it over purchases.
+    #[arg(long, value_name = "COL")]
+    pub price: Option<String>,
+    /// Aggregating threads (default: every core, at most 4). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Kinds of log `run --from` derives a customer table from.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FromKind {
+    /// Invoice lines: RFM features as `features rfm` writes them.
+    Transactions,
+    /// view/cart/purchase events: behaviour features as `features events` writes them.
+    Events,
+}
+
+/// `segmenter run --from`: segment customers from a log (the derived table is written to
+/// OUT/customers.csv, keyed by customer_id; skewed columns get log1p unless --log is given).
+#[derive(Args, Debug, Default)]
+pub struct FromArgs {
+    /// The input is a log to derive one row per customer from.
+    #[arg(long, value_enum)]
+    pub from: Option<FromKind>,
+    /// SQLite: the table to read.
+    #[arg(long, requires = "from")]
+    pub table: Option<String>,
+    /// SQLite: a query to read instead of a table.
+    #[arg(long, requires = "from")]
+    pub query: Option<String>,
+    /// Reference date for recency and tenure (default: the day after the latest date).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub as_of: Option<String>,
+    /// Read slash dates as D/M/YYYY.
+    #[arg(long, requires = "from")]
+    pub dayfirst: bool,
+    /// transactions: customer id column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub customer: Option<String>,
+    /// transactions: date column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub date: Option<String>,
+    /// transactions: line value column (instead of --quantity and --price).
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub amount: Option<String>,
+    /// transactions: quantity column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub quantity: Option<String>,
+    /// transactions: unit price column; events: price column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub price: Option<String>,
+    /// transactions: invoice column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub invoice: Option<String>,
+    /// events: user id column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub user: Option<String>,
+    /// events: event time column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub time: Option<String>,
+    /// events: event type column.
+    #[arg(long = "type", value_name = "COL", requires = "from")]
+    pub kind: Option<String>,
+    /// events: session column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub session: Option<String>,
+    /// events: product column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub product: Option<String>,
+    /// events: category column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub category: Option<String>,
+    /// events: brand column.
+    #[arg(long, value_name = "COL", requires = "from")]
+    pub brand: Option<String>,
 }

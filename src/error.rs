@@ -98,6 +98,41 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
+    /// A SQLite database could not be opened or queried.
+    #[error("{path}: SQLite: {message}")]
+    Sqlite { path: PathBuf, message: String },
+
+    /// A Parquet file could not be read.
+    #[error("{path}: Parquet: {message}")]
+    Parquet { path: PathBuf, message: String },
+
+    /// A column a feature needs was neither named by its flag nor found under a common name.
+    #[error("{path}: no {role} column found (looked for {tried}); name it with {flag} COL (the columns are: {columns})")]
+    NoColumn {
+        path: PathBuf,
+        role: String,
+        flag: String,
+        tried: String,
+        columns: String,
+    },
+
+    /// A flag names a column the input does not have.
+    #[error("{path}: {flag} '{column}': no such column (the columns are: {columns})")]
+    UnknownColumn {
+        path: PathBuf,
+        flag: String,
+        column: String,
+        columns: String,
+    },
+
+    /// A flag's value is malformed.
+    #[error("{flag} '{value}': {expected}")]
+    BadFlag {
+        flag: String,
+        value: String,
+        expected: String,
+    },
+
     /// Input data is unusable as a whole (message says why and what to do).
     #[error("{0}")]
     Data(String),

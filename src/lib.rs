@@ -9,6 +9,7 @@ pub mod backend;
 pub mod commands;
 pub mod data;
 pub mod error;
+pub mod features;
 pub mod kmeans;
 pub mod report;
 pub mod synth;

@@ -13,6 +13,8 @@ use segmenter::commands::{self, BenchCommand, KMeansCommand, KSpec, PredictComma
 use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
+
+mod features_cli;
 use segmenter::{Error, Result};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -74,14 +76,16 @@ fn backend_choice(b: BackendArg) -> BackendChoice {
 
 fn run(cli: Cli) -> Result<String> {
     match cli.command {
-        Command::Run(a) => {
+        Command::Run(mut a) => {
             let json_out = a.json;
-            let cmd = run_command(*a)?;
+            let from = std::mem::take(&mut a.from);
+            let mut cmd = run_command(*a)?;
+            let derived = features_cli::prepare_run_from(from, &mut cmd)?;
             let s = commands::run_workflow(&cmd)?;
             if json_out {
                 json(&s)
             } else {
-                Ok(s.to_text())
+                Ok(derived + &s.to_text())
             }
         }
         Command::Predict(a) => {
@@ -141,6 +145,11 @@ fn run(cli: Cli) -> Result<String> {
             )?;
             Ok(format!("wrote {} rows to {}\n", a.rows, a.output.display()))
         }
+        Command::Features(f) => features_cli::run_features(f),
+        Command::Generate(GenerateCommand::Transactions(a)) => {
+            features_cli::generate_transactions(a)
+        }
+        Command::Generate(GenerateCommand::Events(a)) => features_cli::generate_events(a),
         Command::Kmeans(a) => {
             let params = KMeansParams::new(a.k)
                 .init(match a.init {

@@ -377,6 +377,14 @@ pub fn phrase(column: &str, high: bool) -> String {
     }
     c = c.replace("amount spent", "spend");
     let (hi, lo) = ("high", "low");
+    // The RFM table of `features rfm` / `run --from transactions` reads as RFM speaks.
+    match c.as_str() {
+        "recency days" => return if high { "lapsed" } else { "recent" }.into(),
+        "frequency" => return if high { "frequent" } else { "infrequent" }.into(),
+        "monetary" => return format!("{} spend", if high { hi } else { lo }),
+        "tenure days" => return format!("{} tenure", if high { "long" } else { "short" }),
+        _ => {}
+    }
     if let Some(rest) = c.strip_prefix("length of ") {
         return format!("{} {rest}", if high { "long" } else { "short" });
     }
@@ -684,6 +692,10 @@ mod tests {
     #[test]
     fn phrases_and_numbers() {
         assert_eq!(phrase("Avg Session Length", true), "long sessions");
+        assert_eq!(phrase("recency_days", false), "recent");
+        assert_eq!(phrase("frequency", true), "frequent");
+        assert_eq!(phrase("monetary", true), "high spend");
+        assert_eq!(phrase("tenure_days", true), "long tenure");
         assert_eq!(phrase("Time on App", false), "less time on app");
         assert_eq!(phrase("total_orders", true), "high total orders");
         assert_eq!(phrase("numOrders", true), "many orders");

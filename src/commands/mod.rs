@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod features;
 pub mod info;
 pub mod kmeans;
 pub mod model_file;
@@ -12,6 +13,7 @@ pub mod run;
 pub mod score;
 
 pub use bench::{run_bench, BenchCommand, BenchReport, BenchRow};
+pub use features::{run_features, FeatureKind, FeaturesCommand, FeaturesSummary};
 pub use info::{run_info, InfoReport};
 pub use kmeans::{run_kmeans, KMeansCommand, KMeansSummary};
 pub use predict::{run_predict, PredictCommand, PredictSummary};

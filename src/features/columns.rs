@@ -1,0 +1,77 @@
+//! Finding the columns a feature builder needs: the one a flag names, else the first of a
+//! list of common names (compared ignoring case, spaces and underscores).
+
+use crate::data::Source;
+use crate::error::{Error, Result};
+
+/// How one column is looked for.
+#[derive(Clone, Copy, Debug)]
+pub struct Want<'a> {
+    /// What the column holds, for messages ("customer id").
+    pub role: &'static str,
+    /// The flag that names it ("--customer").
+    pub flag: &'static str,
+    /// The name given with the flag, if any.
+    pub given: Option<&'a str>,
+    /// Common names tried in order when the flag is absent.
+    pub aliases: &'static [&'static str],
+}
+
+fn normal(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn listing(columns: &[String]) -> String {
+    columns.join(", ")
+}
+
+/// The index of the column, `None` when it was not given and no alias matches.
+pub fn find(src: &Source, w: &Want<'_>) -> Result<Option<usize>> {
+    let cols = src.columns();
+    if let Some(g) = w.given {
+        return cols
+            .iter()
+            .position(|c| c == g)
+            .or_else(|| cols.iter().position(|c| c.eq_ignore_ascii_case(g.trim())))
+            .map(Some)
+            .ok_or_else(|| Error::UnknownColumn {
+                path: src.path().into(),
+                flag: w.flag.into(),
+                column: g.into(),
+                columns: listing(cols),
+            });
+    }
+    let normals: Vec<String> = cols.iter().map(|c| normal(c)).collect();
+    Ok(w.aliases
+        .iter()
+        .find_map(|a| normals.iter().position(|n| *n == normal(a))))
+}
+
+/// Like [`find`], failing with a message naming the flag when the column is not found.
+pub fn require(src: &Source, w: &Want<'_>) -> Result<usize> {
+    find(src, w)?.ok_or_else(|| Error::NoColumn {
+        path: src.path().into(),
+        role: w.role.into(),
+        flag: w.flag.into(),
+        tried: w.aliases.join(", "),
+        columns: listing(src.columns()),
+    })
+}
+
+/// A [`Want`] from a flag's optional value.
+pub fn want<'a>(
+    role: &'static str,
+    flag: &'static str,
+    given: &'a Option<String>,
+    aliases: &'static [&'static str],
+) -> Want<'a> {
+    Want {
+        role,
+        flag,
+        given: given.as_deref(),
+        aliases,
+    }
+}
