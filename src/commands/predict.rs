@@ -80,21 +80,7 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
             distances: &distances,
         },
     )?;
-    let mut rejects: Vec<Reject> = table
-        .ragged
-        .iter()
-        .enumerate()
-        .map(|(g, r)| Reject {
-            origin: Origin::Ragged(g),
-            row: r.row,
-            reason: format!(
-                "expected {} fields as in the header, found {} (line {})",
-                table.n_cols(),
-                r.fields.len(),
-                r.line
-            ),
-        })
-        .collect();
+    let mut rejects = crate::data::clean::ragged_rejects(&table);
     rejects.extend(issues.into_iter().map(|i| Reject {
         origin: Origin::Row(i.index),
         row: table.row_number(i.index),

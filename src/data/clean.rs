@@ -275,12 +275,9 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-/// Cleans `table` by `schema`: removes duplicates, rejects unusable rows, imputes, handles
-/// outliers and drops constant columns. Fails only when nothing usable is left.
-pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cleaned> {
-    let n = table.n_rows();
-    let mut notes = Vec::new();
-    let mut rejects: Vec<Reject> = table
+/// One reject per row whose field count differs from the header's.
+pub fn ragged_rejects(table: &Table) -> Vec<Reject> {
+    table
         .ragged
         .iter()
         .enumerate()
@@ -294,7 +291,15 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 r.line
             ),
         })
-        .collect();
+        .collect()
+}
+
+/// Cleans `table` by `schema`: removes duplicates, rejects unusable rows, imputes, handles
+/// outliers and drops constant columns. Fails only when nothing usable is left.
+pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cleaned> {
+    let n = table.n_rows();
+    let mut notes = Vec::new();
+    let mut rejects = ragged_rejects(table);
     if !table.ragged.is_empty() {
         notes.push(format!(
             "{} rows with the wrong number of fields rejected",
