@@ -836,3 +836,42 @@ fn parquet_timestamps_and_snappy_pages() {
         );
     }
 }
+
+#[test]
+fn events_many_recurring_sessions_and_products_of_one_user() {
+    // 40 sessions, each seen in three rounds an hour apart, and 120 distinct products: past
+    // the user's inline sets and own lists, into the shared tables.
+    let d = dir("many");
+    let input = d.join("ev.csv");
+    let mut text = String::from("event_time,event_type,product_id,user_id,user_session\n");
+    for r in 0..3 {
+        for s in 0..40 {
+            text += &format!(
+                "2019-10-01 0{r}:{s:02}:00 UTC,view,p{},7,s{s}\n",
+                r * 40 + s
+            );
+        }
+    }
+    std::fs::write(&input, text).unwrap();
+    for threads in ["1", "2"] {
+        let out = d.join(format!("u{threads}.csv"));
+        let (ok, _, stderr) = run(&[
+            "features",
+            "events",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert!(ok, "{stderr}");
+        let table = read(&out);
+        let row: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
+        // events, sessions, products, session_events, session_minutes
+        assert_eq!(
+            (row[1], row[2], row[8], row[14], row[15]),
+            ("120", "40", "120", "3", "120"),
+            "{table}"
+        );
+    }
+}

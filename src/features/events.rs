@@ -178,7 +178,14 @@ struct User {
     cur_session: u64,
     cur_first: i64,
     cur_last: i64,
+    /// Closed sessions (key, first, last) while there are at most [`SESSION_LIST`]; then
+    /// they all move to the shared session map and this stays empty.
+    closed: Vec<(u64, i64, i64)>,
+    sessions_shared: bool,
 }
+
+/// Closed sessions a user keeps in their own list before moving them to the shared map.
+const SESSION_LIST: usize = 32;
 
 /// One output row.
 #[derive(Clone, Debug, PartialEq)]
@@ -382,6 +389,8 @@ impl<W: Write> EventsBuilder<W> {
                 cur_session: NO_KEY,
                 cur_first: 0,
                 cur_last: 0,
+                closed: Vec::new(),
+                sessions_shared: false,
             });
         }
         let u = &mut self.users[ix as usize];
@@ -483,6 +492,8 @@ impl<W: Write> EventsBuilder<W> {
                 u.sessions += 1;
                 u.session_secs += u.cur_last - u.cur_first;
             }
+            u.sessions += u.closed.len() as u32;
+            u.session_secs += u.closed.iter().map(|&(_, a, b)| b - a).sum::<i64>();
         }
         // Integer sums: the map's iteration order does not matter.
         for (_, (ix, first, last)) in self.sessions.drain() {
@@ -537,7 +548,23 @@ fn sort_rows(rows: &mut Vec<EventRow>) {
 }
 
 /// Merges a user's open session into the session map (a session id can recur after another).
-fn flush_session(map: &mut KeyMap<(u32, i64, i64)>, ix: u32, u: &User) {
+fn flush_session(map: &mut KeyMap<(u32, i64, i64)>, ix: u32, u: &mut User) {
+    if !u.sessions_shared {
+        if let Some(s) = u.closed.iter_mut().find(|s| s.0 == u.cur_session) {
+            s.1 = s.1.min(u.cur_first);
+            s.2 = s.2.max(u.cur_last);
+            return;
+        }
+        if u.closed.len() < SESSION_LIST {
+            u.closed.push((u.cur_session, u.cur_first, u.cur_last));
+            return;
+        }
+        for &(k, a, b) in &u.closed {
+            map.insert(pair_key(ix, k, 4), (ix, a, b));
+        }
+        u.closed = Vec::new();
+        u.sessions_shared = true;
+    }
     map.entry(pair_key(ix, u.cur_session, 4))
         .and_modify(|(_, a, b)| {
             *a = (*a).min(u.cur_first);

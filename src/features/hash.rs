@@ -177,12 +177,31 @@ impl Interner {
     }
 }
 
+/// Values a [`SmallDistinct`] keeps in its own list past the inline ones, before it moves
+/// them all to the shared set: a short scan of one customer's list is cheaper than a probe
+/// of the large shared table (a cache miss).
+const SPILL: usize = 64;
+
+/// Whether `v` holds `id`, comparing in blocks the compiler vectorises.
+#[inline]
+fn holds(v: &[u64], id: u64) -> bool {
+    let mut blocks = v.chunks_exact(8);
+    for b in &mut blocks {
+        if b.iter().fold(false, |a, &x| a | (x == id)) {
+            return true;
+        }
+    }
+    blocks.remainder().contains(&id)
+}
+
 /// The distinct values of one kind (products, categories, brands) seen by one customer, by
-/// their [`hash_bytes`]: kept inline while there are at most `N`, then in the shared
-/// [`KeySet`].
-#[derive(Clone, Copy, Debug)]
+/// their [`hash_bytes`]: kept inline while there are at most `N`, then up to [`SPILL`] more
+/// in a list of the customer's own, then all in the shared [`KeySet`].
+#[derive(Clone, Debug)]
 pub struct SmallDistinct<const N: usize> {
     ids: [u64; N],
+    /// Values past the inline ones (empty once they moved to the shared set).
+    more: Vec<u64>,
     /// Values held inline; `u8::MAX` once they moved to the shared set.
     n: u8,
     /// Distinct values counted.
@@ -193,6 +212,7 @@ impl<const N: usize> Default for SmallDistinct<N> {
     fn default() -> Self {
         SmallDistinct {
             ids: [0; N],
+            more: Vec::new(),
             n: 0,
             count: 0,
         }
@@ -214,9 +234,18 @@ impl<const N: usize> SmallDistinct<N> {
                 self.count += 1;
                 return;
             }
-            for &v in &self.ids {
+            if holds(&self.more, id) {
+                return;
+            }
+            if self.more.len() < SPILL {
+                self.more.push(id);
+                self.count += 1;
+                return;
+            }
+            for &v in self.ids.iter().chain(&self.more) {
                 shared.insert(pair_key(customer, v, kind));
             }
+            self.more = Vec::new();
             self.n = u8::MAX;
         }
         if shared.insert(pair_key(customer, id, kind)) {
@@ -255,5 +284,15 @@ mod tests {
             b.insert(v, 1, 0, &mut shared);
         }
         assert_eq!((a.count, b.count), (6, 6));
+        // Past the customer's own list too, into the shared set.
+        let mut c = SmallDistinct::<3>::default();
+        let n = (3 + SPILL + 20) as u64;
+        for round in 0..2 {
+            for v in 0..n {
+                c.insert(v * 7919 + round, 2, 0, &mut shared);
+                c.insert(v * 7919, 2, 0, &mut shared);
+            }
+        }
+        assert_eq!(c.count as u64, 2 * n);
     }
 }
