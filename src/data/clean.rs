@@ -154,9 +154,14 @@ fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
 /// equal hashes are compared byte for byte.
 fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
     let n = table.n_rows();
-    let mut keys: Vec<(u64, u32)> = (0..n)
+    // One u64 per row, the hash's high bits above the row index: 8-byte keys sort much faster
+    // than (hash, index) pairs, equal hashes still come out in row order, and the rare rows
+    // whose shortened hashes collide are told apart by the byte comparison below.
+    let bits = usize::BITS - n.leading_zeros();
+    let mask = 1u64.checked_shl(bits).map_or(u64::MAX, |m| m - 1);
+    let mut keys: Vec<u64> = (0..n)
         .into_par_iter()
-        .map(|i| (row_hash(table.row_bytes(i), table.row_ends(i)), i as u32))
+        .map(|i| (row_hash(table.row_bytes(i), table.row_ends(i)) & !mask) | i as u64)
         .collect();
     keys.par_sort_unstable();
     let same = |a: usize, b: usize| {
@@ -166,15 +171,15 @@ fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
     let mut s = 0;
     while s < keys.len() {
         let mut e = s + 1;
-        while e < keys.len() && keys[e].0 == keys[s].0 {
+        while e < keys.len() && keys[e] & !mask == keys[s] & !mask {
             e += 1;
         }
         // Within a run, indices ascend: each row is matched to the first equal row before it.
         for a in s + 1..e {
-            let i = keys[a].1 as usize;
+            let i = (keys[a] & mask) as usize;
             if let Some(f) = keys[s..a]
                 .iter()
-                .map(|k| k.1 as usize)
+                .map(|&k| (k & mask) as usize)
                 .find(|&f| dup[f].is_none() && same(f, i))
             {
                 dup[i] = Some(f as u32);
