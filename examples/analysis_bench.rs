@@ -33,7 +33,7 @@ fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args
         .get(1)
@@ -77,9 +77,7 @@ fn main() -> anyhow::Result<()> {
             2
         });
     }
-    let mean = raw
-        .mean_axis(Axis(0))
-        .ok_or_else(|| anyhow::anyhow!("no rows"))?;
+    let mean = raw.mean_axis(Axis(0)).ok_or("no rows")?;
     let sd = raw.std_axis(Axis(0), 0.0);
     let x = Array2::from_shape_fn((n, d), |(i, j)| ((raw[[i, j]] - mean[j]) / sd[j]) as f32);
 
@@ -120,7 +118,7 @@ fn main() -> anyhow::Result<()> {
             .into_iter()
             .find(|(s, _)| s.k == choice.k)
             .map(|(_, f)| f)
-            .ok_or_else(|| anyhow::anyhow!("chosen k not in sweep"))?
+            .ok_or("chosen k not in sweep")?
     } else {
         let all = backend.upload(x.view())?;
         let mut f = fit_uploaded(
