@@ -4,6 +4,9 @@
 //! k-means driver (`kmeans`) runs on any `backend::Backend`; the CPU backend is the reference
 //! the GPU backend is verified against.
 
+#[macro_use]
+mod simd;
+
 pub mod analysis;
 pub mod backend;
 pub mod commands;

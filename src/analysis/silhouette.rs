@@ -177,56 +177,19 @@ pub fn silhouette_batch(x: ArrayView2<'_, f32>, labelings: &[&[u32]]) -> Result<
     Ok(total.into_iter().map(|t| t / m as f64).collect())
 }
 
-/// Sums of Euclidean distances from `xi` to the rows of each group (contiguous ranges of the
-/// padded feature-major matrix `cols`), each group summed lane-wise in f64 in a fixed order.
-/// Runs the widest vector code the CPU has; lane-wise arithmetic makes every version agree
-/// bit for bit.
-fn group_sums(
-    cols: &[f32],
-    padded: usize,
-    d: usize,
-    xi: &[f32],
-    starts: &[usize],
-    gsum: &mut [f64],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { group_sums_avx512(cols, padded, d, xi, starts, gsum) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { group_sums_avx2(cols, padded, d, xi, starts, gsum) };
-        }
-    }
-    group_sums_impl(cols, padded, d, xi, starts, gsum)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn group_sums_avx512(
-    cols: &[f32],
-    padded: usize,
-    d: usize,
-    xi: &[f32],
-    starts: &[usize],
-    gsum: &mut [f64],
-) {
-    group_sums_impl(cols, padded, d, xi, starts, gsum)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn group_sums_avx2(
-    cols: &[f32],
-    padded: usize,
-    d: usize,
-    xi: &[f32],
-    starts: &[usize],
-    gsum: &mut [f64],
-) {
-    group_sums_impl(cols, padded, d, xi, starts, gsum)
+multiversion! {
+    /// Sums of Euclidean distances from `xi` to the rows of each group (contiguous ranges of the
+    /// padded feature-major matrix `cols`), each group summed lane-wise in f64 in a fixed order.
+    /// Runs the widest vector code the CPU has; lane-wise arithmetic makes every version agree
+    /// bit for bit.
+    fn group_sums => group_sums_impl(
+        cols: &[f32],
+        padded: usize,
+        d: usize,
+        xi: &[f32],
+        starts: &[usize],
+        gsum: &mut [f64],
+    )
 }
 
 #[inline(always)]
@@ -325,51 +288,16 @@ pub fn simplified_silhouette_batch(
     Ok(total.into_iter().map(|t| t / n as f64).collect())
 }
 
-/// Sums of the simplified-silhouette terms of one chunk of rows (starting at row `row0`) for
-/// every fit, in the widest vector code the CPU has (identical results on each).
-fn simplified_chunk(
-    chunk: &[f32],
-    row0: usize,
-    d: usize,
-    fits: &[(ArrayView2<'_, f32>, &[u32])],
-    cents: &[Vec<f32>],
-) -> Vec<f64> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { simplified_chunk_avx512(chunk, row0, d, fits, cents) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { simplified_chunk_avx2(chunk, row0, d, fits, cents) };
-        }
-    }
-    simplified_chunk_impl(chunk, row0, d, fits, cents)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn simplified_chunk_avx512(
-    chunk: &[f32],
-    row0: usize,
-    d: usize,
-    fits: &[(ArrayView2<'_, f32>, &[u32])],
-    cents: &[Vec<f32>],
-) -> Vec<f64> {
-    simplified_chunk_impl(chunk, row0, d, fits, cents)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn simplified_chunk_avx2(
-    chunk: &[f32],
-    row0: usize,
-    d: usize,
-    fits: &[(ArrayView2<'_, f32>, &[u32])],
-    cents: &[Vec<f32>],
-) -> Vec<f64> {
-    simplified_chunk_impl(chunk, row0, d, fits, cents)
+multiversion! {
+    /// Sums of the simplified-silhouette terms of one chunk of rows (starting at row `row0`) for
+    /// every fit, in the widest vector code the CPU has (identical results on each).
+    fn simplified_chunk => simplified_chunk_impl(
+        chunk: &[f32],
+        row0: usize,
+        d: usize,
+        fits: &[(ArrayView2<'_, f32>, &[u32])],
+        cents: &[Vec<f32>],
+    ) -> Vec<f64>
 }
 
 #[inline(always)]

@@ -21,40 +21,6 @@ const MASKED_MAX_K: usize = 16;
 
 type Lanes = [f32; LANES];
 
-/// Defines a function that runs a portable `#[inline(always)]` kernel compiled for AVX-512F or
-/// AVX2 when the CPU has them, chosen at run time. The arithmetic is the same on every path (no
-/// fused multiply-adds), so results do not depend on which one runs.
-macro_rules! multiversion {
-    ($(#[$m:meta])* fn $name:ident => $portable:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty) => {
-        $(#[$m])*
-        #[allow(clippy::too_many_arguments)]
-        fn $name($($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512($($arg: $ty),*) -> $ret {
-                    $portable($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2($($arg: $ty),*) -> $ret {
-                    $portable($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports AVX-512F, checked just above.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU supports AVX2, checked just above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $portable($($arg),*)
-        }
-    };
-}
-
 /// Runs the k-means kernels on the CPU with rayon (the thread pool in scope).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuBackend;
