@@ -8,6 +8,7 @@
 mod simd;
 
 pub mod analysis;
+pub mod cluster;
 pub mod backend;
 pub mod commands;
 pub mod data;

@@ -1,0 +1,3 @@
+//! Clustering algorithms beside k-means: DBSCAN, hierarchical (Ward) and k-prototypes for
+//! mixed numeric and categorical data. Each takes the scaled matrix `run` builds and returns
+//! labels numbered canonically (largest cluster first), so reports are stable.
