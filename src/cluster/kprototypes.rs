@@ -182,11 +182,7 @@ pub fn default_gamma(xn: ArrayView2<'_, f32>) -> f64 {
         .into_iter()
         .map(|col| {
             let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
-            let var = col
-                .iter()
-                .map(|&v| (v as f64 - mean).powi(2))
-                .sum::<f64>()
-                / n as f64;
+            let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
             var.sqrt()
         })
         .sum::<f64>()
