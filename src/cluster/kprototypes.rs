@@ -216,7 +216,8 @@ pub fn fit(
         )));
     }
     let gamma = params.gamma.unwrap_or_else(|| default_gamma(xn));
-    let data = Blocked::new(xn, xc);
+    let mut data = Blocked::new(xn, xc);
+    data.find_levels();
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let mut best: Option<Run> = None;
     for _ in 0..params.n_init {
@@ -306,47 +307,41 @@ struct Blocked {
 }
 
 impl Blocked {
+    /// Lays out the data for the kernel; `levels` stays empty until [`Blocked::find_levels`].
     fn new(xn: ArrayView2<'_, f32>, xc: ArrayView2<'_, u32>) -> Self {
-        let (n, dn) = xn.dim();
-        let dc = xc.ncols();
-        let mut num = vec![0f32; n * dn];
-        if dn > 0 {
-            num.par_chunks_mut(ROWS_PER_CHUNK * dn)
-                .enumerate()
-                .for_each(|(c, block)| {
-                    let s0 = c * ROWS_PER_CHUNK;
-                    let len = block.len() / dn;
-                    // The transposed slice iterates feature by feature: the chunk's layout.
-                    for (b, &v) in block.iter_mut().zip(xn.slice(s![s0..s0 + len, ..]).t()) {
-                        *b = v;
-                    }
-                });
-        }
-        let mut cat = vec![0u32; n * dc];
-        if dc > 0 {
-            cat.par_chunks_mut(ROWS_PER_CHUNK * dc)
-                .enumerate()
-                .for_each(|(c, block)| {
-                    let s0 = c * ROWS_PER_CHUNK;
-                    let len = block.len() / dc;
-                    for (b, &v) in block.iter_mut().zip(xc.slice(s![s0..s0 + len, ..]).t()) {
-                        *b = v;
-                    }
-                });
-        }
-        let levels = xc
-            .columns()
-            .into_iter()
-            .map(|col| col.iter().max().map_or(0, |&m| m as usize + 1))
-            .collect();
         Blocked {
-            n,
-            dn,
-            dc,
-            num,
-            cat,
-            levels,
+            n: xn.nrows(),
+            dn: xn.ncols(),
+            dc: xc.ncols(),
+            num: blocked(xn),
+            cat: blocked(xc),
+            levels: Vec::new(),
         }
+    }
+
+    /// Sets the levels of each categorical column (largest code + 1); only fitting needs them.
+    fn find_levels(&mut self) {
+        let dc = self.dc;
+        let maxima = self
+            .cat
+            .par_chunks(ROWS_PER_CHUNK * dc.max(1))
+            .map(|block| {
+                let len = block.len() / dc.max(1);
+                (0..dc)
+                    .map(|f| {
+                        block[f * len..(f + 1) * len]
+                            .iter()
+                            .copied()
+                            .max()
+                            .map_or(0, |m| m as usize + 1)
+                    })
+                    .collect::<Vec<usize>>()
+            })
+            .reduce(
+                || vec![0; dc],
+                |a, b| a.iter().zip(&b).map(|(x, y)| *x.max(y)).collect(),
+            );
+        self.levels = maxima;
     }
 
     /// The numeric and categorical blocks of chunk `c`, which holds `len` rows.
@@ -370,6 +365,39 @@ impl Blocked {
             (0..self.dc).map(|f| cat[f * len + r]).collect(),
         )
     }
+}
+
+/// Copies an n × d matrix into the chunked layout of [`Blocked`], in parallel over chunks.
+fn blocked<T: Copy + Default + Send + Sync>(x: ArrayView2<'_, T>) -> Vec<T> {
+    let (n, d) = x.dim();
+    let mut out = vec![T::default(); n * d];
+    if d == 0 {
+        return out;
+    }
+    let contiguous = x.as_slice();
+    out.par_chunks_mut(ROWS_PER_CHUNK * d)
+        .enumerate()
+        .for_each(|(c, block)| {
+            let s0 = c * ROWS_PER_CHUNK;
+            let len = block.len() / d;
+            match contiguous {
+                // Row-major input (the usual case): read each row once, in order.
+                Some(all) => {
+                    for (r, row) in all[s0 * d..(s0 + len) * d].chunks_exact(d).enumerate() {
+                        for (f, &v) in row.iter().enumerate() {
+                            block[f * len + r] = v;
+                        }
+                    }
+                }
+                // Any other layout: the transposed view iterates feature by feature.
+                None => {
+                    for (b, &v) in block.iter_mut().zip(x.slice(s![s0..s0 + len, ..]).t()) {
+                        *b = v;
+                    }
+                }
+            }
+        });
+    out
 }
 
 /// Prototypes in flat row-major form, as the kernel reads them.
@@ -801,7 +829,8 @@ mod tests {
         let n = ROWS_PER_CHUNK + 10;
         let xn = Array2::from_shape_fn((n, 3), |(i, f)| (i * 3 + f) as f32);
         let xc = Array2::from_shape_fn((n, 2), |(i, f)| ((i + f) % 5) as u32);
-        let b = Blocked::new(xn.view(), xc.view());
+        let mut b = Blocked::new(xn.view(), xc.view());
+        b.find_levels();
         for i in [0, 1, ROWS_PER_CHUNK - 1, ROWS_PER_CHUNK, n - 1] {
             let (rn, rc) = b.row(i);
             assert_eq!(rn, xn.row(i).to_vec());
@@ -824,7 +853,8 @@ mod tests {
         // pass; each must get a row, and the fit must still end with k non-empty clusters.
         let xn = array![[0.0f32], [0.0], [10.0], [10.0], [20.0], [30.0]];
         let xc = array![[2u32], [1], [1], [2], [0], [0]];
-        let data = Blocked::new(xn.view(), xc.view());
+        let mut data = Blocked::new(xn.view(), xc.view());
+        data.find_levels();
         let init = Prototypes {
             k: 4,
             num: vec![0.0; 4],
