@@ -675,7 +675,7 @@ fn first_new_row(data: &Blocked, chosen: &[usize]) -> Option<usize> {
     let taken: Vec<(Vec<f32>, Vec<u32>)> = chosen.iter().map(|&i| data.row(i)).collect();
     (0..data.n).find(|&i| {
         let r = data.row(i);
-        !taken.iter().any(|t| *t == r)
+        !taken.contains(&r)
     })
 }
 
