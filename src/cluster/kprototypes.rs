@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 /// depend on how many threads run the chunks.
 pub const ROWS_PER_CHUNK: usize = 4096;
 
+/// Interleaved accumulators in the scatter loops: rows of one cluster that follow each other
+/// would otherwise make one long chain of dependent adds through memory.
+const SPLIT: usize = 4;
+
 /// Largest number of levels a categorical column may have: level counts are dense arrays.
 pub const MAX_LEVELS: usize = 1 << 20;
 
@@ -549,9 +553,14 @@ fn assign_and_accumulate(
                 counts[l as usize] += 1;
             }
             let mut sums = vec![0f64; k * dn];
+            let mut acc = vec![0f64; SPLIT * k];
             for f in 0..dn {
-                for (&x, &l) in num[f * len..(f + 1) * len].iter().zip(&new) {
-                    sums[l as usize * dn + f] += x as f64;
+                acc.fill(0.0);
+                for (r, (&x, &l)) in num[f * len..(f + 1) * len].iter().zip(&new).enumerate() {
+                    acc[(r % SPLIT) * k + l as usize] += x as f64;
+                }
+                for j in 0..k {
+                    sums[j * dn + f] = (0..SPLIT).map(|c| acc[c * k + j]).sum();
                 }
             }
             Partial {
@@ -594,20 +603,21 @@ fn count_levels(data: &Blocked, labels: &[u32], k: usize) -> (Vec<u64>, Vec<usiz
         .par_chunks(ROWS_PER_CHUNK)
         .enumerate()
         .fold(
-            || vec![0u64; total],
+            || vec![0u64; SPLIT * total],
             |mut acc, (c, lab)| {
                 let len = lab.len();
                 let (_, cat) = data.chunk(c, len);
                 for (f, (&off, &lv)) in offsets.iter().zip(&data.levels).enumerate() {
-                    for (&x, &l) in cat[f * len..(f + 1) * len].iter().zip(lab) {
-                        acc[off + l as usize * lv + x as usize] += 1;
+                    let col = cat[f * len..(f + 1) * len].iter().zip(lab);
+                    for (r, (&x, &l)) in col.enumerate() {
+                        acc[(r % SPLIT) * total + off + l as usize * lv + x as usize] += 1;
                     }
                 }
                 acc
             },
         )
         .reduce(
-            || vec![0u64; total],
+            || vec![0u64; SPLIT * total],
             |mut a, b| {
                 for (x, y) in a.iter_mut().zip(&b) {
                     *x += y;
@@ -615,6 +625,9 @@ fn count_levels(data: &Blocked, labels: &[u32], k: usize) -> (Vec<u64>, Vec<usiz
                 a
             },
         );
+    let counts = (0..total)
+        .map(|t| (0..SPLIT).map(|c| counts[c * total + t]).sum())
+        .collect();
     (counts, offsets)
 }
 
