@@ -349,3 +349,41 @@ fn every_error_message() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn malformed_models_are_reported_not_used() {
+    let good = KPrototypesModel {
+        numeric: vec![vec![0.0], vec![1.0]],
+        modes: vec![vec![0], vec![1]],
+        gamma: 0.5,
+    };
+    assert!(good.check().is_ok());
+    let message = |m: KPrototypesModel| match m.check() {
+        Err(Error::Data(s)) => s,
+        other => panic!("{other:?}"),
+    };
+    let mut m = good.clone();
+    m.modes.pop();
+    assert_eq!(
+        message(m),
+        "the k-prototypes model is unusable: it has 2 numeric prototypes and 1 categorical modes (need the same number, at least 1); fit it again"
+    );
+    let mut m = good.clone();
+    m.numeric[1].push(2.0);
+    assert_eq!(
+        message(m),
+        "the k-prototypes model is unusable: prototype 1 has 2 numeric and 1 categorical values, prototype 0 has 1 and 1; fit it again"
+    );
+    let mut m = good.clone();
+    m.numeric[0][0] = f32::NAN;
+    assert_eq!(
+        message(m),
+        "the k-prototypes model is unusable: a prototype mean is not a finite number; fit it again"
+    );
+    let mut m = good.clone();
+    m.gamma = -1.0;
+    assert_eq!(
+        message(m),
+        "the k-prototypes model is unusable: gamma is -1, not a positive number; fit it again"
+    );
+}

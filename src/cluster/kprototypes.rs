@@ -119,8 +119,9 @@ impl KPrototypesModel {
     /// Nearest prototype and its cost for each row (ties: lowest prototype index), in parallel.
     ///
     /// # Panics
-    /// If the column counts differ from the model's or the two views have different row
-    /// counts; [`KPrototypesModel::check_input`] reports these as errors instead.
+    /// If the model is malformed, the column counts differ from the model's or the two views
+    /// have different row counts; [`KPrototypesModel::check_input`] reports these as errors,
+    /// so callers holding user input call it first.
     pub fn predict(
         &self,
         xn: ArrayView2<'_, f32>,
@@ -135,8 +136,44 @@ impl KPrototypesModel {
         (labels, costs.into_iter().map(f64::from).collect())
     }
 
-    /// Checks that `xn` and `xc` have the model's column counts and the same number of rows.
+    /// Checks that a model (for example one read back from JSON) is usable: k ≥ 1 prototypes,
+    /// each with the same numeric and categorical lengths, finite means and a positive γ.
+    pub fn check(&self) -> Result<()> {
+        let bad = |why: String| {
+            Err(Error::Data(format!(
+                "the k-prototypes model is unusable: {why}; fit it again"
+            )))
+        };
+        let k = self.numeric.len();
+        if k == 0 || self.modes.len() != k {
+            return bad(format!(
+                "it has {k} numeric prototypes and {} categorical modes (need the same number, at least 1)",
+                self.modes.len()
+            ));
+        }
+        let (dn, dc) = (self.numeric[0].len(), self.modes[0].len());
+        if let Some(j) = (0..k).find(|&j| self.numeric[j].len() != dn || self.modes[j].len() != dc)
+        {
+            return bad(format!(
+                "prototype {j} has {} numeric and {} categorical values, prototype 0 has {dn} and {dc}",
+                self.numeric[j].len(),
+                self.modes[j].len()
+            ));
+        }
+        if self.numeric.iter().flatten().any(|v| !v.is_finite()) {
+            return bad("a prototype mean is not a finite number".into());
+        }
+        let g = self.gamma;
+        if !(g.is_finite() && g > 0.0 && (g as f32).is_finite()) {
+            return bad(format!("gamma is {g}, not a positive number"));
+        }
+        Ok(())
+    }
+
+    /// Checks the model ([`KPrototypesModel::check`]) and that `xn` and `xc` have its column
+    /// counts and the same number of rows.
     pub fn check_input(&self, xn: ArrayView2<'_, f32>, xc: ArrayView2<'_, u32>) -> Result<()> {
+        self.check()?;
         let dn = self.numeric.first().map_or(0, Vec::len);
         let dc = self.modes.first().map_or(0, Vec::len);
         if xn.ncols() != dn || xc.ncols() != dc {
