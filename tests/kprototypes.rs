@@ -387,3 +387,35 @@ fn malformed_models_are_reported_not_used() {
         "the k-prototypes model is unusable: gamma is -1, not a positive number; fit it again"
     );
 }
+
+#[test]
+fn more_runs_never_cost_more_and_clusters_are_numbered_by_size() {
+    let (xn, xc, _) = mixed(
+        &[
+            (vec![0.0, 0.0], vec![0, 1], 900),
+            (vec![1.0, 1.0], vec![1, 0], 700),
+            (vec![0.0, 1.5], vec![2, 2], 500),
+        ],
+        1.0,
+        17,
+    );
+    for seed in 0..3 {
+        let p = KPrototypesParams::new(5).seed(seed);
+        let one = fit(xn.view(), xc.view(), &p).unwrap();
+        // The first of several runs draws exactly what a single run draws, so keeping the
+        // cheapest can only match or improve on it.
+        let many = fit(xn.view(), xc.view(), &p.clone().n_init(4)).unwrap();
+        assert!(
+            many.cost <= one.cost,
+            "seed {seed}: {} > {}",
+            many.cost,
+            one.cost
+        );
+        let mut sizes = vec![0usize; 5];
+        for &l in &many.labels {
+            sizes[l as usize] += 1;
+        }
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        assert!(sizes.iter().all(|&s| s > 0), "{sizes:?}");
+    }
+}
