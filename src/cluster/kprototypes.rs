@@ -130,10 +130,29 @@ impl KPrototypesModel {
         if let Err(e) = self.check_input(xn, xc) {
             panic!("KPrototypesModel::predict: {e}");
         }
-        let data = Blocked::new(xn, xc);
         let protos = Prototypes::from_model(self);
-        let (labels, costs) = assign_all(&data, &protos);
-        (labels, costs.into_iter().map(f64::from).collect())
+        let (n, dn, dc) = (xn.nrows(), xn.ncols(), xc.ncols());
+        let mut labels = vec![0u32; n];
+        let mut costs = vec![0f64; n];
+        // Each chunk is laid out in a small buffer of its own rather than copying the whole
+        // input first: a single pass needs no full copy, and the buffer stays in cache.
+        labels
+            .par_chunks_mut(ROWS_PER_CHUNK)
+            .zip(costs.par_chunks_mut(ROWS_PER_CHUNK))
+            .enumerate()
+            .for_each(|(c, (lab, cost))| {
+                let (s0, len) = (c * ROWS_PER_CHUNK, lab.len());
+                let mut num = vec![0f32; len * dn];
+                let mut cat = vec![0u32; len * dc];
+                transpose_into(xn.slice(s![s0..s0 + len, ..]), &mut num);
+                transpose_into(xc.slice(s![s0..s0 + len, ..]), &mut cat);
+                let mut best = vec![0f32; len];
+                nearest_chunk(&num, &cat, &protos, &mut best, lab);
+                for (o, &v) in cost.iter_mut().zip(&best) {
+                    *o = v as f64;
+                }
+            });
+        (labels, costs)
     }
 
     /// Checks that a model (for example one read back from JSON) is usable: k ≥ 1 prototypes,
@@ -415,30 +434,35 @@ fn blocked<T: Copy + Default + Send + Sync>(x: ArrayView2<'_, T>) -> Vec<T> {
     if d == 0 {
         return out;
     }
-    let contiguous = x.as_slice();
     out.par_chunks_mut(ROWS_PER_CHUNK * d)
         .enumerate()
         .for_each(|(c, block)| {
             let s0 = c * ROWS_PER_CHUNK;
             let len = block.len() / d;
-            match contiguous {
-                // Row-major input (the usual case): read each row once, in order.
-                Some(all) => {
-                    for (r, row) in all[s0 * d..(s0 + len) * d].chunks_exact(d).enumerate() {
-                        for (f, &v) in row.iter().enumerate() {
-                            block[f * len + r] = v;
-                        }
-                    }
-                }
-                // Any other layout: the transposed view iterates feature by feature.
-                None => {
-                    for (b, &v) in block.iter_mut().zip(x.slice(s![s0..s0 + len, ..]).t()) {
-                        *b = v;
-                    }
-                }
-            }
+            transpose_into(x.slice(s![s0..s0 + len, ..]), block);
         });
     out
+}
+
+/// Writes the rows of `x` (len × d) into `block` feature by feature (value (r, f) at f·len + r).
+fn transpose_into<T: Copy>(x: ArrayView2<'_, T>, block: &mut [T]) {
+    let (len, d) = x.dim();
+    match x.as_slice() {
+        // Row-major input (the usual case): read each row once, in order.
+        Some(all) => {
+            for (r, row) in all.chunks_exact(d.max(1)).enumerate() {
+                for (f, &v) in row.iter().enumerate() {
+                    block[f * len + r] = v;
+                }
+            }
+        }
+        // Any other layout: the transposed view iterates feature by feature.
+        None => {
+            for (b, &v) in block.iter_mut().zip(x.t()) {
+                *b = v;
+            }
+        }
+    }
 }
 
 /// Prototypes in flat row-major form, as the kernel reads them.
