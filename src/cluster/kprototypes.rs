@@ -888,6 +888,41 @@ mod tests {
     }
 
     #[test]
+    fn vector_kernel_matches_a_row_at_a_time_reference() {
+        // Random data over two chunks (the second one partial): the chunked kernel (AVX-512
+        // where available) must give exactly what the plain definition gives.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = ROWS_PER_CHUNK + 917;
+        let xn = Array2::from_shape_fn((n, 4), |_| rng.random::<f32>() * 4.0 - 2.0);
+        let xc = Array2::from_shape_fn((n, 3), |_| (rng.random::<f64>() * 4.0) as u32);
+        let model = KPrototypesModel {
+            numeric: (0..5)
+                .map(|_| (0..4).map(|_| rng.random::<f32>() * 4.0 - 2.0).collect())
+                .collect(),
+            modes: (0..5).map(|j| vec![j % 4, (j + 1) % 4, 0]).collect(),
+            gamma: 0.7,
+        };
+        let (labels, costs) = model.predict(xn.view(), xc.view());
+        let g = model.gamma as f32;
+        for i in 0..n {
+            let (mut best, mut label) = (f32::INFINITY, 0u32);
+            for (j, (mu, mode)) in model.numeric.iter().zip(&model.modes).enumerate() {
+                let mut d = 0f32;
+                for f in 0..4 {
+                    let t = xn[[i, f]] - mu[f];
+                    d += t * t;
+                }
+                let q = (0..3).filter(|&f| xc[[i, f]] != mode[f]).count() as f32;
+                let v = d + g * q;
+                if v < best {
+                    (best, label) = (v, j as u32);
+                }
+            }
+            assert_eq!((labels[i], costs[i]), (label, best as f64), "row {i}");
+        }
+    }
+
+    #[test]
     fn ties_go_to_the_lowest_prototype() {
         let model = KPrototypesModel {
             numeric: vec![vec![-1.0], vec![1.0]],
