@@ -545,8 +545,11 @@ const SAMPLE_PER_MICRO: usize = 64;
 /// The sample is never smaller than this (when there are that many rows).
 const SAMPLE_MIN: usize = 50_000;
 /// Lloyd iterations on the sample: micro-clusters only need to be compact, not converged;
-/// the Ward stage above them decides the final partition.
-const MICRO_MAX_ITER: usize = 20;
+/// the Ward stage above them decides the final partition. Measured on 20k rows of 8
+/// overlapping blobs (sd 3, centres in [-10, 10]^8), k = 8, against exact Ward: k-means++ with
+/// 20 iterations gave ARI 0.936 in 2.6 s, random rows with 10 iterations ARI 0.929 in 0.26 s
+/// (1M separated rows: ARI 1.0 against the truth with either), so random init it is.
+const MICRO_MAX_ITER: usize = 10;
 /// Rows per parallel chunk of the centroid and inertia passes (fixed: thread-count independent).
 const ROWS_PER_CHUNK: usize = 4096;
 
@@ -666,7 +669,8 @@ fn micro_clusters<B: Backend>(
     // The sample may hold fewer distinct rows than the data; k-means needs k distinct points.
     let m = m.min(distinct_rows(sample.view(), m));
     let params = KMeansParams::new(m)
-        .init(Init::KMeansPlusPlus)
+        // k-means++ at k = 1000 costs more than all the Lloyd iterations together.
+        .init(Init::Random)
         .max_iter(MICRO_MAX_ITER)
         .seed(seed);
     let fit = {
