@@ -301,8 +301,8 @@ impl Active {
         } else {
             scan(0, len)
         };
-        for j in 0..d {
-            self.cols[j * len + p] = centre[j];
+        for (j, &c) in centre.iter().enumerate() {
+            self.cols[j * len + p] = c;
         }
         (best.0, self.slot.get(best.1).copied().unwrap_or(u32::MAX))
     }
