@@ -187,8 +187,9 @@ struct RawMerge {
     size: u64,
 }
 
-/// Positions are processed in blocks of this many lanes (two AVX-512 vectors of f64).
-const LANES: usize = 16;
+/// Positions are processed in blocks of this many lanes: four AVX-512 vectors of f64, whose
+/// independent sums hide the add latency (20k rows, one thread: 1.95 s with 16 lanes, 1.47 s).
+const LANES: usize = 32;
 /// Positions per parallel task of the nearest-neighbour scan.
 const SCAN_CHUNK: usize = 4096;
 /// Below this many positions the scan stays on one thread: spawning costs more than it gains.
@@ -197,7 +198,9 @@ const PAR_MIN: usize = 12_288;
 /// Active clusters as columns (feature-major), so that the distance from the chain's tip to
 /// a block of clusters is one vector operation per feature. Inactive positions are parked at
 /// +∞, where their cost is +∞ and they are never chosen; the arrays are compacted (keeping
-/// slot order) whenever half of them is inactive, so scans cost O(n_active·d).
+/// slot order) whenever a quarter of them is inactive: scans then cost at most 4/3 of the
+/// active clusters, and the ~log_{4/3} n compactions cost little (20k rows: 14% fewer positions
+/// scanned than compacting at half).
 struct Active {
     d: usize,
     /// Positions, a multiple of LANES.
@@ -322,7 +325,7 @@ impl Active {
         self.w[pb] = 1.0;
         self.slot[pb] = u32::MAX;
         self.n_active -= 1;
-        if self.n_active * 2 <= self.len && self.len > LANES {
+        if self.n_active * 4 <= self.len * 3 && self.len > LANES {
             self.compact();
         }
     }
