@@ -211,3 +211,34 @@ fn parameters_that_cannot_work_say_what_to_use() {
         "--k 60 is more than the 50 micro-clusters the two-stage hierarchical clustering cuts from; use a --k of at most 50, or raise --micro-clusters"
     );
 }
+
+#[test]
+fn ties_on_a_lattice_give_a_valid_tree() {
+    // A 12 × 12 integer lattice with every point twice: distances tie everywhere, which the
+    // chain must resolve (previous element first, then lowest leaf) without cycling.
+    let pts: Vec<f32> = (0..288)
+        .flat_map(|i| {
+            let p = i % 144;
+            [(p / 12) as f32, (p % 12) as f32]
+        })
+        .collect();
+    let x = Array2::from_shape_vec((288, 2), pts).unwrap();
+    let t = ward(x.view(), None).unwrap();
+    assert_eq!(t.merges.len(), 287);
+    assert_eq!(t.merges.last().unwrap().size, 288);
+    let mut used = vec![false; 288 + 287];
+    for (i, m) in t.merges.iter().enumerate() {
+        assert!(
+            m.a < m.b && m.b < 288 + i,
+            "merge {i} names a later cluster"
+        );
+        assert!(!used[m.a] && !used[m.b], "merge {i} reuses a cluster");
+        used[m.a] = true;
+        used[m.b] = true;
+        if i > 0 {
+            assert!(m.height >= t.merges[i - 1].height);
+        }
+    }
+    assert!(t.merges[..144].iter().all(|m| m.height == 0.0));
+    assert_eq!(t, ward(x.view(), None).unwrap());
+}

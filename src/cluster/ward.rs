@@ -31,7 +31,7 @@ pub struct Merge {
 }
 
 /// A full Ward tree over weighted leaves.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Dendrogram {
     /// Leaves (rows or micro-clusters).
     pub n_leaves: usize,
