@@ -6,7 +6,7 @@ mod common;
 
 use common::{blobs, same_partition, shuffle, uniform};
 use ndarray::Array2;
-use segmenter::backend::CpuBackend;
+use segmenter::backend::{Backend, CpuBackend, GpuBackend};
 use segmenter::cluster::ward::{hierarchical, ward, Dendrogram, HierarchicalParams};
 
 // 40 random points and their linkage from scipy 1.x, generated once (see the file header).
@@ -241,4 +241,33 @@ fn ties_on_a_lattice_give_a_valid_tree() {
     }
     assert!(t.merges[..144].iter().all(|m| m.height == 0.0));
     assert_eq!(t, ward(x.view(), None).unwrap());
+}
+
+/// The two-stage path on `backend` with the parameters of the agreement test above.
+fn two_stage_on<B: Backend>(backend: &B, x: &Array2<f32>) -> Vec<u32> {
+    let params = HierarchicalParams {
+        exact_max: 1_000,
+        micro_clusters: 100,
+        ..HierarchicalParams::new(4)
+    };
+    hierarchical(backend, x.view(), &params).unwrap().labels
+}
+
+#[test]
+fn two_stage_on_the_gpu_matches_the_cpu() {
+    // Skips without an adapter unless SEGMENTER_REQUIRE_GPU=1 (CI installs lavapipe).
+    let gpu = match GpuBackend::new() {
+        Ok(b) => b,
+        Err(e) => {
+            if std::env::var("SEGMENTER_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("SEGMENTER_REQUIRE_GPU=1 but no GPU backend: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            return;
+        }
+    };
+    let (x, truth) = separated();
+    let on_gpu = two_stage_on(&gpu, &x);
+    assert!(same_partition(&on_gpu, &truth));
+    assert_eq!(on_gpu, two_stage_on(&CpuBackend, &x));
 }
