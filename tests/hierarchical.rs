@@ -200,6 +200,12 @@ fn parameters_that_cannot_work_say_what_to_use() {
         err(&dup, HierarchicalParams::new(4)),
         "--k 4 is more than the 3 distinct rows of the data; use a --k of at most 3"
     );
+    let mut nan = uniform(50, 2, 1.0, 1);
+    nan[[3, 1]] = f32::NAN;
+    assert_eq!(
+        err(&nan, HierarchicalParams::new(2)),
+        "row 3, column 1: NaN is not a finite number; hierarchical clustering needs finite values"
+    );
     let big = uniform(2_000, 2, 1.0, 2);
     let two_stage = HierarchicalParams {
         exact_max: 100,

@@ -100,8 +100,9 @@ impl Dendrogram {
         Ok(roots.iter().map(|&r| label_of_root[r]).collect())
     }
 
-    /// A height between the merge kept last and the first merge undone by `cut(k)`, where a
-    /// horizontal line separates the k clusters (0 when k = n_leaves, the top merge's height when k = 1).
+    /// A height halfway between the last merge `cut(k)` keeps and the first it undoes (0 for
+    /// the kept one when k = n_leaves), where a horizontal line separates the k clusters; the
+    /// top merge's height when k = 1, and 0 for k = 0 or a tree without merges.
     pub fn cut_height(&self, k: usize) -> f64 {
         let m = self.merges.len();
         if k == 0 || m == 0 {
@@ -137,21 +138,23 @@ pub fn ward(x: ArrayView2<'_, f32>, weights: Option<&[u64]>) -> Result<Dendrogra
             "no data to cluster: the matrix has no rows or no columns".into(),
         ));
     }
-    if let Some((i, j)) = x
-        .indexed_iter()
-        .find(|(_, v)| !v.is_finite())
-        .map(|(ij, _)| ij)
-    {
-        return Err(Error::Data(format!(
-            "row {i}, column {j} is not a finite number; Ward needs finite values"
-        )));
-    }
+    check_finite(x)?;
     let w: Vec<u64> = match weights {
         None => vec![1; n],
         Some(w) => w.to_vec(),
     };
     let points: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     ward_f64(&points, d, &w)
+}
+
+/// NaN or infinity would poison every centroid it is merged into: refuse it up front.
+fn check_finite(x: ArrayView2<'_, f32>) -> Result<()> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((i, j), v)) => Err(Error::Data(format!(
+            "row {i}, column {j}: {v} is not a finite number; hierarchical clustering needs finite values"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Exact Ward on a row-major n×d f64 matrix with positive weights (the two-stage path passes
@@ -534,7 +537,8 @@ pub struct Hierarchical {
     pub dendrogram: Dendrogram,
     /// Whether the two-stage path ran.
     pub two_stage: bool,
-    /// Two-stage: each row's micro-cluster (a leaf of `dendrogram`).
+    /// Two-stage: each row's micro-cluster, a leaf of `dendrogram` (leaves are numbered by
+    /// the first row they hold).
     pub micro_labels: Option<Vec<u32>>,
     /// k × d, the mean of each final cluster's rows (used by predict).
     pub centroids: Array2<f32>,
@@ -569,6 +573,7 @@ pub fn hierarchical<B: Backend>(
             "no data to cluster: the matrix has no rows or no columns".into(),
         ));
     }
+    check_finite(x)?;
     let k = params.k;
     let x = x.as_standard_layout();
     let xs = x
