@@ -206,6 +206,19 @@ fn parameters_that_cannot_work_say_what_to_use() {
         err(&nan, HierarchicalParams::new(2)),
         "row 3, column 1: NaN is not a finite number; hierarchical clustering needs finite values"
     );
+    let mut few = Array2::<f32>::zeros((2_000, 2));
+    for i in 0..2_000 {
+        few[[i, 0]] = (i % 5) as f32;
+    }
+    let over_distinct = HierarchicalParams {
+        exact_max: 100,
+        micro_clusters: 50,
+        ..HierarchicalParams::new(6)
+    };
+    assert_eq!(
+        err(&few, over_distinct),
+        "--k 6 is more than the 5 distinct rows of the data; use a --k of at most 5"
+    );
     let big = uniform(2_000, 2, 1.0, 2);
     let two_stage = HierarchicalParams {
         exact_max: 100,

@@ -131,6 +131,11 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 }
 
 /// Exact Ward on rows of x, each with a weight (None = 1 each).
+///
+/// Deterministic: where costs tie, the chain's previous element wins, then the cluster whose
+/// lowest leaf id is smallest; merges of equal height keep the order the chain found them in.
+/// The scan runs in parallel above about 12k clusters, with the same result on any number of
+/// threads (a minimum of (cost, position) does not depend on how it is split).
 pub fn ward(x: ArrayView2<'_, f32>, weights: Option<&[u64]>) -> Result<Dendrogram> {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
@@ -598,9 +603,13 @@ pub fn hierarchical<B: Backend>(
             inertia,
         });
     }
-    let m_asked = params
-        .micro_clusters
-        .min(distinct_rows(x.view(), params.micro_clusters));
+    let distinct = distinct_rows(x.view(), params.micro_clusters);
+    if distinct < params.micro_clusters && k > distinct {
+        return Err(Error::Data(format!(
+            "--k {k} is more than the {distinct} distinct rows of the data; use a --k of at most {distinct}"
+        )));
+    }
+    let m_asked = params.micro_clusters.min(distinct);
     too_many_k(k, m_asked)?;
     let (micro, sums, counts) = micro_clusters(backend, x.view(), m_asked, params.seed)?;
     // Leaves are numbered by the first row each micro-cluster holds, which drops empty ones

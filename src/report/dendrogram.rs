@@ -8,6 +8,10 @@ use crate::error::{Error, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+/// Merges a report's dendrogram shows by default: enough to see the structure above any
+/// usual k, few enough that every leaf label stays legible.
+pub const DENDROGRAM_TOP: usize = 30;
+
 /// Links above the cut join segments, so they belong to none: drawn in neutral grey.
 const ABOVE_CUT: RGBColor = RGBColor(90, 90, 90);
 
