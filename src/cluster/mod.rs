@@ -2,3 +2,4 @@
 //! mixed numeric and categorical data. Each takes the scaled matrix `run` builds and returns
 //! labels numbered canonically (largest cluster first), so reports are stable.
 pub mod kprototypes;
+pub mod ward;

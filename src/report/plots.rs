@@ -14,11 +14,11 @@ use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::OnceLock;
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Font family name the bundled font is registered under.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Segment colours (Tableau 10), cycled past ten segments.
 const PALETTE: [RGBColor; 10] = [
@@ -45,7 +45,7 @@ pub fn segment_hex(s: u32) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok = *OK.get_or_init(|| {
         register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -69,7 +69,7 @@ pub struct Plot {
 }
 
 /// Draws `draw` on a white w×h canvas and returns the PNG.
-fn render(
+pub(crate) fn render(
     name: &'static str,
     w: u32,
     h: u32,
