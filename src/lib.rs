@@ -8,8 +8,8 @@
 mod simd;
 
 pub mod analysis;
-pub mod cluster;
 pub mod backend;
+pub mod cluster;
 pub mod commands;
 pub mod data;
 pub mod error;

@@ -1,0 +1,736 @@
+//! Exact DBSCAN (the same core points and clusters as scikit-learn's `DBSCAN`) over a k-d tree,
+//! and a suggestion for `eps` from the knee of the sorted k-distance curve.
+//!
+//! Distances: the squared Euclidean distance is computed in f64 from the f32 coordinates, one
+//! feature after the other (`squared_distance`), and a point is a neighbour when it is
+//! `<= eps * eps`. The tree's box bounds are computed with the same operations in the same
+//! order, and rounding is monotone, so pruning a box never drops a point that the brute-force
+//! formula accepts and accepting a whole box never takes one it rejects: the index is exact.
+//!
+//! Why a hand-written tree rather than a crate (`kiddo`): the dimension is known only at run
+//! time (1 to ~30 features), which kiddo serves only through const generics (several
+//! monomorphised copies); its distances are its own f32 arithmetic, which would need a second
+//! exact filter; and DBSCAN needs three queries it lacks: a count that stops at `min_samples`
+//! (and takes whole boxes inside eps without looking at their points), a search for neighbours
+//! after a given tree position (each core pair is visited once), and a nearest core with ties
+//! broken by row. The tree is about a hundred lines and is tested against brute force.
+
+use crate::error::{Error, Result};
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// DBSCAN parameters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DbscanParams {
+    /// Neighbourhood radius, in the units of the (scaled) data; a neighbour is at distance <= eps.
+    pub eps: f64,
+    /// Points in a neighbourhood (the point itself included) that make a point core.
+    pub min_samples: usize,
+}
+
+impl DbscanParams {
+    /// Validates before any work: one Error::Data message per rule, saying what to use instead.
+    pub fn check(&self) -> Result<()> {
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return Err(Error::Data(format!(
+                "--eps must be a positive distance in the units of the scaled data (got {}); \
+                 leave it out to have it suggested from the k-distance curve",
+                self.eps
+            )));
+        }
+        check_min_samples(self.min_samples)
+    }
+}
+
+fn check_min_samples(min_samples: usize) -> Result<()> {
+    if min_samples == 0 {
+        return Err(Error::Data(
+            "--min-samples must be at least 1 (it counts the point itself, as scikit-learn \
+             does); 5 is a common choice, or 2 × the number of features"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A DBSCAN result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Dbscan {
+    /// Cluster of every row: -1 = noise; clusters 0.. numbered by size descending, ties by
+    /// lowest row index of a member.
+    pub labels: Vec<i32>,
+    /// Whether every row is a core point.
+    pub is_core: Vec<bool>,
+    /// Number of clusters.
+    pub n_clusters: usize,
+    /// Number of rows labelled noise.
+    pub n_noise: usize,
+}
+
+/// The squared Euclidean distance in f64 from f32 coordinates, summed feature by feature: the
+/// one definition of "within eps" (`squared_distance(a, b) <= eps * eps`) used everywhere.
+#[inline]
+pub fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
+    let mut s = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        let t = f64::from(*x) - f64::from(*y);
+        s += t * t;
+    }
+    s
+}
+
+/// Runs exact DBSCAN on the rows of `x`.
+///
+/// Core: at least `min_samples` rows (itself and duplicates included) within eps. Clusters are
+/// the connected components of core points (two cores within eps are connected). A border
+/// point (not core, within eps of a core) joins the cluster of its nearest core point, ties to
+/// the lowest row index: unlike scikit-learn, whose choice depends on visiting order, this does
+/// not depend on row order or thread count. Everything else is noise (-1).
+pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
+    params.check()?;
+    check_input(x)?;
+    let n = x.nrows();
+    if n == 0 {
+        return Ok(Dbscan {
+            labels: Vec::new(),
+            is_core: Vec::new(),
+            n_clusters: 0,
+            n_noise: 0,
+        });
+    }
+    let eps2 = params.eps * params.eps;
+    let tree = KdTree::build(x);
+    let m = params.min_samples;
+
+    // Every position's answer depends only on the tree, so results are the same on any
+    // number of threads; chunks are sized to amortise the scheduling.
+    let core: Vec<bool> = (0..n)
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| tree.count_within(tree.point(i), eps2, m) >= m)
+        .collect();
+
+    // Connected components of cores with a concurrent union-find that always links the larger
+    // root under the smaller: the final roots (the smallest tree position of each component)
+    // are the same whatever order the unions run in.
+    let dsu = Dsu::new(n);
+    (0..n)
+        .into_par_iter()
+        .with_min_len(256)
+        .filter(|&i| core[i])
+        .for_each(|i| tree.union_later_cores(i, eps2, &core, &dsu));
+
+    let border_of: Vec<u32> = (0..n)
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| {
+            if core[i] {
+                i as u32
+            } else {
+                tree.nearest_core(tree.point(i), eps2, &core)
+                    .unwrap_or(u32::MAX)
+            }
+        })
+        .collect();
+
+    // Component of each position (by root), then canonical numbering.
+    let mut comp_of_root = vec![u32::MAX; n];
+    let mut sizes: Vec<(usize, u32)> = Vec::new(); // (members, lowest row)
+    let mut comp = vec![u32::MAX; n];
+    for i in 0..n {
+        if core[i] {
+            let r = dsu.find(i as u32) as usize;
+            if comp_of_root[r] == u32::MAX {
+                comp_of_root[r] = sizes.len() as u32;
+                sizes.push((0, u32::MAX));
+            }
+            comp[i] = comp_of_root[r];
+        }
+    }
+    for i in 0..n {
+        let anchor = border_of[i];
+        if anchor != u32::MAX {
+            let c = comp[anchor as usize];
+            comp[i] = c;
+            let s = &mut sizes[c as usize];
+            s.0 += 1;
+            s.1 = s.1.min(tree.rows[i]);
+        }
+    }
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by(|&a, &b| {
+        sizes[b]
+            .0
+            .cmp(&sizes[a].0)
+            .then(sizes[a].1.cmp(&sizes[b].1))
+    });
+    let mut rank = vec![0i32; sizes.len()];
+    for (r, &c) in order.iter().enumerate() {
+        rank[c] = r as i32;
+    }
+    let mut labels = vec![-1i32; n];
+    let mut is_core = vec![false; n];
+    for i in 0..n {
+        let row = tree.rows[i] as usize;
+        is_core[row] = core[i];
+        if comp[i] != u32::MAX {
+            labels[row] = rank[comp[i] as usize];
+        }
+    }
+    let n_noise = labels.iter().filter(|&&l| l < 0).count();
+    Ok(Dbscan {
+        labels,
+        is_core,
+        n_clusters: sizes.len(),
+        n_noise,
+    })
+}
+
+/// eps suggested from the knee of the sorted k-distance curve (k = min_samples - 1 neighbours
+/// other than the point itself, i.e. sklearn's NearestNeighbors(n_neighbors=min_samples) last
+/// column).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpsSuggestion {
+    /// The suggested eps: the k-distance at the knee.
+    pub eps: f64,
+    /// The min_samples the k-distances were computed for.
+    pub min_samples: usize,
+    /// Rows whose k-distance was computed (each against all rows).
+    pub sample_rows: usize,
+    /// Sorted k-distances, ascending, downsampled to at most 500 points for a plot.
+    pub curve: Vec<f64>,
+    /// Index into `curve` of the knee.
+    pub knee_index: usize,
+    /// Whether Kneedle found the knee; false when the fallback (farthest point below the
+    /// chord) was used.
+    pub knee_found: bool,
+}
+
+/// Most points kept in `EpsSuggestion::curve`.
+pub const CURVE_POINTS: usize = 500;
+
+/// Suggests eps from the knee of the sorted k-distance curve of a seeded sample of at most
+/// `sample` rows, each row's k-distance computed exactly against all rows.
+///
+/// The knee is found by Kneedle (`crate::analysis::kneedle`, written for decreasing convex
+/// curves) on the downsampled curve read backwards: the ascending, convex k-distance curve
+/// reversed is decreasing and convex, and reversing keeps the knee. Where Kneedle finds none,
+/// the point farthest below the chord is used. Deterministic for a seed.
+pub fn suggest_eps(
+    x: ArrayView2<'_, f32>,
+    min_samples: usize,
+    sample: usize,
+    seed: u64,
+) -> Result<EpsSuggestion> {
+    check_min_samples(min_samples)?;
+    check_input(x)?;
+    let n = x.nrows();
+    if sample == 0 {
+        return Err(Error::Data(
+            "the k-distance sample must have at least 1 row; use a few thousand".into(),
+        ));
+    }
+    if n < min_samples || n == 0 {
+        return Err(Error::Data(format!(
+            "cannot suggest --eps: the data has {n} rows, fewer than --min-samples \
+             {min_samples}; give --eps explicitly or use a --min-samples of at most {n}"
+        )));
+    }
+    let idx = crate::analysis::sample_indices(n, sample, seed);
+    let tree = KdTree::build(x);
+    let xs = x.as_standard_layout();
+    let mut kd: Vec<f64> = idx
+        .par_iter()
+        .with_min_len(64)
+        .map(|&r| {
+            let q = xs.row(r);
+            let q = q.as_slice().unwrap_or(&[]);
+            tree.kth_distance2(q, min_samples).sqrt()
+        })
+        .collect();
+    kd.sort_by(f64::total_cmp);
+    let curve = downsample(&kd, CURVE_POINTS);
+    let m = curve.len();
+    let rev: Vec<f64> = curve.iter().rev().copied().collect();
+    let ks: Vec<usize> = (0..m).collect();
+    let (knee_index, knee_found) = match crate::analysis::kneedle(&ks, &rev) {
+        Some(j) => (m - 1 - j, true),
+        None => (farthest_below_chord(&curve), false),
+    };
+    // A knee on a run of zero k-distances (exact duplicates) is no usable eps: take the
+    // smallest positive distance after it.
+    let eps = match curve[knee_index..].iter().find(|&&v| v > 0.0) {
+        Some(&v) => v,
+        None => {
+            return Err(Error::Data(format!(
+                "cannot suggest --eps: every sampled row has at least {} exact duplicates, so \
+                 the k-distances are all 0; give a small positive --eps explicitly",
+                min_samples - 1
+            )))
+        }
+    };
+    Ok(EpsSuggestion {
+        eps,
+        min_samples,
+        sample_rows: idx.len(),
+        curve,
+        knee_index,
+        knee_found,
+    })
+}
+
+/// Evenly spaced points of `v` (first and last included), at most `max` of them.
+fn downsample(v: &[f64], max: usize) -> Vec<f64> {
+    let n = v.len();
+    if n <= max || max < 2 {
+        return v.to_vec();
+    }
+    (0..max).map(|i| v[i * (n - 1) / (max - 1)]).collect()
+}
+
+/// Index of the point of an ascending curve farthest below its chord (normalised axes); 0 for
+/// a flat or too short curve.
+fn farthest_below_chord(c: &[f64]) -> usize {
+    let m = c.len();
+    if m < 3 {
+        return m.saturating_sub(1);
+    }
+    let (lo, hi) = (c[0], c[m - 1]);
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+        return 0;
+    }
+    let mut best = (f64::NEG_INFINITY, 0);
+    for (i, &v) in c.iter().enumerate() {
+        let t = i as f64 / (m - 1) as f64;
+        let d = t - (v - lo) / (hi - lo);
+        if d > best.0 {
+            best = (d, i);
+        }
+    }
+    best.1
+}
+
+/// Refuses inputs no distance can be computed on: non-finite values, no features, too many rows.
+fn check_input(x: ArrayView2<'_, f32>) -> Result<()> {
+    let (n, d) = x.dim();
+    if d == 0 && n > 0 {
+        return Err(Error::Data(
+            "DBSCAN needs at least one feature column; select numeric or encoded columns".into(),
+        ));
+    }
+    if n >= u32::MAX as usize {
+        return Err(Error::Data(format!(
+            "DBSCAN handles at most {} rows (got {n}); cluster a sample",
+            u32::MAX - 1
+        )));
+    }
+    for (r, row) in x.outer_iter().enumerate() {
+        if let Some((c, v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::Data(format!(
+                "row {r}, feature {c}: {v} is not a finite number; DBSCAN needs finite \
+                 coordinates (clean or impute the data first)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Points per leaf: small enough to prune well, large enough that the leaf loop dominates.
+const LEAF: usize = 32;
+/// Deepest traversal stack: the tree is balanced, so depth <= log2(u32::MAX / LEAF) + 1.
+const STACK: usize = 64;
+
+/// One node: a range of tree positions with its bounding box; `left == 0` marks a leaf (the
+/// root is node 0 and is never anyone's child).
+struct Node {
+    start: u32,
+    end: u32,
+    left: u32,
+    right: u32,
+}
+
+/// A balanced k-d tree over the rows, stored in tree order for locality, with a bounding box
+/// per node (boxes, not split planes, so duplicates and ties need no special care).
+struct KdTree {
+    d: usize,
+    /// Coordinates in tree order, `n × d`.
+    pts: Vec<f32>,
+    /// Row of `x` at each tree position.
+    rows: Vec<u32>,
+    nodes: Vec<Node>,
+    /// Box corners, `nodes × d`.
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+}
+
+impl KdTree {
+    /// Builds the tree by median splits along the widest side of each box.
+    fn build(x: ArrayView2<'_, f32>) -> Self {
+        let (n, d) = x.dim();
+        let flat: Vec<f32> = x.iter().copied().collect();
+        let mut rows: Vec<u32> = (0..n as u32).collect();
+        let mut t = KdTree {
+            d,
+            pts: Vec::new(),
+            rows: Vec::new(),
+            nodes: Vec::with_capacity(2 * n / LEAF + 1),
+            lo: Vec::new(),
+            hi: Vec::new(),
+        };
+        t.build_node(&flat, &mut rows, 0, n);
+        t.pts = Vec::with_capacity(n * d);
+        for &r in &rows {
+            let r = r as usize;
+            t.pts.extend_from_slice(&flat[r * d..(r + 1) * d]);
+        }
+        t.rows = rows;
+        t
+    }
+
+    fn build_node(&mut self, flat: &[f32], rows: &mut [u32], start: usize, end: usize) -> u32 {
+        let d = self.d;
+        let id = self.nodes.len();
+        let mut lo = vec![f32::INFINITY; d];
+        let mut hi = vec![f32::NEG_INFINITY; d];
+        for &r in &rows[start..end] {
+            let p = &flat[r as usize * d..(r as usize + 1) * d];
+            for j in 0..d {
+                lo[j] = lo[j].min(p[j]);
+                hi[j] = hi[j].max(p[j]);
+            }
+        }
+        self.nodes.push(Node {
+            start: start as u32,
+            end: end as u32,
+            left: 0,
+            right: 0,
+        });
+        // The widest side, ties to the lowest feature: deterministic.
+        let mut k = 0;
+        for j in 1..d {
+            if hi[j] - lo[j] > hi[k] - lo[k] {
+                k = j;
+            }
+        }
+        let flat_box = d == 0 || hi[k] <= lo[k];
+        self.lo.extend_from_slice(&lo);
+        self.hi.extend_from_slice(&hi);
+        if end - start <= LEAF || flat_box {
+            return id as u32;
+        }
+        let mid = start + (end - start) / 2;
+        rows[start..end].select_nth_unstable_by(mid - start, |&a, &b| {
+            flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
+        });
+        let left = self.build_node(flat, rows, start, mid);
+        let right = self.build_node(flat, rows, mid, end);
+        self.nodes[id].left = left;
+        self.nodes[id].right = right;
+        id as u32
+    }
+
+    #[inline]
+    fn point(&self, i: usize) -> &[f32] {
+        &self.pts[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Smallest and largest squared distance from `q` to any point that can lie in the box,
+    /// computed like `squared_distance` so the bounds are consistent with it (see module doc).
+    #[inline]
+    fn box_bounds(&self, node: usize, q: &[f32]) -> (f64, f64) {
+        let d = self.d;
+        let lo = &self.lo[node * d..(node + 1) * d];
+        let hi = &self.hi[node * d..(node + 1) * d];
+        let (mut near, mut far) = (0.0f64, 0.0f64);
+        for j in 0..d {
+            let (qj, l, h) = (f64::from(q[j]), f64::from(lo[j]), f64::from(hi[j]));
+            let gap = (l - qj).max(qj - h).max(0.0);
+            let reach = (qj - l).max(h - qj);
+            near += gap * gap;
+            far += reach * reach;
+        }
+        (near, far)
+    }
+
+    /// Points within eps of `q` (itself included), counting stops once it reaches `cap`.
+    fn count_within(&self, q: &[f32], eps2: f64, cap: usize) -> usize {
+        let mut stack = [0u32; STACK];
+        let mut top = 1;
+        let mut count = 0;
+        while top > 0 {
+            top -= 1;
+            let id = stack[top] as usize;
+            let node = &self.nodes[id];
+            let (near, far) = self.box_bounds(id, q);
+            if near > eps2 {
+                continue;
+            }
+            if far <= eps2 {
+                count += (node.end - node.start) as usize;
+            } else if node.left == 0 {
+                for i in node.start as usize..node.end as usize {
+                    if squared_distance(q, self.point(i)) <= eps2 {
+                        count += 1;
+                    }
+                }
+            } else {
+                stack[top] = node.left;
+                stack[top + 1] = node.right;
+                top += 2;
+            }
+            if count >= cap {
+                return count;
+            }
+        }
+        count
+    }
+
+    /// Unions core position `i` with every core at a later tree position within eps (so each
+    /// core pair is looked at once).
+    fn union_later_cores(&self, i: usize, eps2: f64, core: &[bool], dsu: &Dsu) {
+        let q = self.point(i);
+        let mut stack = [0u32; STACK];
+        let mut top = 1;
+        while top > 0 {
+            top -= 1;
+            let id = stack[top] as usize;
+            let node = &self.nodes[id];
+            if node.end as usize <= i + 1 {
+                continue;
+            }
+            let (near, far) = self.box_bounds(id, q);
+            if near > eps2 {
+                continue;
+            }
+            let from = (node.start as usize).max(i + 1);
+            if far <= eps2 {
+                for (j, _) in core[from..node.end as usize]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c)
+                {
+                    dsu.union(i as u32, (from + j) as u32);
+                }
+            } else if node.left == 0 {
+                for j in from..node.end as usize {
+                    if core[j] && squared_distance(q, self.point(j)) <= eps2 {
+                        dsu.union(i as u32, j as u32);
+                    }
+                }
+            } else {
+                stack[top] = node.left;
+                stack[top + 1] = node.right;
+                top += 2;
+            }
+        }
+    }
+
+    /// Tree position of the nearest core within eps of `q`, ties to the lowest row.
+    fn nearest_core(&self, q: &[f32], eps2: f64, core: &[bool]) -> Option<u32> {
+        let mut best: Option<(f64, u32, u32)> = None; // (distance², row, position)
+        let mut stack = [0u32; STACK];
+        let mut top = 1;
+        while top > 0 {
+            top -= 1;
+            let id = stack[top] as usize;
+            let node = &self.nodes[id];
+            let bound = best.map_or(eps2, |b| b.0);
+            // `>` keeps boxes at exactly the best distance: they may hold a lower row.
+            if self.box_bounds(id, q).0 > bound {
+                continue;
+            }
+            if node.left == 0 {
+                for j in node.start as usize..node.end as usize {
+                    if !core[j] {
+                        continue;
+                    }
+                    let d2 = squared_distance(q, self.point(j));
+                    let row = self.rows[j];
+                    let better = match best {
+                        None => d2 <= eps2,
+                        Some((bd, br, _)) => d2 < bd || (d2 == bd && row < br),
+                    };
+                    if better {
+                        best = Some((d2, row, j as u32));
+                    }
+                }
+            } else {
+                stack[top] = node.left;
+                stack[top + 1] = node.right;
+                top += 2;
+            }
+        }
+        best.map(|b| b.2)
+    }
+
+    /// The `k`-th smallest squared distance from `q` to the points (a point equal to `q`
+    /// counts, as sklearn's kneighbors on its own training data); `k <= n`.
+    fn kth_distance2(&self, q: &[f32], k: usize) -> f64 {
+        // The k smallest so far, ascending.
+        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+        let mut stack = [0u32; STACK];
+        let mut top = 1;
+        while top > 0 {
+            top -= 1;
+            let id = stack[top] as usize;
+            let node = &self.nodes[id];
+            let bound = if best.len() == k {
+                best[k - 1]
+            } else {
+                f64::INFINITY
+            };
+            if self.box_bounds(id, q).0 > bound {
+                continue;
+            }
+            if node.left == 0 {
+                for j in node.start as usize..node.end as usize {
+                    let d2 = squared_distance(q, self.point(j));
+                    if best.len() == k && d2 >= best[k - 1] {
+                        continue;
+                    }
+                    let at = best.partition_point(|&b| b <= d2);
+                    best.insert(at, d2);
+                    best.truncate(k);
+                }
+            } else {
+                // Nearer child last so it is searched first and tightens the bound sooner.
+                let (l, r) = (node.left as usize, node.right as usize);
+                let (dl, dr) = (self.box_bounds(l, q).0, self.box_bounds(r, q).0);
+                let (first, second) = if dl <= dr { (l, r) } else { (r, l) };
+                stack[top] = second as u32;
+                stack[top + 1] = first as u32;
+                top += 2;
+            }
+        }
+        best.last().copied().unwrap_or(f64::INFINITY)
+    }
+}
+
+/// A union-find safe to share between threads; roots are always the smallest member.
+struct Dsu {
+    parent: Vec<AtomicU32>,
+}
+
+impl Dsu {
+    fn new(n: usize) -> Self {
+        Dsu {
+            parent: (0..n as u32).map(AtomicU32::new).collect(),
+        }
+    }
+
+    fn find(&self, mut i: u32) -> u32 {
+        loop {
+            let p = self.parent[i as usize].load(Ordering::Acquire);
+            if p == i {
+                return i;
+            }
+            let g = self.parent[p as usize].load(Ordering::Acquire);
+            // Path halving; losing the race only leaves a longer path, never a wrong one.
+            let _ = self.parent[i as usize].compare_exchange_weak(
+                p,
+                g,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+            i = g;
+        }
+    }
+
+    fn union(&self, a: u32, b: u32) {
+        let (mut a, mut b) = (a, b);
+        loop {
+            a = self.find(a);
+            b = self.find(b);
+            if a == b {
+                return;
+            }
+            // Larger root under smaller: parents only ever decrease, so no cycles.
+            let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+            if self.parent[hi as usize]
+                .compare_exchange(hi, lo, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn grid_points() -> Array2<f32> {
+        // 10 × 10 lattice with duplicates of the first 20 points.
+        let mut v = Vec::new();
+        for i in 0..120 {
+            let k = i % 100;
+            v.push((k % 10) as f32 * 0.3);
+            v.push((k / 10) as f32 * 0.7);
+        }
+        Array2::from_shape_vec((120, 2), v).unwrap()
+    }
+
+    #[test]
+    fn tree_counts_match_brute_force() {
+        let x = grid_points();
+        let t = KdTree::build(x.view());
+        for eps in [0.0, 0.3, 0.5, 0.7, 1.0, 3.0] {
+            let eps2: f64 = eps * eps;
+            for i in 0..x.nrows() {
+                let q = t.point(i);
+                let brute = (0..x.nrows())
+                    .filter(|&j| squared_distance(q, t.point(j)) <= eps2)
+                    .count();
+                assert_eq!(t.count_within(q, eps2, usize::MAX), brute);
+                let mut all: Vec<f64> = (0..x.nrows())
+                    .map(|j| squared_distance(q, t.point(j)))
+                    .collect();
+                all.sort_by(f64::total_cmp);
+                assert_eq!(t.kth_distance2(q, 7), all[6]);
+            }
+        }
+    }
+
+    #[test]
+    fn messages_say_what_to_use() {
+        let e = DbscanParams {
+            eps: 0.0,
+            min_samples: 5,
+        }
+        .check()
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("--eps must be a positive distance"), "{e}");
+        let e = DbscanParams {
+            eps: 1.0,
+            min_samples: 0,
+        }
+        .check()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("5 is a common choice"), "{e}");
+    }
+
+    #[test]
+    fn downsample_keeps_ends() {
+        let v: Vec<f64> = (0..1234).map(f64::from).collect();
+        let d = downsample(&v, 500);
+        assert_eq!(d.len(), 500);
+        assert_eq!(d[0], 0.0);
+        assert_eq!(d[499], 1233.0);
+    }
+
+    #[test]
+    fn non_finite_input_names_row_and_feature() {
+        let x = Array2::from_shape_vec((2, 2), vec![0.0, 1.0, f32::NAN, 2.0]).unwrap();
+        let p = DbscanParams {
+            eps: 1.0,
+            min_samples: 1,
+        };
+        let e = dbscan(x.view(), &p).unwrap_err().to_string();
+        assert!(e.starts_with("row 1, feature 0"), "{e}");
+    }
+}
