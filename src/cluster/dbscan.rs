@@ -226,6 +226,14 @@ pub fn suggest_eps(
     check_min_samples(min_samples)?;
     check_input(x)?;
     let n = x.nrows();
+    if min_samples == 1 {
+        return Err(Error::Data(
+            "cannot suggest --eps for --min-samples 1: a point is its own nearest neighbour, so \
+             every k-distance is 0 (and every point is core at any eps); give --eps explicitly \
+             or use a --min-samples of at least 2"
+                .into(),
+        ));
+    }
     if sample == 0 {
         return Err(Error::Data(
             "the k-distance sample must have at least 1 row; use a few thousand".into(),
