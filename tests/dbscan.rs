@@ -204,6 +204,21 @@ fn matches_brute_force_on_random_data() {
     }
 }
 
+#[test]
+fn matches_brute_force_on_deeper_trees() {
+    // Enough rows for a tree several levels deep, so the batched, tag-pruned union pass and
+    // whole-box counting are exercised across many leaves.
+    for (d, seed) in [(2usize, 100u64), (3, 101), (8, 102)] {
+        let x = messy(2500, d, seed);
+        let scale = (d as f64).sqrt();
+        for (eps, min_samples) in [(0.1 * scale, 5), (0.25 * scale, 10), (0.6 * scale, 30)] {
+            let got = dbscan(x.view(), &DbscanParams { eps, min_samples }).unwrap();
+            let what = format!("n 2500 d {d} eps {eps} min_samples {min_samples}");
+            check_against_reference(&x, eps, min_samples, &got, &what);
+        }
+    }
+}
+
 /// Rows of a `side × side` lattice with spacing 0.1 whose lower-left corner is `at`.
 fn square(at: (f32, f32), side: usize) -> Vec<[f32; 2]> {
     let mut v = Vec::new();

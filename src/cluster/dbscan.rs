@@ -105,22 +105,44 @@ pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
 
     // Every position's answer depends only on the tree, so results are the same on any
     // number of threads; chunks are sized to amortise the scheduling.
-    let core: Vec<bool> = (0..n)
+    let found: Vec<(bool, u8, [u32; QUICK_LINKS])> = (0..n)
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| tree.count_within(tree.point(i), eps2, m) >= m)
+        .map(|i| {
+            let mut links = [0u32; QUICK_LINKS];
+            let (count, made) = tree.count_within(i, eps2, m, &mut links);
+            (count >= m, made as u8, links)
+        })
         .collect();
-
-    // Connected components of cores with a concurrent union-find that always links the larger
-    // root under the smaller: the final roots (the smallest tree position of each component)
-    // are the same whatever order the unions run in.
+    let core: Vec<bool> = found.iter().map(|f| f.0).collect();
     let dsu = Dsu::new(n);
-    (0..n)
-        .into_par_iter()
-        .with_min_len(256)
-        .filter(|&i| core[i])
-        .for_each(|i| tree.union_later_cores(i, eps2, &core, &dsu));
-
+    let cores_in = tree.cores_per_node(&core);
+    // First the links the core pass met on its way (nearest boxes first): they merge dense
+    // regions into few components, so the exhaustive pass below can skip most of the tree.
+    found
+        .par_iter()
+        .enumerate()
+        .with_min_len(1024)
+        .for_each(|(i, (is_core, made, links))| {
+            if *is_core {
+                for &j in &links[..*made as usize] {
+                    if core[j as usize] {
+                        dsu.union(i as u32, j);
+                    }
+                }
+            }
+        });
+    drop(found);
+    let mut tags = vec![MIXED; tree.nodes.len()];
+    let batch = n.div_ceil(UNION_BATCHES).max(1);
+    for start in (0..n).step_by(batch) {
+        tree.tag_merged_nodes(&core, &cores_in, &dsu, &mut tags);
+        (start..(start + batch).min(n))
+            .into_par_iter()
+            .with_min_len(64)
+            .filter(|&i| core[i])
+            .for_each(|i| tree.union_later_cores(i, eps2, &core, &cores_in, &tags, &dsu));
+    }
     let border_of: Vec<u32> = (0..n)
         .into_par_iter()
         .with_min_len(1024)
@@ -346,6 +368,13 @@ fn check_input(x: ArrayView2<'_, f32>) -> Result<()> {
 
 /// Points per leaf: small enough to prune well, large enough that the leaf loop dominates.
 const LEAF: usize = 32;
+/// Neighbours the core pass records per point, to link cores before the exhaustive pass.
+const QUICK_LINKS: usize = 8;
+/// Tag of a node whose cores are not known to be one component.
+const MIXED: u32 = u32::MAX;
+/// Batches of the union pass (tags are refreshed between them): enough for the tags to keep
+/// up with the merging, few enough that refreshing them (O(n)) stays cheap.
+const UNION_BATCHES: usize = 128;
 /// Deepest traversal stack: the tree is balanced, so depth <= log2(u32::MAX / LEAF) + 1.
 const STACK: usize = 64;
 
@@ -367,6 +396,8 @@ struct KdTree {
     /// Row of `x` at each tree position.
     rows: Vec<u32>,
     nodes: Vec<Node>,
+    /// Ids of the leaves, in tree order.
+    leaves: Vec<u32>,
     /// Box corners, `nodes × d`.
     lo: Vec<f32>,
     hi: Vec<f32>,
@@ -383,6 +414,7 @@ impl KdTree {
             pts: Vec::new(),
             rows: Vec::new(),
             nodes: Vec::with_capacity(2 * n / LEAF + 1),
+            leaves: Vec::new(),
             lo: Vec::new(),
             hi: Vec::new(),
         };
@@ -393,6 +425,9 @@ impl KdTree {
             t.pts.extend_from_slice(&flat[r * d..(r + 1) * d]);
         }
         t.rows = rows;
+        t.leaves = (0..t.nodes.len() as u32)
+            .filter(|&id| t.nodes[id as usize].left == 0)
+            .collect();
         t
     }
 
@@ -461,42 +496,160 @@ impl KdTree {
         (near, far)
     }
 
-    /// Points within eps of `q` (itself included), counting stops once it reaches `cap`.
-    fn count_within(&self, q: &[f32], eps2: f64, cap: usize) -> usize {
-        let mut stack = [0u32; STACK];
-        let mut top = 1;
-        let mut count = 0;
-        while top > 0 {
-            top -= 1;
-            let id = stack[top] as usize;
-            let node = &self.nodes[id];
-            let (near, far) = self.box_bounds(id, q);
-            if near > eps2 {
-                continue;
-            }
-            if far <= eps2 {
-                count += (node.end - node.start) as usize;
-            } else if node.left == 0 {
-                for i in node.start as usize..node.end as usize {
-                    if squared_distance(q, self.point(i)) <= eps2 {
-                        count += 1;
+    /// Points within eps of tree position `i` (itself included); counting stops once it
+    /// reaches `cap`. Nearer boxes first, so the count usually reaches `cap` in the query's
+    /// own leaf. The first neighbours other than `i` are written to `links` (how many: the
+    /// second value returned).
+    fn count_within(
+        &self,
+        i: usize,
+        eps2: f64,
+        cap: usize,
+        links: &mut [u32; QUICK_LINKS],
+    ) -> (usize, usize) {
+        let q = self.point(i);
+        let (mut count, mut made) = (0, 0);
+        self.visit_near_first(q, eps2, |t, id, far| {
+            let node = &t.nodes[id];
+            for j in node.start as usize..node.end as usize {
+                if far <= eps2 || squared_distance(q, t.point(j)) <= eps2 {
+                    count += 1;
+                    if j != i && made < QUICK_LINKS {
+                        links[made] = j as u32;
+                        made += 1;
+                    }
+                    if count >= cap {
+                        return false;
                     }
                 }
-            } else {
-                stack[top] = node.left;
-                stack[top + 1] = node.right;
-                top += 2;
             }
-            if count >= cap {
-                return count;
+            true
+        });
+        (count, made)
+    }
+
+    /// Calls `leaf(tree, node, far)` on every leaf, or inner box entirely within eps, that
+    /// can hold a point within eps of `q`, nearest box first; stops when `leaf` returns false.
+    #[inline]
+    fn visit_near_first(
+        &self,
+        q: &[f32],
+        eps2: f64,
+        mut leaf: impl FnMut(&Self, usize, f64) -> bool,
+    ) {
+        let (near, far) = self.box_bounds(0, q);
+        if near > eps2 {
+            return;
+        }
+        let mut stack = [(0u32, 0.0f64); STACK];
+        stack[0] = (0, far);
+        let mut top = 1;
+        while top > 0 {
+            top -= 1;
+            let (id, far) = stack[top];
+            let id = id as usize;
+            let node = &self.nodes[id];
+            if far <= eps2 || node.left == 0 {
+                if !leaf(self, id, far) {
+                    return;
+                }
+                continue;
+            }
+            let (l, r) = (node.left, node.right);
+            let (bl, br) = (
+                self.box_bounds(l as usize, q),
+                self.box_bounds(r as usize, q),
+            );
+            let (first, second) = if bl.0 <= br.0 {
+                ((l, bl), (r, br))
+            } else {
+                ((r, br), (l, bl))
+            };
+            // The farther child goes on the stack first, so the nearer one is popped first.
+            for (c, (n, f)) in [second, first] {
+                if n <= eps2 {
+                    stack[top] = (c, f);
+                    top += 1;
+                }
             }
         }
-        count
+    }
+
+    /// Number of cores under every node (nodes are in pre-order, so children come after
+    /// their parent and a reverse sweep sees them first).
+    fn cores_per_node(&self, core: &[bool]) -> Vec<u32> {
+        let mut c = vec![0u32; self.nodes.len()];
+        for id in (0..self.nodes.len()).rev() {
+            let node = &self.nodes[id];
+            c[id] = if node.left == 0 {
+                core[node.start as usize..node.end as usize]
+                    .iter()
+                    .filter(|&&b| b)
+                    .count() as u32
+            } else {
+                c[node.left as usize] + c[node.right as usize]
+            };
+        }
+        c
+    }
+
+    /// Sets `tags[node]` to a member of the one component all cores under the node belong to,
+    /// or `MIXED` where they are not (yet) known to be one (nodes without cores: don't care).
+    fn tag_merged_nodes(&self, core: &[bool], cores_in: &[u32], dsu: &Dsu, tags: &mut [u32]) {
+        let leaf_tags: Vec<u32> = self
+            .leaves
+            .par_iter()
+            .with_min_len(64)
+            .map(|&id| {
+                let node = &self.nodes[id as usize];
+                let mut tag = MIXED;
+                for j in (node.start..node.end).filter(|&j| core[j as usize]) {
+                    let r = dsu.find(j);
+                    if tag == MIXED {
+                        tag = r;
+                    } else if tag != r {
+                        return MIXED;
+                    }
+                }
+                tag
+            })
+            .collect();
+        for (&id, &t) in self.leaves.iter().zip(&leaf_tags) {
+            tags[id as usize] = t;
+        }
+        for id in (0..self.nodes.len()).rev() {
+            let node = &self.nodes[id];
+            if node.left == 0 {
+                continue;
+            }
+            let (l, r) = (node.left as usize, node.right as usize);
+            tags[id] = match (cores_in[l], cores_in[r]) {
+                (0, _) => tags[r],
+                (_, 0) => tags[l],
+                _ if tags[l] == MIXED || tags[r] == MIXED => MIXED,
+                _ => {
+                    let (a, b) = (dsu.find(tags[l]), dsu.find(tags[r]));
+                    if a == b {
+                        a
+                    } else {
+                        MIXED
+                    }
+                }
+            };
+        }
     }
 
     /// Unions core position `i` with every core at a later tree position within eps (so each
-    /// core pair is looked at once).
-    fn union_later_cores(&self, i: usize, eps2: f64, core: &[bool], dsu: &Dsu) {
+    /// core pair is looked at once), skipping nodes already known to be in its component.
+    fn union_later_cores(
+        &self,
+        i: usize,
+        eps2: f64,
+        core: &[bool],
+        cores_in: &[u32],
+        tags: &[u32],
+        dsu: &Dsu,
+    ) {
         let q = self.point(i);
         let mut stack = [0u32; STACK];
         let mut top = 1;
@@ -504,26 +657,25 @@ impl KdTree {
             top -= 1;
             let id = stack[top] as usize;
             let node = &self.nodes[id];
-            if node.end as usize <= i + 1 {
+            if node.end as usize <= i + 1 || cores_in[id] == 0 {
+                continue;
+            }
+            let tag = tags[id];
+            if tag != MIXED && dsu.find(tag) == dsu.find(i as u32) {
                 continue;
             }
             let (near, far) = self.box_bounds(id, q);
             if near > eps2 {
                 continue;
             }
-            let from = (node.start as usize).max(i + 1);
-            if far <= eps2 {
-                for (j, _) in core[from..node.end as usize]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &c)| c)
-                {
-                    dsu.union(i as u32, (from + j) as u32);
-                }
-            } else if node.left == 0 {
+            if far <= eps2 || node.left == 0 {
+                let from = (node.start as usize).max(i + 1);
                 for j in from..node.end as usize {
-                    if core[j] && squared_distance(q, self.point(j)) <= eps2 {
+                    if core[j] && (far <= eps2 || squared_distance(q, self.point(j)) <= eps2) {
                         dsu.union(i as u32, j as u32);
+                        if tag != MIXED {
+                            break; // one link joins `i` to every core under a tagged node
+                        }
                     }
                 }
             } else {
@@ -634,13 +786,17 @@ impl Dsu {
                 return i;
             }
             let g = self.parent[p as usize].load(Ordering::Acquire);
-            // Path halving; losing the race only leaves a longer path, never a wrong one.
-            let _ = self.parent[i as usize].compare_exchange_weak(
-                p,
-                g,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            );
+            // Path halving; losing the race only leaves a longer path, never a wrong one. No
+            // write when `p` is the root: a needless write would bounce the cache line
+            // between threads.
+            if g != p {
+                let _ = self.parent[i as usize].compare_exchange_weak(
+                    p,
+                    g,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+            }
             i = g;
         }
     }
@@ -692,7 +848,15 @@ mod tests {
                 let brute = (0..x.nrows())
                     .filter(|&j| squared_distance(q, t.point(j)) <= eps2)
                     .count();
-                assert_eq!(t.count_within(q, eps2, usize::MAX), brute);
+                let mut links = [0u32; QUICK_LINKS];
+                let (count, made) = t.count_within(i, eps2, usize::MAX, &mut links);
+                assert_eq!(count, brute);
+                assert_eq!(made, (brute - 1).min(QUICK_LINKS));
+                for &j in &links[..made] {
+                    assert!(j as usize != i);
+                    assert!(squared_distance(q, t.point(j as usize)) <= eps2);
+                }
+                assert_eq!(t.count_within(i, eps2, 3, &mut links).0, brute.min(3));
                 let mut all: Vec<f64> = (0..x.nrows())
                     .map(|j| squared_distance(q, t.point(j)))
                     .collect();
