@@ -670,8 +670,13 @@ impl KdTree {
             }
             if far <= eps2 || node.left == 0 {
                 let from = (node.start as usize).max(i + 1);
-                for j in from..node.end as usize {
-                    if core[j] && (far <= eps2 || squared_distance(q, self.point(j)) <= eps2) {
+                for (j, _) in core[..node.end as usize]
+                    .iter()
+                    .enumerate()
+                    .skip(from)
+                    .filter(|&(_, &c)| c)
+                {
+                    if far <= eps2 || squared_distance(q, self.point(j)) <= eps2 {
                         dsu.union(i as u32, j as u32);
                         if tag != MIXED {
                             break; // one link joins `i` to every core under a tagged node
@@ -701,10 +706,12 @@ impl KdTree {
                 continue;
             }
             if node.left == 0 {
-                for j in node.start as usize..node.end as usize {
-                    if !core[j] {
-                        continue;
-                    }
+                for (j, _) in core[..node.end as usize]
+                    .iter()
+                    .enumerate()
+                    .skip(node.start as usize)
+                    .filter(|&(_, &c)| c)
+                {
                     let d2 = squared_distance(q, self.point(j));
                     let row = self.rows[j];
                     let better = match best {
