@@ -403,74 +403,116 @@ struct KdTree {
     hi: Vec<f32>,
 }
 
+/// Nodes of a subtree in pre-order (its root first), with their boxes.
+#[derive(Default)]
+struct Subtree {
+    nodes: Vec<Node>,
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+}
+
+/// Rows above which the two halves of a split are built in parallel.
+const PARALLEL_BUILD: usize = 1 << 15;
+
+/// Builds the subtree over `rows` (tree positions `offset..offset + rows.len()`).
+fn build_subtree(flat: &[f32], d: usize, rows: &mut [u32], offset: usize) -> Subtree {
+    let mut sub = Subtree::default();
+    build_into(flat, d, rows, offset, &mut sub);
+    sub
+}
+
+/// Appends `other` to `sub`, renumbering its child links; returns the id of its root.
+fn append_subtree(sub: &mut Subtree, other: Subtree) -> u32 {
+    let base = sub.nodes.len() as u32;
+    sub.nodes.extend(other.nodes.into_iter().map(|mut nd| {
+        if nd.left != 0 {
+            nd.left += base;
+            nd.right += base;
+        }
+        nd
+    }));
+    sub.lo.extend(other.lo);
+    sub.hi.extend(other.hi);
+    base
+}
+
+/// Adds the node over `rows` and, below it, its subtree to `sub` in pre-order; large halves
+/// are built on other threads and appended, which gives the same tree as building in order.
+fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut Subtree) -> u32 {
+    let id = sub.nodes.len();
+    let mut lo = vec![f32::INFINITY; d];
+    let mut hi = vec![f32::NEG_INFINITY; d];
+    for &r in rows.iter() {
+        let p = &flat[r as usize * d..(r as usize + 1) * d];
+        for j in 0..d {
+            lo[j] = lo[j].min(p[j]);
+            hi[j] = hi[j].max(p[j]);
+        }
+    }
+    sub.nodes.push(Node {
+        start: offset as u32,
+        end: (offset + rows.len()) as u32,
+        left: 0,
+        right: 0,
+    });
+    // The widest side, ties to the lowest feature: deterministic.
+    let mut k = 0;
+    for j in 1..d {
+        if hi[j] - lo[j] > hi[k] - lo[k] {
+            k = j;
+        }
+    }
+    let flat_box = d == 0 || hi[k] <= lo[k];
+    sub.lo.extend_from_slice(&lo);
+    sub.hi.extend_from_slice(&hi);
+    if rows.len() <= LEAF || flat_box {
+        return id as u32;
+    }
+    let mid = rows.len() / 2;
+    rows.select_nth_unstable_by(mid, |&a, &b| {
+        flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
+    });
+    let big = rows.len() >= PARALLEL_BUILD;
+    let (lrows, rrows) = rows.split_at_mut(mid);
+    let (left, right) = if big {
+        let (ls, rs) = rayon::join(
+            || build_subtree(flat, d, lrows, offset),
+            || build_subtree(flat, d, rrows, offset + mid),
+        );
+        (append_subtree(sub, ls), append_subtree(sub, rs))
+    } else {
+        let left = build_into(flat, d, lrows, offset, sub);
+        (left, build_into(flat, d, rrows, offset + mid, sub))
+    };
+    sub.nodes[id].left = left;
+    sub.nodes[id].right = right;
+    id as u32
+}
+
 impl KdTree {
     /// Builds the tree by median splits along the widest side of each box.
     fn build(x: ArrayView2<'_, f32>) -> Self {
         let (n, d) = x.dim();
         let flat: Vec<f32> = x.iter().copied().collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
-        let mut t = KdTree {
-            d,
-            pts: Vec::new(),
-            rows: Vec::new(),
-            nodes: Vec::with_capacity(2 * n / LEAF + 1),
-            leaves: Vec::new(),
-            lo: Vec::new(),
-            hi: Vec::new(),
-        };
-        t.build_node(&flat, &mut rows, 0, n);
-        t.pts = Vec::with_capacity(n * d);
+        let sub = build_subtree(&flat, d, &mut rows, 0);
+        let mut pts = Vec::with_capacity(n * d);
         for &r in &rows {
             let r = r as usize;
-            t.pts.extend_from_slice(&flat[r * d..(r + 1) * d]);
+            pts.extend_from_slice(&flat[r * d..(r + 1) * d]);
         }
-        t.rows = rows;
-        t.leaves = (0..t.nodes.len() as u32)
-            .filter(|&id| t.nodes[id as usize].left == 0)
+        let leaves = (0..sub.nodes.len() as u32)
+            .filter(|&id| sub.nodes[id as usize].left == 0)
             .collect();
-        t
-    }
-
-    fn build_node(&mut self, flat: &[f32], rows: &mut [u32], start: usize, end: usize) -> u32 {
-        let d = self.d;
-        let id = self.nodes.len();
-        let mut lo = vec![f32::INFINITY; d];
-        let mut hi = vec![f32::NEG_INFINITY; d];
-        for &r in &rows[start..end] {
-            let p = &flat[r as usize * d..(r as usize + 1) * d];
-            for j in 0..d {
-                lo[j] = lo[j].min(p[j]);
-                hi[j] = hi[j].max(p[j]);
-            }
+        KdTree {
+            d,
+            pts,
+            rows,
+            nodes: sub.nodes,
+            leaves,
+            lo: sub.lo,
+            hi: sub.hi,
         }
-        self.nodes.push(Node {
-            start: start as u32,
-            end: end as u32,
-            left: 0,
-            right: 0,
-        });
-        // The widest side, ties to the lowest feature: deterministic.
-        let mut k = 0;
-        for j in 1..d {
-            if hi[j] - lo[j] > hi[k] - lo[k] {
-                k = j;
-            }
-        }
-        let flat_box = d == 0 || hi[k] <= lo[k];
-        self.lo.extend_from_slice(&lo);
-        self.hi.extend_from_slice(&hi);
-        if end - start <= LEAF || flat_box {
-            return id as u32;
-        }
-        let mid = start + (end - start) / 2;
-        rows[start..end].select_nth_unstable_by(mid - start, |&a, &b| {
-            flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
-        });
-        let left = self.build_node(flat, rows, start, mid);
-        let right = self.build_node(flat, rows, mid, end);
-        self.nodes[id].left = left;
-        self.nodes[id].right = right;
-        id as u32
     }
 
     #[inline]
