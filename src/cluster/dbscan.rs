@@ -105,13 +105,14 @@ pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
 
     // Every position's answer depends only on the tree, so results are the same on any
     // number of threads; chunks are sized to amortise the scheduling.
-    let found: Vec<(bool, u8, [u32; QUICK_LINKS])> = (0..n)
+    // Per position: core?, all neighbours recorded?, how many recorded, the recorded ones.
+    let found: Vec<(bool, bool, u8, [u32; QUICK_LINKS])> = (0..n)
         .into_par_iter()
         .with_min_len(1024)
         .map(|i| {
             let mut links = [0u32; QUICK_LINKS];
             let (count, made) = tree.count_within(i, eps2, m, &mut links);
-            (count >= m, made as u8, links)
+            (count >= m, count == made + 1, made as u8, links)
         })
         .collect();
     let core: Vec<bool> = found.iter().map(|f| f.0).collect();
@@ -123,7 +124,7 @@ pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
         .par_iter()
         .enumerate()
         .with_min_len(1024)
-        .for_each(|(i, (is_core, made, links))| {
+        .for_each(|(i, (is_core, _, made, links))| {
             if *is_core {
                 for &j in &links[..*made as usize] {
                     if core[j as usize] {
@@ -132,7 +133,6 @@ pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
                 }
             }
         });
-    drop(found);
     let mut tags = vec![MIXED; tree.nodes.len()];
     let batch = n.div_ceil(UNION_BATCHES).max(1);
     for start in (0..n).step_by(batch) {
@@ -143,18 +143,24 @@ pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
             .filter(|&i| core[i])
             .for_each(|i| tree.union_later_cores(i, eps2, &core, &cores_in, &tags, &dsu));
     }
-    let border_of: Vec<u32> = (0..n)
-        .into_par_iter()
+    // A non-core point has fewer than min_samples neighbours, so when min_samples - 1 <=
+    // QUICK_LINKS the core pass recorded all of them and no search is needed.
+    let border_of: Vec<u32> = found
+        .par_iter()
+        .enumerate()
         .with_min_len(1024)
-        .map(|i| {
-            if core[i] {
+        .map(|(i, &(is_core, complete, made, ref links))| {
+            if is_core {
                 i as u32
+            } else if complete {
+                tree.nearest_of(tree.point(i), &links[..made as usize], &core)
             } else {
-                tree.nearest_core(tree.point(i), eps2, &core)
+                tree.nearest_core(tree.point(i), eps2, &core, &cores_in)
                     .unwrap_or(u32::MAX)
             }
         })
         .collect();
+    drop(found);
 
     // Component of each position (by root), then canonical numbering.
     let mut comp_of_root = vec![u32::MAX; n];
@@ -733,18 +739,35 @@ impl KdTree {
         }
     }
 
-    /// Tree position of the nearest core within eps of `q`, ties to the lowest row.
-    fn nearest_core(&self, q: &[f32], eps2: f64, core: &[bool]) -> Option<u32> {
+    /// The nearest core among `candidates` (tree positions, all within eps of `q`), ties to
+    /// the lowest row; `u32::MAX` when none is core.
+    fn nearest_of(&self, q: &[f32], candidates: &[u32], core: &[bool]) -> u32 {
         let mut best: Option<(f64, u32, u32)> = None; // (distance², row, position)
-        let mut stack = [0u32; STACK];
+        for &j in candidates.iter().filter(|&&j| core[j as usize]) {
+            let d2 = squared_distance(q, self.point(j as usize));
+            let row = self.rows[j as usize];
+            if best.is_none_or(|(bd, br, _)| d2 < bd || (d2 == bd && row < br)) {
+                best = Some((d2, row, j));
+            }
+        }
+        best.map_or(u32::MAX, |b| b.2)
+    }
+
+    /// Tree position of the nearest core within eps of `q`, ties to the lowest row. Nearer
+    /// boxes first, so the bound shrinks early.
+    fn nearest_core(&self, q: &[f32], eps2: f64, core: &[bool], cores_in: &[u32]) -> Option<u32> {
+        let mut best: Option<(f64, u32, u32)> = None; // (distance², row, position)
+        let mut stack = [(0u32, 0.0f64); STACK];
+        stack[0] = (0, self.box_bounds(0, q).0);
         let mut top = 1;
         while top > 0 {
             top -= 1;
-            let id = stack[top] as usize;
+            let (id, near) = stack[top];
+            let id = id as usize;
             let node = &self.nodes[id];
             let bound = best.map_or(eps2, |b| b.0);
             // `>` keeps boxes at exactly the best distance: they may hold a lower row.
-            if self.box_bounds(id, q).0 > bound {
+            if near > bound || cores_in[id] == 0 {
                 continue;
             }
             if node.left == 0 {
@@ -765,9 +788,23 @@ impl KdTree {
                     }
                 }
             } else {
-                stack[top] = node.left;
-                stack[top + 1] = node.right;
-                top += 2;
+                let (l, r) = (node.left, node.right);
+                let (nl, nr) = (
+                    self.box_bounds(l as usize, q).0,
+                    self.box_bounds(r as usize, q).0,
+                );
+                // The farther child goes on the stack first, so the nearer one is popped first.
+                let (first, second) = if nl <= nr {
+                    ((l, nl), (r, nr))
+                } else {
+                    ((r, nr), (l, nl))
+                };
+                for (c, nc) in [second, first] {
+                    if nc <= bound {
+                        stack[top] = (c, nc);
+                        top += 1;
+                    }
+                }
             }
         }
         best.map(|b| b.2)
