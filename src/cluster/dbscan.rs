@@ -7,13 +7,27 @@
 //! order, and rounding is monotone, so pruning a box never drops a point that the brute-force
 //! formula accepts and accepting a whole box never takes one it rejects: the index is exact.
 //!
+//! How (each step parallel over points; what each step computes, the core set, the
+//! components of the core graph and each border's nearest core, is uniquely defined, so the
+//! result does not depend on the thread count or the order the work is done in):
+//! 1. a balanced k-d tree with a bounding box per node;
+//! 2. core pass: count neighbours nearest boxes first, stopping at `min_samples`, taking
+//!    whole boxes inside eps without looking at their points, and recording the first few
+//!    neighbours met;
+//! 3. components of cores with a concurrent union-find: first the recorded links, then an
+//!    exhaustive pass (each core pair once) that skips subtrees whose cores are already all in
+//!    the query's component (tags refreshed between batches);
+//! 4. borders: the nearest core among the recorded neighbours when all were recorded
+//!    (`min_samples <= QUICK_LINKS + 1`), else a nearest-core search.
+//!
 //! Why a hand-written tree rather than a crate (`kiddo`): the dimension is known only at run
 //! time (1 to ~30 features), which kiddo serves only through const generics (several
-//! monomorphised copies); its distances are its own f32 arithmetic, which would need a second
-//! exact filter; and DBSCAN needs three queries it lacks: a count that stops at `min_samples`
-//! (and takes whole boxes inside eps without looking at their points), a search for neighbours
-//! after a given tree position (each core pair is visited once), and a nearest core with ties
-//! broken by row. The tree is about a hundred lines and is tested against brute force.
+//! monomorphised copies to build on a shared 2-core machine); its distances are its own f32
+//! arithmetic, which would need a second exact filter; and the steps above need queries it
+//! lacks: a count that stops at `min_samples` and takes whole boxes, a search restricted to
+//! later tree positions and to subtrees not yet merged, and a nearest core with ties broken
+//! by row. A uniform grid was not chosen either: it is fast only in 2–3 dimensions, and the
+//! one tree serves every dimension. The tree is tested against brute force.
 
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
@@ -103,9 +117,8 @@ pub fn dbscan(x: ArrayView2<'_, f32>, params: &DbscanParams) -> Result<Dbscan> {
     let tree = KdTree::build(x);
     let m = params.min_samples;
 
-    // Every position's answer depends only on the tree, so results are the same on any
-    // number of threads; chunks are sized to amortise the scheduling.
     // Per position: core?, all neighbours recorded?, how many recorded, the recorded ones.
+    // Each depends only on the tree, so results are the same on any number of threads.
     let found: Vec<(bool, bool, u8, [u32; QUICK_LINKS])> = (0..n)
         .into_par_iter()
         .with_min_len(1024)
@@ -355,10 +368,11 @@ fn check_input(x: ArrayView2<'_, f32>) -> Result<()> {
             "DBSCAN needs at least one feature column; select numeric or encoded columns".into(),
         ));
     }
-    if n >= u32::MAX as usize {
+    // Tree positions are u32 and labels i32.
+    if n > i32::MAX as usize {
         return Err(Error::Data(format!(
             "DBSCAN handles at most {} rows (got {n}); cluster a sample",
-            u32::MAX - 1
+            i32::MAX
         )));
     }
     for (r, row) in x.outer_iter().enumerate() {
