@@ -394,6 +394,45 @@ fn empty_and_tiny_inputs_are_noise() {
 }
 
 #[test]
+fn suggest_eps_refuses_what_cannot_work() {
+    let x = messy(50, 2, 0);
+    let e = suggest_eps(x.view(), 1, 100, 0).unwrap_err().to_string();
+    assert!(
+        e.starts_with("cannot suggest --eps for --min-samples 1"),
+        "{e}"
+    );
+    let e = suggest_eps(x.view(), 5, 0, 0).unwrap_err().to_string();
+    assert!(e.contains("at least 1 row"), "{e}");
+    // All rows identical: every k-distance is 0, which is no eps.
+    let same = Array2::<f32>::ones((20, 3));
+    let e = suggest_eps(same.view(), 5, 100, 0).unwrap_err().to_string();
+    assert!(e.contains("k-distances are all 0"), "{e}");
+}
+
+#[test]
+fn large_piles_of_duplicates() {
+    // 3 distinct points repeated 20,000 times each, and one point apart: every pile is one
+    // cluster of cores (duplicates count separately), found without quadratic work.
+    let mut v = Vec::new();
+    for i in 0..60_000 {
+        v.extend([(i % 3) as f32 * 10.0, 1.0]);
+    }
+    v.extend([5.0, 5.0]);
+    let x = Array2::from_shape_vec((60_001, 2), v).unwrap();
+    let got = dbscan(
+        x.view(),
+        &DbscanParams {
+            eps: 0.5,
+            min_samples: 100,
+        },
+    )
+    .unwrap();
+    assert_eq!((got.n_clusters, got.n_noise), (3, 1));
+    assert_eq!(&got.labels[..4], [0, 1, 2, 0]);
+    assert_eq!(got.labels[60_000], -1);
+}
+
+#[test]
 fn k_distances_are_exact() {
     let x = messy(200, 3, 5);
     for m in [2usize, 3, 7] {
