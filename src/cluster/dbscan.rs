@@ -288,14 +288,12 @@ pub fn suggest_eps(
     }
     let idx = crate::analysis::sample_indices(n, sample, seed);
     let tree = KdTree::build(x);
-    let xs = x.as_standard_layout();
     let mut kd: Vec<f64> = idx
         .par_iter()
         .with_min_len(64)
         .map(|&r| {
-            let q = xs.row(r);
-            let q = q.as_slice().unwrap_or(&[]);
-            tree.kth_distance2(q, min_samples).sqrt()
+            let q: Vec<f32> = x.row(r).to_vec();
+            tree.kth_distance2(&q, min_samples).sqrt()
         })
         .collect();
     kd.sort_by(f64::total_cmp);
