@@ -245,9 +245,6 @@ pub struct EpsSuggestion {
     pub curve: Vec<f64>,
     /// Index into `curve` of the knee.
     pub knee_index: usize,
-    /// Whether Kneedle found the knee; false when the fallback (farthest point below the
-    /// chord) was used.
-    pub knee_found: bool,
 }
 
 /// Most points kept in `EpsSuggestion::curve`.
@@ -256,10 +253,11 @@ pub const CURVE_POINTS: usize = 500;
 /// Suggests eps from the knee of the sorted k-distance curve of a seeded sample of at most
 /// `sample` rows, each row's k-distance computed exactly against all rows.
 ///
-/// The knee is found by Kneedle (`crate::analysis::kneedle`, written for decreasing convex
-/// curves) on the downsampled curve read backwards: the ascending, convex k-distance curve
-/// reversed is decreasing and convex, and reversing keeps the knee. Where Kneedle finds none,
-/// the point farthest below the chord is used. Deterministic for a seed.
+/// The knee is the point of the downsampled curve farthest below its chord on normalised axes:
+/// the global maximum of Kneedle's difference curve (Satopää et al., 2011, offline). Kneedle's
+/// first-local-maximum rule, which `analysis::kneedle` uses for the short elbow curve, stops on
+/// the ragged tail that a few far outliers make at the top of the k-distance curve and suggests
+/// an eps that merges everything. Deterministic for a seed.
 pub fn suggest_eps(
     x: ArrayView2<'_, f32>,
     min_samples: usize,
@@ -300,13 +298,7 @@ pub fn suggest_eps(
         .collect();
     kd.sort_by(f64::total_cmp);
     let curve = downsample(&kd, CURVE_POINTS);
-    let m = curve.len();
-    let rev: Vec<f64> = curve.iter().rev().copied().collect();
-    let ks: Vec<usize> = (0..m).collect();
-    let (knee_index, knee_found) = match crate::analysis::kneedle(&ks, &rev) {
-        Some(j) => (m - 1 - j, true),
-        None => (farthest_below_chord(&curve), false),
-    };
+    let knee_index = farthest_below_chord(&curve);
     // A knee on a run of zero k-distances (exact duplicates) is no usable eps: take the
     // smallest positive distance after it.
     let eps = match curve[knee_index..].iter().find(|&&v| v > 0.0) {
@@ -325,7 +317,6 @@ pub fn suggest_eps(
         sample_rows: idx.len(),
         curve,
         knee_index,
-        knee_found,
     })
 }
 
