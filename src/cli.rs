@@ -72,7 +72,33 @@ pub struct RunArgs {
     /// larger; the final model always uses every row.
     #[arg(long, default_value_t = 50_000)]
     pub sweep_sample: usize,
-    /// Where k-means runs.
+    /// Clustering algorithm whose segments are written: k-means; DBSCAN (dense regions, noise
+    /// labelled -1; see --eps, --min-samples); hierarchical (Ward, cut at --k; exact up to
+    /// 20,000 rows, above that Ward on --micro-clusters k-means micro-clusters); k-prototypes
+    /// (numeric distance + γ × categorical mismatches, no one-hot; see --gamma).
+    #[arg(long, value_enum, default_value = "kmeans")]
+    pub algorithm: ClusterAlgorithmArg,
+    /// Also run these algorithms on the same scaled data and tabulate clusters, noise share,
+    /// silhouette and time in the report: `--compare` for all four, or
+    /// `--compare=kmeans,dbscan`. Segments and model come from --algorithm.
+    #[arg(long, value_name = "ALGORITHMS", num_args = 0..=1, require_equals = true, default_missing_value = "all")]
+    pub compare: Option<String>,
+    /// DBSCAN neighbourhood radius, in the units of the scaled features; left out, it is
+    /// suggested from the knee of the sorted k-distance curve (and the report says so).
+    #[arg(long, allow_negative_numbers = true)]
+    pub eps: Option<f64>,
+    /// DBSCAN: neighbours (the row itself included, as scikit-learn counts) that make a row a
+    /// core row [default: twice the number of features].
+    #[arg(long)]
+    pub min_samples: Option<usize>,
+    /// k-prototypes weight of one categorical mismatch against squared numeric distance
+    /// [default: half the mean standard deviation of the scaled numeric features, after Huang].
+    #[arg(long, allow_negative_numbers = true)]
+    pub gamma: Option<f64>,
+    /// Hierarchical above 20,000 rows: k-means micro-clusters that Ward then merges.
+    #[arg(long, default_value_t = 1000)]
+    pub micro_clusters: usize,
+    /// Where k-means runs (also the micro-clusters of hierarchical).
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendArg,
     /// Seed of every random choice (samples, k-means++).
@@ -230,6 +256,9 @@ pub enum GenerateCommand {
     Customers(CustomersArgs),
     /// Isotropic Gaussian blobs with header x0..x{D-1}.
     Blobs(BlobsArgs),
+    /// A mall-style table mixing categorical (gender, city, membership) and numeric columns,
+    /// 4 planted segments, two of them told apart only by their categories.
+    Mixed(CustomersArgs),
     /// Invoice lines (Online Retail layout) with cancellations, missing ids, 4 planted groups.
     Transactions(TransactionsArgs),
     /// A view/cart/purchase clickstream with sessions and 4 planted funnel groups.
@@ -300,6 +329,19 @@ pub enum AlgorithmArg {
     Lloyd,
     /// Hamerly's bounds skip points that cannot change cluster.
     Hamerly,
+}
+
+/// Clustering algorithms of `run`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ClusterAlgorithmArg {
+    /// k-means (the default).
+    Kmeans,
+    /// Density-based clustering; sparse rows are noise (-1).
+    Dbscan,
+    /// Agglomerative clustering, Ward's criterion.
+    Hierarchical,
+    /// k-prototypes for mixed numeric and categorical columns.
+    Kprototypes,
 }
 
 /// Backends.

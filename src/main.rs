@@ -5,14 +5,17 @@ mod cli;
 
 use clap::Parser;
 use cli::{
-    AlgorithmArg, BackendArg, Cli, Command, GenerateCommand, ImputeArg, InitArg, OutlierMethodArg,
-    OutliersArg, RunArgs, ScaleArg,
+    AlgorithmArg, BackendArg, Cli, ClusterAlgorithmArg, Command, GenerateCommand, ImputeArg,
+    InitArg, OutlierMethodArg, OutliersArg, RunArgs, ScaleArg,
 };
 use segmenter::backend::BackendChoice;
+use segmenter::cluster::ClusterAlgorithm;
 use segmenter::commands::{self, BenchCommand, KMeansCommand, KSpec, PredictCommand, RunCommand};
 use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
-use segmenter::synth::{generate_blobs, generate_customers, BlobsSpec, CustomersSpec};
+use segmenter::synth::{
+    generate_blobs, generate_customers, generate_mixed, BlobsSpec, CustomersSpec, MixedSpec,
+};
 
 mod features_cli;
 use segmenter::{Error, Result};
@@ -115,6 +118,21 @@ fn run(cli: Cli) -> Result<String> {
             };
             let progress = !a.quiet && std::io::stderr().is_terminal();
             commands::demo::run_demo(&dir, a.rows, a.seed, progress).map(|s| s.to_text())
+        }
+        Command::Generate(GenerateCommand::Mixed(a)) => {
+            generate_mixed(
+                &MixedSpec {
+                    rows: a.rows,
+                    seed: a.seed,
+                },
+                &a.output,
+                a.truth.as_deref(),
+            )?;
+            Ok(format!(
+                "wrote {} customers to {}\n",
+                a.rows,
+                a.output.display()
+            ))
         }
         Command::Generate(GenerateCommand::Customers(a)) => {
             generate_customers(
@@ -262,6 +280,20 @@ fn run_command(a: RunArgs) -> Result<RunCommand> {
         },
         seed: a.seed,
         n_init: a.n_init,
+        algorithm: match a.algorithm {
+            ClusterAlgorithmArg::Kmeans => ClusterAlgorithm::Kmeans,
+            ClusterAlgorithmArg::Dbscan => ClusterAlgorithm::Dbscan,
+            ClusterAlgorithmArg::Hierarchical => ClusterAlgorithm::Hierarchical,
+            ClusterAlgorithmArg::Kprototypes => ClusterAlgorithm::Kprototypes,
+        },
+        compare: match a.compare.as_deref() {
+            Some(list) => ClusterAlgorithm::parse_list(list)?,
+            None => Vec::new(),
+        },
+        eps: a.eps,
+        min_samples: a.min_samples,
+        gamma: a.gamma,
+        micro_clusters: a.micro_clusters,
         clean: CleanParams {
             impute: match a.impute {
                 ImputeArg::Median => Impute::Median,

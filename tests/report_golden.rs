@@ -106,6 +106,7 @@ fn input() -> ReportInput {
         adapter: String::new(),
         seed: 7,
         version: "0.0.0-golden".into(),
+        ..ReportInput::default()
     }
 }
 

@@ -52,7 +52,7 @@ pub struct LevelShare {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SegmentProfile {
     /// Segment number, as in the labels.
-    pub segment: u32,
+    pub segment: i32,
     /// Rows in the segment.
     pub size: u64,
     /// size / all rows.
@@ -196,7 +196,7 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
         .collect();
     let mut out: Vec<SegmentProfile> = (0..k)
         .map(|s| SegmentProfile {
-            segment: s as u32,
+            segment: s as i32,
             size: sizes[s],
             share: if total > 0 {
                 sizes[s] as f64 / total as f64
@@ -723,7 +723,7 @@ mod tests {
             lift: 1.0 + z,
             z,
         };
-        let seg = |segment: u32, zs: [f64; 3]| SegmentProfile {
+        let seg = |segment: i32, zs: [f64; 3]| SegmentProfile {
             segment,
             size: 10,
             share: 0.5,

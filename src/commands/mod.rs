@@ -1,6 +1,7 @@
 //! The commands of the `segmenter` binary, as library functions taking validated configurations.
 
 pub mod bench;
+pub mod cluster_stage;
 pub mod demo;
 pub mod features;
 pub mod info;

@@ -1,5 +1,8 @@
 //! `model.json`: everything `predict` needs to score new rows as `run` scored the old ones.
 
+use crate::cluster::dbscan::DbscanParams;
+use crate::cluster::kprototypes::KPrototypesModel;
+use crate::cluster::ClusterAlgorithm;
 use crate::data::{CleanParams, LogSpec, Prep, Scale, Schema};
 use crate::error::{Error, Result};
 use crate::kmeans::KMeansParams;
@@ -53,6 +56,15 @@ pub struct ModelFile {
     pub segment_names: Vec<String>,
     /// PCA axes of the scaled features.
     pub pca: Option<PcaAxes>,
+    /// Algorithm the segments came from (files without it are k-means).
+    #[serde(default)]
+    pub algorithm: ClusterAlgorithm,
+    /// k-prototypes prototypes and γ, when that algorithm made the segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kprototypes: Option<KPrototypesModel>,
+    /// DBSCAN parameters, when that algorithm made the segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbscan: Option<DbscanParams>,
 }
 
 impl ModelFile {
@@ -79,6 +91,17 @@ impl ModelFile {
         let d = m.prep.features.len();
         if m.k == 0 || m.centroids.len() != m.k || m.centroids.iter().any(|c| c.len() != d) {
             return Err(bad(format!("expected {} centroids of {d} features", m.k)));
+        }
+        if m.algorithm == ClusterAlgorithm::Kprototypes {
+            match &m.kprototypes {
+                Some(kp) if kp.k() == m.k => kp.check().map_err(|e| bad(e.to_string()))?,
+                _ => {
+                    return Err(bad(format!(
+                        "a k-prototypes model needs \"kprototypes\" with {} prototypes",
+                        m.k
+                    )))
+                }
+            }
         }
         Ok(m)
     }

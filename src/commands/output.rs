@@ -2,6 +2,7 @@
 //! reproducing every original column, formatted in parallel and written through one buffered,
 //! atomic file.
 
+use super::cluster_stage::NOISE;
 use crate::data::clean::{Origin, Reject};
 use crate::data::Table;
 use crate::error::{Error, Result};
@@ -87,13 +88,14 @@ fn push_row_fields(out: &mut Vec<u8>, table: &Table, i: usize) {
 pub struct Scored<'a> {
     /// Table row index of each scored row.
     pub rows: &'a [usize],
-    /// Segment of each scored row.
+    /// Segment of each scored row; `NOISE` is written as segment -1, named "noise".
     pub labels: &'a [u32],
     /// Name of each segment.
     pub names: &'a [String],
     /// PCA coordinates (n×2, row-major), when computed.
     pub pcs: Option<&'a [f32]>,
-    /// Euclidean distance to the segment's centroid in the scaled feature space.
+    /// Euclidean distance to the segment's centroid in the scaled feature space (NaN: left
+    /// empty).
     pub distances: &'a [f32],
 }
 
@@ -146,11 +148,15 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
                         let at = base + t * ROWS_PER_TASK + r;
                         push_u64(out, table.row_number(i));
                         push_row_fields(out, table, i);
-                        let l = s.labels[at] as usize;
+                        let l = s.labels[at];
                         out.push(b',');
-                        push_u64(out, l as u64);
-                        out.push(b',');
-                        out.extend_from_slice(names.get(l).map_or(&[][..], |n| n));
+                        if l == NOISE {
+                            out.extend_from_slice(b"-1,noise");
+                        } else {
+                            push_u64(out, l as u64);
+                            out.push(b',');
+                            out.extend_from_slice(names.get(l as usize).map_or(&[][..], |n| n));
+                        }
                         out.push(b',');
                         if let Some(p) = s.pcs {
                             push_f32(out, p[2 * at]);

@@ -1,11 +1,13 @@
 //! `segmenter predict model.json FILE -o scored.csv`: applies a saved model to new rows.
 
+use super::cluster_stage::split_mixed;
 use super::model_file::ModelFile;
 use super::output::{write_rejects, write_segments, Scored};
 use super::score::{nearest_centroids, project2};
+use crate::cluster::ClusterAlgorithm;
 use crate::data::clean::{Origin, Reject};
 use crate::data::read_table;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +57,14 @@ pub fn rejects_path(output: &Path) -> PathBuf {
 /// `<output>.rejects.csv` with their reason.
 pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
     let model = ModelFile::load(&cmd.model)?;
+    if model.algorithm == ClusterAlgorithm::Dbscan {
+        return Err(Error::Data(format!(
+            "{}: the segments were found by DBSCAN, which has no centres to score new rows against \
+             (a row's cluster depends on its neighbours in the fitted table); run `segmenter run --algorithm dbscan` \
+             on the old and new rows together, or fit with --algorithm kmeans, hierarchical or kprototypes to score new rows",
+            cmd.model.display()
+        )));
+    }
     let table = read_table(&cmd.input)?;
     let (cols, _) = model.prep.match_columns(&table)?;
     // Extra means unknown to the training file; its id and text columns are expected.
@@ -66,7 +76,16 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
         .collect();
     let rows: Vec<usize> = (0..table.n_rows()).collect();
     let (x, kept, issues) = model.prep.transform(&table, &cols, &rows);
-    let (labels, sq) = nearest_centroids(x.view(), &model.centroids);
+    // Each algorithm scores as `run` labelled: k-prototypes by its mixed cost, the others by
+    // the nearest centre (for hierarchical, the mean of each segment's rows).
+    let (labels, sq) = match &model.kprototypes {
+        Some(kp) => {
+            let (xn, xc) = split_mixed(x.view(), &model.prep);
+            kp.check_input(xn.view(), xc.view())?;
+            kp.predict(xn.view(), xc.view())
+        }
+        None => nearest_centroids(x.view(), &model.centroids),
+    };
     let pcs = model.pca.as_ref().map(|a| project2(x.view(), a));
     let distances: Vec<f32> = sq.iter().map(|&s| s.sqrt() as f32).collect();
     write_segments(

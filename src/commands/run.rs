@@ -1,12 +1,16 @@
 //! `segmenter run FILE`: read → schema → clean → encode/scale → choose k → cluster → PCA →
 //! profile → write segments, rejects, model and report.
 
+use super::cluster_stage::{split_mixed, AlgoRun, AlgorithmSettings, ClusterJob, Detail, NOISE};
 use super::model_file::{ModelFile, PcaAxes, MODEL_FORMAT, MODEL_VERSION};
 use super::output::{write_rejects, write_segments, Scored};
 use super::progress::{StageTimes, Stages};
-use super::score::{nearest_centroids, project2};
+use super::score::project2;
 use crate::analysis::{self, KChoice, Pca, ProfileInput, SegmentProfile};
-use crate::backend::{dispatch, Backend, BackendChoice, Problem, WithBackend};
+use crate::backend::{dispatch, BackendChoice, Problem};
+use crate::cluster::dbscan::DbscanParams;
+use crate::cluster::kprototypes::KPrototypesParams;
+use crate::cluster::ClusterAlgorithm;
 use crate::data::clean::CleanColumn;
 use crate::data::{
     clean, encode, infer_schema, read_table, CleanParams, Cleaned, Encoded, Kind, LogSpec,
@@ -14,9 +18,9 @@ use crate::data::{
 };
 use crate::error::{Error, Result};
 use crate::kmeans::driver::distinct_rows;
-use crate::kmeans::{fit_uploaded, fit_uploaded_from, Fit, KMeansParams};
+use crate::kmeans::KMeansParams;
 use crate::report::input::{
-    feature_sample, scatter_sample, ColumnInfo, ReportInput, HISTOGRAM_MAX, SCATTER_MAX,
+    feature_sample, scatter_sample, ColumnInfo, CompareRow, ReportInput, HISTOGRAM_MAX, SCATTER_MAX,
 };
 use crate::report::write_report;
 use ndarray::{Array2, ArrayView2, Axis};
@@ -69,6 +73,18 @@ pub struct RunCommand {
     pub overrides: Overrides,
     /// Spinners on stderr.
     pub progress: bool,
+    /// Algorithm whose segments and model are written.
+    pub algorithm: ClusterAlgorithm,
+    /// Algorithms also run and tabulated in the report (`--compare`).
+    pub compare: Vec<ClusterAlgorithm>,
+    /// DBSCAN radius (suggested when None).
+    pub eps: Option<f64>,
+    /// DBSCAN core threshold (2 × features when None).
+    pub min_samples: Option<usize>,
+    /// k-prototypes mismatch weight (Huang's default when None).
+    pub gamma: Option<f64>,
+    /// Micro-clusters of two-stage hierarchical clustering.
+    pub micro_clusters: usize,
 }
 
 impl RunCommand {
@@ -89,7 +105,24 @@ impl RunCommand {
             log: LogSpec::Off,
             overrides: Overrides::default(),
             progress: false,
+            algorithm: ClusterAlgorithm::Kmeans,
+            compare: Vec::new(),
+            eps: None,
+            min_samples: None,
+            gamma: None,
+            micro_clusters: 1000,
         }
+    }
+
+    /// `--algorithm` first, then the `--compare` algorithms not already listed.
+    pub fn algorithms(&self) -> Vec<ClusterAlgorithm> {
+        let mut v = vec![self.algorithm];
+        for &a in &self.compare {
+            if !v.contains(&a) {
+                v.push(a);
+            }
+        }
+        v
     }
 
     /// Validates everything that needs no data.
@@ -108,6 +141,32 @@ impl RunCommand {
             return Err(Error::Data(
                 "--silhouette-sample must be at least 2 rows".into(),
             ));
+        }
+        if let Some(min_samples) = self.min_samples {
+            DbscanParams {
+                eps: self.eps.unwrap_or(1.0),
+                min_samples,
+            }
+            .check()?;
+        } else if let Some(eps) = self.eps {
+            DbscanParams {
+                eps,
+                min_samples: 1,
+            }
+            .check()?;
+        }
+        if self.gamma.is_some() {
+            KPrototypesParams {
+                gamma: self.gamma,
+                ..KPrototypesParams::new(2)
+            }
+            .check()?;
+        }
+        if self.micro_clusters < 2 {
+            return Err(Error::Data(format!(
+                "--micro-clusters {}: two-stage hierarchical clustering needs at least 2 micro-clusters; the default is 1000",
+                self.micro_clusters
+            )));
         }
         Ok(())
     }
@@ -157,115 +216,20 @@ pub struct RunSummary {
     pub total_seconds: f64,
     /// Cleaning and encoding notes.
     pub notes: Vec<String>,
+    /// Algorithm whose segments were written.
+    pub algorithm: String,
+    /// Rows labelled noise (-1) by DBSCAN.
+    pub noise_rows: u64,
+    /// How the algorithm ran, one sentence each.
+    pub algorithm_notes: Vec<String>,
+    /// `--compare`: one row per algorithm (empty without it).
+    pub compare: Vec<CompareRow>,
     /// Printable schema table.
     #[serde(skip)]
     pub schema_text: String,
     /// Profiles, for the text summary.
     #[serde(skip)]
     pub profiles: Vec<SegmentProfile>,
-}
-
-/// What the clustering job returns.
-struct Clustered {
-    fit: Fit,
-    choice: Option<KChoice>,
-    sweep_rows: usize,
-    backend: crate::backend::DeviceInfo,
-    sweep_seconds: f64,
-    fit_seconds: f64,
-}
-
-/// Elbow sweep (on a sample when large) and the final fit on every row, on one backend.
-struct ClusterJob<'a> {
-    x: ArrayView2<'a, f32>,
-    k: KSpec,
-    k_range: RangeInclusive<usize>,
-    params: KMeansParams,
-    silhouette_sample: usize,
-    sweep_sample: usize,
-}
-
-impl WithBackend for ClusterJob<'_> {
-    type Output = Clustered;
-
-    fn run<B: Backend>(self, backend: &B) -> Result<Clustered> {
-        let n = self.x.nrows();
-        let t0 = Instant::now();
-        let mut choice = None;
-        let mut sweep_rows = 0;
-        let mut reuse: Option<Fit> = None;
-        let mut start: Option<Vec<f32>> = None;
-        let k = match self.k {
-            KSpec::Fixed(k) => k,
-            KSpec::Auto => {
-                let (sample, sampled) = if n > self.sweep_sample {
-                    let idx = analysis::sample_indices(n, self.sweep_sample, self.params.seed);
-                    (Some(self.x.select(Axis(0), &idx)), true)
-                } else {
-                    (None, false)
-                };
-                let xs = sample.as_ref().map_or(self.x, |s| s.view());
-                sweep_rows = xs.nrows();
-                let points = backend.upload(xs)?;
-                // The sweep compares k values: one k-means++ run each is enough for the curve.
-                let sweep_params = KMeansParams {
-                    n_init: 1,
-                    ..self.params.clone()
-                };
-                let fits = analysis::sweep_k(
-                    backend,
-                    &points,
-                    xs,
-                    self.k_range.clone(),
-                    &sweep_params,
-                    self.silhouette_sample,
-                )?;
-                let scores: Vec<_> = fits.iter().map(|(s, _)| s.clone()).collect();
-                let c = analysis::choose_k(&scores);
-                let k = c.k;
-                let chosen = fits.into_iter().find(|(s, _)| s.k == k).map(|(_, f)| f);
-                if self.params.n_init == 1 {
-                    if sampled {
-                        // The sample's fit starts the fit on every row near its optimum.
-                        start = chosen.map(|f| f.model.centroids.iter().copied().collect());
-                    } else {
-                        reuse = chosen;
-                    }
-                }
-                choice = Some(c);
-                k
-            }
-        };
-        let sweep_seconds = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        let params = KMeansParams {
-            k,
-            ..self.params.clone()
-        };
-        let fit = match (reuse, start) {
-            (Some(f), _) => f,
-            (None, Some(init)) => {
-                let points = backend.upload(self.x)?;
-                let mut f = fit_uploaded_from(backend, &points, self.x, &params, &init)?;
-                f.canonicalize();
-                f
-            }
-            (None, None) => {
-                let points = backend.upload(self.x)?;
-                let mut f = fit_uploaded(backend, &points, self.x, &params)?;
-                f.canonicalize();
-                f
-            }
-        };
-        Ok(Clustered {
-            fit,
-            choice,
-            sweep_rows,
-            backend: backend.info(),
-            sweep_seconds,
-            fit_seconds: t1.elapsed().as_secs_f64(),
-        })
-    }
 }
 
 /// Creates `out` and checks that a file can be written there, before any work.
@@ -330,6 +294,24 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     })?;
     let x = enc.x.view();
     let n = x.nrows();
+    let mut notes = cleaned.notes.clone();
+    notes.extend(enc.notes.iter().cloned());
+    let mut algorithms = cmd.algorithms();
+    // `--compare` (all) on all-numeric data: k-prototypes has nothing to compare with.
+    let (_, codes) = split_mixed(x.slice(ndarray::s![..0, ..]), &enc.prep);
+    if codes.ncols() == 0 && cmd.algorithm != ClusterAlgorithm::Kprototypes {
+        if algorithms.contains(&ClusterAlgorithm::Kprototypes) {
+            notes.push(
+                "k-prototypes was left out of the comparison: no categorical column is clustered on"
+                    .into(),
+            );
+        }
+        algorithms.retain(|&a| a != ClusterAlgorithm::Kprototypes);
+    }
+    let needs_k = algorithms.iter().any(|a| a.takes_k());
+    if cmd.algorithm == ClusterAlgorithm::Dbscan && matches!(cmd.k, KSpec::Fixed(_)) && !needs_k {
+        notes.push("--k is not used by DBSCAN: it finds the number of clusters from --eps and --min-samples".into());
+    }
     let kmax = match cmd.k {
         KSpec::Fixed(k) => k,
         KSpec::Auto => *cmd.k_range.end(),
@@ -337,55 +319,81 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     let params = KMeansParams::new(kmax.max(1))
         .seed(cmd.seed)
         .n_init(cmd.n_init);
-    // Fewer distinct rows than k is the user's data, not a bug: say so before fitting.
-    let distinct = distinct_rows(x, kmax.max(*cmd.k_range.start()));
-    let need = match cmd.k {
-        KSpec::Fixed(k) => k,
-        KSpec::Auto => *cmd.k_range.start(),
-    };
-    if distinct < need {
-        return Err(Error::Data(format!(
-            "{}: only {distinct} distinct row{} left to cluster after cleaning ({n} of {} rows kept, {} rejected); \
-             {need} segments need at least {need} distinct rows: use a smaller --k or --k-range, or more data",
-            cmd.input.display(),
-            if distinct == 1 { "" } else { "s" },
-            table.rows_in(),
-            cleaned.rejects.len()
-        )));
+    if needs_k {
+        // Fewer distinct rows than k is the user's data, not a bug: say so before fitting.
+        let distinct = distinct_rows(x, kmax.max(*cmd.k_range.start()));
+        let need = match cmd.k {
+            KSpec::Fixed(k) => k,
+            KSpec::Auto => *cmd.k_range.start(),
+        };
+        if distinct < need {
+            return Err(Error::Data(format!(
+                "{}: only {distinct} distinct row{} left to cluster after cleaning ({n} of {} rows kept, {} rejected); \
+                 {need} segments need at least {need} distinct rows: use a smaller --k or --k-range, or more data",
+                cmd.input.display(),
+                if distinct == 1 { "" } else { "s" },
+                table.rows_in(),
+                cleaned.rejects.len()
+            )));
+        }
     }
+    // Only k-means (and the micro-clusters of hierarchical) run on a backend.
+    let on_backend = algorithms
+        .iter()
+        .any(|a| matches!(a, ClusterAlgorithm::Kmeans | ClusterAlgorithm::Hierarchical))
+        || (needs_k && cmd.k == KSpec::Auto);
+    let backend = if on_backend {
+        cmd.backend
+    } else {
+        BackendChoice::Cpu
+    };
     let job = ClusterJob {
         x,
+        prep: &enc.prep,
         k: cmd.k,
         k_range: cmd.k_range.clone(),
-        params,
+        params: params.clone(),
         silhouette_sample: cmd.silhouette_sample,
         sweep_sample: cmd.sweep_sample,
+        algorithms: algorithms.clone(),
+        settings: AlgorithmSettings {
+            eps: cmd.eps,
+            min_samples: cmd.min_samples,
+            gamma: cmd.gamma,
+            micro_clusters: cmd.micro_clusters,
+        },
     };
     let problem = Problem {
         n,
         d: x.ncols(),
-        k: kmax,
+        k: kmax.max(1),
     };
-    let what = match cmd.k {
-        KSpec::Auto => "choosing k and clustering",
-        KSpec::Fixed(_) => "clustering",
+    let what = if needs_k && cmd.k == KSpec::Auto {
+        "choosing k and clustering"
+    } else {
+        "clustering"
     };
-    let clustered = st.spin(what, || dispatch(cmd.backend, problem, job)).0?;
-    st.record("choose_k", clustered.sweep_seconds);
-    st.record("cluster", clustered.fit_seconds);
-    let fit = clustered.fit;
-    let k = fit.model.centroids.nrows();
-    let centroids: Vec<Vec<f32>> = fit
-        .model
-        .centroids
-        .rows()
-        .into_iter()
-        .map(|r| r.to_vec())
+    let clustered = st.spin(what, || dispatch(backend, problem, job)).0?;
+    let mut runs = clustered.runs;
+    let primary = runs.remove(0);
+    if clustered.choice.is_some() {
+        st.record("choose_k", clustered.sweep_seconds);
+    }
+    st.record("cluster", primary.seconds);
+    if !runs.is_empty() {
+        st.record("compare", runs.iter().map(|r| r.seconds).sum());
+    }
+    let k = primary.k;
+    let noise = primary.n_noise > 0;
+    // Profiles and plots index groups 0..: noise is the group after the clusters.
+    let slots: Vec<u32> = primary
+        .labels
+        .iter()
+        .map(|&l| if l == NOISE { k as u32 } else { l })
         .collect();
+    let groups = k + usize::from(noise);
 
-    let (labels, sq, pcs, axes, pca) = st.run("pca", "projecting (PCA)", || {
-        // Label with the function predict uses, so run and predict agree row for row.
-        let (labels, sq) = nearest_centroids(x, &centroids);
+    let (pcs, axes, pca) = st.run("pca", "projecting (PCA)", || {
         let pca = Pca::fit(x)?;
         let axes = PcaAxes {
             mean: pca.mean.clone(),
@@ -398,58 +406,105 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
                 .collect(),
         };
         let pcs = project2(x, &axes);
-        Ok((labels, sq, pcs, axes, pca))
+        Ok((pcs, axes, pca))
     })?;
-    let inertia: f64 = sq.iter().sum();
-    let (input, profiles, silhouette, simplified) =
+    let (input, profiles, silhouette, simplified, comparison) =
         st.run("profile", "profiling segments", || {
             let input = profile_input(&mut cleaned);
-            let profiles = analysis::profile_segments(&input, &labels, k);
-            // With k auto, the sweep already scored the chosen k on a seeded sample; the final
-            // fit starts from that fit, so its partition is the same up to boundary rows.
+            let mut profiles = analysis::profile_segments(&input, &slots, groups);
+            if noise {
+                if let Some(p) = profiles.iter_mut().find(|p| p.segment == k as i32) {
+                    name_noise(p, &primary);
+                }
+            }
+            // With k auto, the sweep already scored k-means' chosen k on a seeded sample; the
+            // final fit starts from that fit, so its partition is the same up to boundary rows.
             let swept = clustered
                 .choice
                 .as_ref()
+                .filter(|_| primary.algorithm == ClusterAlgorithm::Kmeans)
                 .and_then(|c| c.scores.iter().find(|s| s.k == k))
                 .map(|s| s.silhouette)
                 .filter(|s| s.is_finite());
             let sil = match swept {
                 Some(s) => s,
-                None => analysis::sampled_silhouette(x, &labels, cmd.silhouette_sample, cmd.seed)?,
+                None => {
+                    silhouette_without_noise(x, &primary.labels, cmd.silhouette_sample, cmd.seed)?
+                }
             };
-            let simp = analysis::simplified_silhouette(x, fit.model.centroids.view(), &labels)?;
-            Ok((input, profiles, sil, simp))
+            let simp = if noise {
+                let keep: Vec<usize> = (0..n).filter(|&i| primary.labels[i] != NOISE).collect();
+                let ls: Vec<u32> = keep.iter().map(|&i| primary.labels[i]).collect();
+                analysis::simplified_silhouette(
+                    x.select(Axis(0), &keep).view(),
+                    primary.centroids.view(),
+                    &ls,
+                )?
+            } else {
+                analysis::simplified_silhouette(x, primary.centroids.view(), &primary.labels)?
+            };
+            let mut comparison = Vec::new();
+            if !cmd.compare.is_empty() {
+                for r in std::iter::once(&primary).chain(&runs) {
+                    comparison.push(CompareRow {
+                        algorithm: r.algorithm.name().into(),
+                        clusters: r.k,
+                        noise_share: r.n_noise as f64 / n.max(1) as f64,
+                        silhouette: silhouette_without_noise(
+                            x,
+                            &r.labels,
+                            cmd.silhouette_sample,
+                            cmd.seed,
+                        )?,
+                        inertia: r.inertia,
+                        seconds: r.seconds,
+                        note: run_note(r),
+                    });
+                }
+            }
+            Ok((input, profiles, sil, simp, comparison))
         })?;
     let names: Vec<String> = (0..k)
         .map(|c| {
             profiles
                 .iter()
-                .find(|p| p.segment as usize == c)
+                .find(|p| p.segment == c as i32)
                 .map_or_else(|| format!("segment {c}"), |p| p.name.clone())
         })
         .collect();
-    let distances: Vec<f32> = sq.iter().map(|&s| s.sqrt() as f32).collect();
-    let mut notes = cleaned.notes.clone();
-    notes.extend(enc.notes.iter().cloned());
     if clustered.sweep_rows > 0 && clustered.sweep_rows < n {
         notes.push(format!(
-            "the elbow sweep was fitted on a seeded sample of {} of {n} rows; the final model on all rows, starting from the sample's centroids for the chosen k",
+            "the elbow sweep was fitted on a seeded sample of {} of {n} rows; the final k-means model on all rows, starting from the sample's centroids for the chosen k",
             clustered.sweep_rows
         ));
     }
+    let algorithm_notes = run_notes(&primary, n);
+    let centroids: Vec<Vec<f32>> = primary
+        .centroids
+        .rows()
+        .into_iter()
+        .map(|r| r.to_vec())
+        .collect();
     st.run("write", "writing segments, rejects and model", || {
         write_segments(
             &cmd.out.join("segments.csv"),
             &table,
             &Scored {
                 rows: &cleaned.kept,
-                labels: &labels,
+                labels: &primary.labels,
                 names: &names,
                 pcs: Some(&pcs),
-                distances: &distances,
+                distances: &primary.distances,
             },
         )?;
         write_rejects(&cmd.out.join("rejects.csv"), &table, &cleaned.rejects)?;
+        let kmeans = match &primary.detail {
+            Detail::Kmeans(fit) => fit.model.params.clone(),
+            _ => KMeansParams {
+                k,
+                ..params.clone()
+            },
+        };
         ModelFile {
             format: MODEL_FORMAT.into(),
             version: MODEL_VERSION,
@@ -465,21 +520,36 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
             scale: cmd.scale,
             log: cmd.log.clone(),
             prep: enc.prep.clone(),
-            kmeans: fit.model.params.clone(),
+            kmeans,
             k,
             centroids: centroids.clone(),
             segment_names: names.clone(),
             pca: Some(axes.clone()),
+            algorithm: primary.algorithm,
+            kprototypes: match &primary.detail {
+                Detail::Kprototypes { model, .. } => Some(model.clone()),
+                _ => None,
+            },
+            dbscan: match &primary.detail {
+                Detail::Dbscan { params, .. } => Some(params.clone()),
+                _ => None,
+            },
         }
         .save(&cmd.out.join("model.json"))
     })?;
     let mut sizes = vec![0u64; k];
-    for &l in &labels {
-        sizes[l as usize] += 1;
+    for &l in &primary.labels {
+        if let Some(s) = sizes.get_mut(l as usize) {
+            *s += 1;
+        }
     }
-    let k_rule = match &clustered.choice {
-        Some(c) => c.reason.clone(),
-        None => format!("k = {k} given with --k"),
+    let k_rule = match (&clustered.choice, &primary.detail) {
+        (_, Detail::Dbscan { .. }) => format!(
+            "{k} clusters found by DBSCAN, {} noise rows",
+            primary.n_noise
+        ),
+        (Some(c), _) => c.reason.clone(),
+        (None, _) => format!("k = {k} given with --k"),
     };
     let report_ctx = ReportContext {
         cmd,
@@ -488,7 +558,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         cleaned: &cleaned,
         enc: &enc,
         input: &input,
-        labels: &labels,
+        labels: &slots,
         pcs: &pcs,
         pca: &pca,
         choice: clustered.choice.as_ref(),
@@ -498,7 +568,10 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         backend: &clustered.backend,
         silhouette,
         simplified,
-        inertia,
+        inertia: primary.inertia,
+        primary: &primary,
+        algorithm_notes: &algorithm_notes,
+        comparison: &comparison,
     };
     let times_so_far = st.times.clone();
     st.run("report", "writing the report and plots", || {
@@ -513,7 +586,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         duplicates: cleaned.duplicates as u64,
         silhouette,
         simplified_silhouette: simplified,
-        inertia,
+        inertia: primary.inertia,
         backend: clustered.backend.backend.clone(),
         adapter: clustered.backend.adapter.clone(),
         features: enc.prep.features.clone(),
@@ -525,9 +598,135 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         stage_seconds: st.times,
         total_seconds: start.elapsed().as_secs_f64(),
         notes,
+        algorithm: primary.algorithm.name().into(),
+        noise_rows: primary.n_noise as u64,
+        algorithm_notes,
+        compare: comparison,
         schema_text: schema.to_text(),
         profiles,
     })
+}
+
+/// Exact silhouette of a seeded sample of rows, DBSCAN noise left out (as is usual for
+/// density clusterings); NaN with fewer than two clusters.
+pub fn silhouette_without_noise(
+    x: ArrayView2<'_, f32>,
+    labels: &[u32],
+    sample: usize,
+    seed: u64,
+) -> Result<f64> {
+    let idx: Vec<usize> = analysis::sample_indices(x.nrows(), sample, seed)
+        .into_iter()
+        .filter(|&i| labels[i] != NOISE)
+        .collect();
+    let ls: Vec<u32> = idx.iter().map(|&i| labels[i]).collect();
+    analysis::silhouette(x.select(Axis(0), &idx).view(), &ls)
+}
+
+/// Names and describes DBSCAN's noise group.
+fn name_noise(p: &mut SegmentProfile, run: &AlgoRun) {
+    p.segment = -1;
+    p.name = "noise".into();
+    let (eps, ms) = match &run.detail {
+        Detail::Dbscan { params, .. } => (params.eps, params.min_samples),
+        _ => (f64::NAN, 0),
+    };
+    p.description = format!(
+        "{} rows lie in no dense region: fewer than {ms} rows within distance {eps:.3} of them and none of a core row. {}",
+        p.size, p.description
+    );
+    p.action = "Review these customers one by one: unusual profiles, data errors or a niche too small to target as a segment.".into();
+}
+
+/// One sentence on how an algorithm ran, for the comparison table.
+fn run_note(r: &AlgoRun) -> String {
+    match &r.detail {
+        Detail::Kmeans(fit) => format!("{} iterations, {}", fit.iterations, fit.assign.name()),
+        Detail::Dbscan {
+            params, suggested, ..
+        } => format!(
+            "eps {:.3}{}, min_samples {}",
+            params.eps,
+            if suggested.is_some() {
+                " (suggested)"
+            } else {
+                ""
+            },
+            params.min_samples
+        ),
+        Detail::Hierarchical {
+            dendrogram,
+            two_stage,
+        } => {
+            if *two_stage {
+                format!("Ward on {} micro-clusters", dendrogram.n_leaves)
+            } else {
+                format!("exact Ward on {} rows", dendrogram.n_leaves)
+            }
+        }
+        Detail::Kprototypes {
+            model, iterations, ..
+        } => format!("γ {:.3}, {iterations} iterations", model.gamma),
+    }
+}
+
+/// Sentences on how the written segments were made, for the report and summary.
+fn run_notes(r: &AlgoRun, n: usize) -> Vec<String> {
+    let mut v = Vec::new();
+    match &r.detail {
+        Detail::Kmeans(_) => {}
+        Detail::Dbscan {
+            params,
+            suggested,
+            n_core,
+        } => {
+            match suggested {
+                Some(s) => v.push(format!(
+                    "DBSCAN with eps = {:.4} suggested from the knee of the sorted {}-distance curve of {} sampled rows (pass --eps to set it), min_samples = {} (the row itself counted)",
+                    params.eps,
+                    s.min_samples.saturating_sub(1).max(1),
+                    s.sample_rows,
+                    params.min_samples
+                )),
+                None => v.push(format!(
+                    "DBSCAN with eps = {} (given), min_samples = {} (the row itself counted)",
+                    params.eps, params.min_samples
+                )),
+            }
+            v.push(format!(
+                "{} clusters; {n_core} core rows; {} noise rows ({:.1}%) labelled -1 and profiled as their own group",
+                r.k,
+                r.n_noise,
+                100.0 * r.n_noise as f64 / n.max(1) as f64
+            ));
+        }
+        Detail::Hierarchical {
+            dendrogram,
+            two_stage,
+        } => {
+            if *two_stage {
+                v.push(format!(
+                    "hierarchical (Ward) in two stages: k-means into {} micro-clusters, then size-weighted Ward on their centroids cut at k = {}; every row takes its micro-cluster's segment",
+                    dendrogram.n_leaves, r.k
+                ));
+            } else {
+                v.push(format!(
+                    "hierarchical (Ward), exact over all {} rows (nearest-neighbour chain), cut at k = {}",
+                    dendrogram.n_leaves, r.k
+                ));
+            }
+            v.push("predict assigns new rows to the segment with the nearest mean".into());
+        }
+        Detail::Kprototypes {
+            model,
+            cost,
+            iterations,
+        } => v.push(format!(
+            "k-prototypes: squared distance on the scaled numeric features + γ = {:.4} per categorical mismatch (categoricals by level, not one-hot); cost {:.4e} after {iterations} iterations",
+            model.gamma, cost
+        )),
+    }
+    v
 }
 
 /// What the report needs from the run.
@@ -549,6 +748,9 @@ struct ReportContext<'a> {
     silhouette: f64,
     simplified: f64,
     inertia: f64,
+    primary: &'a AlgoRun,
+    algorithm_notes: &'a [String],
+    comparison: &'a [CompareRow],
 }
 
 /// Groups reject reasons by what went wrong, without the row-specific value.
@@ -643,6 +845,24 @@ fn write_report_files(ctx: &ReportContext<'_>, times: &StageTimes) -> Result<()>
         adapter: ctx.backend.adapter.clone(),
         seed: ctx.cmd.seed,
         version: env!("CARGO_PKG_VERSION").into(),
+        noise_slot: (ctx.primary.n_noise > 0).then_some(ctx.primary.k as u32),
+        algorithm: ctx.primary.algorithm.name().into(),
+        algorithm_notes: ctx.algorithm_notes.to_vec(),
+        comparison: ctx.comparison.to_vec(),
+        dendrogram: match &ctx.primary.detail {
+            Detail::Hierarchical { dendrogram, .. } => Some(dendrogram.clone()),
+            _ => None,
+        },
+        k_distance: match &ctx.primary.detail {
+            Detail::Dbscan {
+                suggested: Some(s), ..
+            } => Some((
+                s.curve.clone(),
+                s.knee_index,
+                s.min_samples.saturating_sub(1).max(1),
+            )),
+            _ => None,
+        },
     };
     write_report(&ctx.cmd.out, &input)?;
     Ok(())
@@ -674,11 +894,42 @@ impl RunSummary {
             self.backend,
             self.adapter
         );
+        if self.algorithm != ClusterAlgorithm::Kmeans.name() || !self.algorithm_notes.is_empty() {
+            s += &format!("\nalgorithm: {}\n", self.algorithm);
+            for n in &self.algorithm_notes {
+                s += &format!("  {n}\n");
+            }
+        }
+        if !self.compare.is_empty() {
+            s += "\ncompared (silhouette on the same sample, noise left out)\n";
+            s += &format!(
+                "  {:<13} {:>8} {:>7} {:>10} {:>8}  how\n",
+                "algorithm", "clusters", "noise", "silhouette", "seconds"
+            );
+            for c in &self.compare {
+                s += &format!(
+                    "  {:<13} {:>8} {:>6.1}% {:>10.3} {:>8.3}  {}\n",
+                    c.algorithm,
+                    c.clusters,
+                    100.0 * c.noise_share,
+                    c.silhouette,
+                    c.seconds,
+                    c.note
+                );
+            }
+        }
         s += "\nsegments\n";
         for (c, (size, name)) in self.sizes.iter().zip(&self.segment_names).enumerate() {
             s += &format!(
                 "  {c}: {name} — {size} rows ({:.1}%)\n",
                 100.0 * *size as f64 / self.rows_segmented.max(1) as f64
+            );
+        }
+        if self.noise_rows > 0 {
+            s += &format!(
+                "  -1: noise — {} rows ({:.1}%)\n",
+                self.noise_rows,
+                100.0 * self.noise_rows as f64 / self.rows_segmented.max(1) as f64
             );
         }
         s += "\n";

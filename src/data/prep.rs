@@ -138,6 +138,14 @@ impl Transform {
         }
     }
 
+    /// Number of features it produces.
+    pub fn width(&self) -> usize {
+        match self {
+            Transform::Numeric(_) => 1,
+            Transform::Categorical(t) => t.width(),
+        }
+    }
+
     /// Names of the features it produces.
     pub fn feature_names(&self) -> Vec<String> {
         match self {

@@ -156,6 +156,55 @@ pub fn render_html(r: &ReportInput, plots: &[Plot]) -> String {
         ));
     }
 
+    if super::markdown::has_algorithm_section(r) {
+        h.push_str("<h2>Clustering algorithm</h2>\n");
+        let _ = writeln!(
+            h,
+            "<p>Segments were made by <strong>{}</strong>.</p>",
+            esc(super::markdown::algorithm_title(&r.algorithm))
+        );
+        if !r.algorithm_notes.is_empty() {
+            h.push_str("<ul>\n");
+            for n in &r.algorithm_notes {
+                let _ = writeln!(h, "<li>{}</li>", esc(n));
+            }
+            h.push_str("</ul>\n");
+        }
+        if !r.comparison.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p>Algorithms compared on the same scaled data (<code>--compare</code>); silhouette on the same seeded sample of {} rows, noise left out.</p>",
+                fmt_int(r.silhouette_sample)
+            );
+            h.push_str("<table><tr><th>algorithm</th><th class=\"n\">clusters</th><th class=\"n\">noise</th><th class=\"n\">silhouette</th><th class=\"n\">inertia</th><th class=\"n\">seconds</th><th>how</th></tr>\n");
+            for c in &r.comparison {
+                let _ = writeln!(
+                    h,
+                    "<tr{}><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td>{}</td></tr>",
+                    if c.algorithm == r.algorithm { " class=\"chosen\"" } else { "" },
+                    esc(&c.algorithm),
+                    c.clusters,
+                    fmt_pct(c.noise_share),
+                    fmt3(c.silhouette),
+                    fmt_sci(c.inertia),
+                    c.seconds,
+                    esc(&c.note)
+                );
+            }
+            h.push_str("</table>\n");
+        }
+        h.push_str(&figure(
+            plots,
+            "dendrogram.png",
+            "The last merges of Ward's tree; the dashed line cuts it into the segments.",
+        ));
+        h.push_str(&figure(
+            plots,
+            "k_distance.png",
+            "Distance to each sampled row's k-th neighbour, sorted; eps is taken at the knee.",
+        ));
+    }
+
     h.push_str("<h2>How the number of segments was chosen</h2>\n");
     match &r.k_choice {
         Some(c) => {
@@ -201,7 +250,7 @@ pub fn render_html(r: &ReportInput, plots: &[Plot]) -> String {
             h.push_str("</table>\n");
         }
         None => {
-            let _ = writeln!(h, "<p>k = {} was given on the command line.</p>", r.k);
+            let _ = writeln!(h, "<p>{}</p>", esc(&super::markdown::k_given(r)));
         }
     }
     h.push_str(&figure(

@@ -92,6 +92,38 @@ pub struct ReportInput {
     pub seed: u64,
     /// segmenter version (e.g. env!("CARGO_PKG_VERSION")).
     pub version: String,
+    /// Plot group (in `pca_points` and `histograms`) that holds DBSCAN's noise rows, shown as
+    /// segment -1.
+    pub noise_slot: Option<u32>,
+    /// Algorithm that made the segments; the report's algorithm section is left out when empty.
+    pub algorithm: String,
+    /// How the algorithm ran, one sentence each.
+    pub algorithm_notes: Vec<String>,
+    /// `--compare` table, one row per algorithm.
+    pub comparison: Vec<CompareRow>,
+    /// Hierarchical: the Ward tree that was cut, for the dendrogram plot.
+    pub dendrogram: Option<crate::cluster::ward::Dendrogram>,
+    /// DBSCAN with a suggested eps: (sorted k-distances, index of the knee, k).
+    pub k_distance: Option<(Vec<f64>, usize, usize)>,
+}
+
+/// One algorithm's row of the `--compare` table.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct CompareRow {
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Clusters found or asked for (noise not counted).
+    pub clusters: usize,
+    /// Share of rows labelled noise.
+    pub noise_share: f64,
+    /// Exact silhouette on the run's seeded sample, noise left out.
+    pub silhouette: f64,
+    /// Within-cluster sum of squares around the cluster centres.
+    pub inertia: f64,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// How it ran.
+    pub note: String,
 }
 
 /// (pc1, pc2, segment) of at most `max` rows, chosen by a seeded sample (all rows when fewer).

@@ -43,6 +43,14 @@ pub(crate) fn summary(r: &ReportInput) -> String {
             fmt_int(r.rows_rejected)
         );
     }
+    if r.noise_slot.is_some() {
+        let noise = r
+            .profiles
+            .iter()
+            .find(|p| p.segment < 0)
+            .map_or(0, |p| p.size);
+        let _ = write!(s, " and {} noise rows (segment -1)", fmt_int(noise));
+    }
     s.push('.');
     if !r.features.is_empty() {
         let _ = write!(
@@ -118,6 +126,54 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
         }
     }
 
+    if has_algorithm_section(r) {
+        let _ = writeln!(m, "## Clustering algorithm\n");
+        let _ = writeln!(
+            m,
+            "Segments were made by **{}**.\n",
+            algorithm_title(&r.algorithm)
+        );
+        for n in &r.algorithm_notes {
+            let _ = writeln!(m, "- {n}");
+        }
+        if !r.algorithm_notes.is_empty() {
+            m.push('\n');
+        }
+        if !r.comparison.is_empty() {
+            let _ = writeln!(
+                m,
+                "Algorithms compared on the same scaled data (`--compare`); silhouette on the same seeded sample of {} rows, noise left out:\n",
+                fmt_int(r.silhouette_sample)
+            );
+            let _ = writeln!(
+                m,
+                "| algorithm | clusters | noise | silhouette | inertia | seconds | how |\n|---|---:|---:|---:|---:|---:|---|"
+            );
+            for c in &r.comparison {
+                let _ = writeln!(
+                    m,
+                    "| {} | {} | {} | {} | {} | {:.3} | {} |",
+                    c.algorithm,
+                    c.clusters,
+                    fmt_pct(c.noise_share),
+                    fmt3(c.silhouette),
+                    fmt_sci(c.inertia),
+                    c.seconds,
+                    cell(&c.note)
+                );
+            }
+            m.push('\n');
+        }
+        for (f, alt) in [
+            ("dendrogram.png", "Dendrogram of the top merges"),
+            ("k_distance.png", "Sorted k-distance curve"),
+        ] {
+            if has(f) {
+                let _ = writeln!(m, "![{alt}](plots/{f})\n");
+            }
+        }
+    }
+
     let _ = writeln!(m, "## How k was chosen\n");
     match &r.k_choice {
         Some(c) => {
@@ -166,7 +222,7 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
             m.push('\n');
         }
         None => {
-            let _ = writeln!(m, "k = {} was given on the command line.\n", r.k);
+            let _ = writeln!(m, "{}\n", k_given(r));
         }
     }
     for (f, alt) in [
@@ -371,5 +427,34 @@ pub(crate) fn silhouette_source(r: &ReportInput) -> &'static str {
         ", of the sweep's fit of this k"
     } else {
         ""
+    }
+}
+
+/// Whether the report has a "Clustering algorithm" section: any algorithm but plain k-means,
+/// or a comparison.
+pub(crate) fn has_algorithm_section(r: &ReportInput) -> bool {
+    (!r.algorithm.is_empty() && r.algorithm != "kmeans") || !r.comparison.is_empty()
+}
+
+/// Readable name of an algorithm.
+pub(crate) fn algorithm_title(name: &str) -> &str {
+    match name {
+        "kmeans" => "k-means",
+        "dbscan" => "DBSCAN",
+        "hierarchical" => "hierarchical clustering (Ward)",
+        "kprototypes" => "k-prototypes",
+        other => other,
+    }
+}
+
+/// What the k section says when no sweep chose k.
+pub(crate) fn k_given(r: &ReportInput) -> String {
+    if r.algorithm == "dbscan" {
+        format!(
+            "DBSCAN finds the number of clusters itself: {} from its eps and min_samples.",
+            r.k
+        )
+    } else {
+        format!("k = {} was given on the command line.", r.k)
     }
 }

@@ -34,15 +34,37 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Colour of DBSCAN's noise group.
+const NOISE_GREY: RGBColor = RGBColor(170, 170, 170);
+
 /// The colour of segment `s` in every plot.
 pub fn segment_color(s: u32) -> RGBColor {
     PALETTE[s as usize % PALETTE.len()]
 }
 
+/// The colour of a profile's segment number: grey for noise (-1).
+pub fn profile_color(segment: i32) -> RGBColor {
+    u32::try_from(segment).map_or(NOISE_GREY, segment_color)
+}
+
 /// Hex code of a segment's colour, for HTML legends.
-pub fn segment_hex(s: u32) -> String {
-    let c = segment_color(s);
+pub fn segment_hex(segment: i32) -> String {
+    let c = profile_color(segment);
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+/// Segment number shown for plot group `s`: -1 for the noise group.
+fn shown(r: &ReportInput, s: u32) -> i32 {
+    if r.noise_slot == Some(s) {
+        -1
+    } else {
+        s as i32
+    }
+}
+
+/// Colour of plot group `s`.
+fn slot_color(r: &ReportInput, s: u32) -> RGBColor {
+    profile_color(shown(r, s))
 }
 
 pub(crate) fn ensure_font() -> Result<()> {
@@ -132,6 +154,74 @@ fn title_style(size: u32) -> TextStyle<'static> {
         .into_font()
         .style(FontStyle::Bold)
         .color(&BLACK)
+}
+
+/// The top of the Ward tree that hierarchical clustering cut.
+fn dendrogram(r: &ReportInput) -> Option<Result<Plot>> {
+    let d = r.dendrogram.as_ref()?;
+    Some(super::dendrogram::dendrogram_plot(
+        d,
+        r.k,
+        super::dendrogram::DENDROGRAM_TOP,
+    ))
+}
+
+/// DBSCAN's sorted k-distance curve with the knee that gave eps.
+fn k_distance(r: &ReportInput) -> Option<Result<Plot>> {
+    let (curve, knee, k) = r.k_distance.as_ref()?;
+    if curve.is_empty() {
+        return None;
+    }
+    let pts: Vec<(f64, f64)> = curve
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i as f64, v))
+        .collect();
+    let knee = (*knee).min(pts.len() - 1);
+    Some(render("k_distance.png", 900, 520, |root| {
+        root.fill(&WHITE)?;
+        let xmax = (pts.len() - 1).max(1) as f64;
+        let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max) * 1.05;
+        let mut ch = ChartBuilder::on(root)
+            .caption(
+                format!("Sorted {k}-distance curve: eps is read at the knee"),
+                title_style(24),
+            )
+            .margin(18)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..xmax, 0f64..ymax.max(1e-9))?;
+        ch.configure_mesh()
+            .x_desc("sampled rows, by distance (percent)")
+            .y_desc(format!("distance to the {k}-th neighbour"))
+            .x_label_formatter(&|v| format!("{:.0}%", 100.0 * v / xmax))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .draw()?;
+        ch.draw_series(LineSeries::new(pts.clone(), PALETTE[0].stroke_width(3)))?;
+        let (kx, ky) = pts[knee];
+        ch.draw_series(LineSeries::new(
+            [(0.0, ky), (xmax, ky)],
+            ShapeStyle::from(RGBColor(150, 150, 150)).stroke_width(2),
+        ))?
+        .label(format!("eps = {ky:.4}"))
+        .legend(|(x, y)| {
+            PathElement::new(
+                [(x, y), (x + 20, y)],
+                RGBColor(150, 150, 150).stroke_width(2),
+            )
+        });
+        ch.draw_series([Circle::new((kx, ky), 9, PALETTE[3].stroke_width(3))])?;
+        ch.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font((FONT, 15))
+            .draw()?;
+        Ok(())
+    }))
 }
 
 /// Inertia by k with the elbow and the chosen k marked.
@@ -316,9 +406,10 @@ fn robust_range(v: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 fn segment_label(r: &ReportInput, s: u32) -> String {
-    match r.profiles.iter().find(|p| p.segment == s) {
-        Some(p) => format!("{s}: {} ({})", p.name, fmt_pct(p.share)),
-        None => format!("segment {s}"),
+    let id = shown(r, s);
+    match r.profiles.iter().find(|p| p.segment == id) {
+        Some(p) => format!("{id}: {} ({})", p.name, fmt_pct(p.share)),
+        None => format!("segment {id}"),
     }
 }
 
@@ -369,7 +460,7 @@ fn pca(r: &ReportInput) -> Option<Result<Plot>> {
                 .iter()
                 .filter(|p| inside(p.0 as f64, p.1 as f64))
                 .map(|&(x, y, s)| {
-                    Circle::new((x as f64, y as f64), 2, segment_color(s).mix(0.35).filled())
+                    Circle::new((x as f64, y as f64), 2, slot_color(r, s).mix(0.35).filled())
                 }),
         )?;
         let mut sums = vec![(0f64, 0f64, 0u64); k];
@@ -384,13 +475,13 @@ fn pca(r: &ReportInput) -> Option<Result<Plot>> {
                 continue;
             }
             let c = (sx / n as f64, sy / n as f64);
-            let col = segment_color(s as u32);
+            let col = slot_color(r, s as u32);
             ch.draw_series([Circle::new(c, 14, WHITE.filled())])?;
             ch.draw_series([Circle::new(c, 14, col.stroke_width(3))])?
                 .label(segment_label(r, s as u32))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 6, col.filled()));
             ch.draw_series([Text::new(
-                s.to_string(),
+                shown(r, s as u32).to_string(),
                 c,
                 (FONT, 17)
                     .into_font()
@@ -423,7 +514,7 @@ fn legend_strip(area: &Area, r: &ReportInput, k: usize) -> DrawResult {
         }
         area.draw(&Rectangle::new(
             [(x, y), (x + 16, y + 16)],
-            segment_color(s).filled(),
+            slot_color(r, s).filled(),
         ))?;
         area.draw(&Text::new(
             label,
@@ -526,7 +617,7 @@ fn histograms(r: &ReportInput) -> Option<Result<Plot>> {
                         }
                         ch.draw_series([Rectangle::new(
                             [(x0, base), (x0 + wbin, base + n)],
-                            segment_color(s as u32).mix(0.85).filled(),
+                            slot_color(r, s as u32).mix(0.85).filled(),
                         )])?;
                         base += n;
                     }
@@ -681,7 +772,7 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
             let panels = body.split_evenly((rows, cols));
             for (pi, p) in r.profiles.iter().enumerate() {
                 let panel = &panels[pi];
-                let col = segment_color(p.segment);
+                let col = profile_color(p.segment);
                 let title = format!("{}: {} ({})", p.segment, p.name, fmt_pct(p.share));
                 // Long names shrink to fit (DejaVu averages about 0.58 em per character).
                 let title_px = ((pw as f64 - 30.0) / (title.chars().count() as f64 * 0.58))
@@ -755,7 +846,16 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
 pub fn render_all(r: &ReportInput) -> Result<Vec<Plot>> {
     use rayon::prelude::*;
     type Painter = fn(&ReportInput) -> Option<Result<Plot>>;
-    let painters: [Painter; 6] = [elbow, silhouette, pca, histograms, correlation, profiles];
+    let painters: [Painter; 8] = [
+        elbow,
+        silhouette,
+        pca,
+        histograms,
+        correlation,
+        profiles,
+        k_distance,
+        dendrogram,
+    ];
     let out: Vec<Option<Result<Plot>>> = painters.par_iter().map(|p| p(r)).collect();
     out.into_iter().flatten().collect()
 }

@@ -1,0 +1,486 @@
+//! The clustering stage of `run`: chooses k with the k-means elbow sweep when an algorithm
+//! needs one, then runs `--algorithm` and every `--compare` algorithm on the same scaled
+//! matrix, on one backend, each timed.
+
+use crate::analysis::{self, KChoice};
+use crate::backend::{Backend, DeviceInfo, WithBackend};
+use crate::cluster::dbscan::{dbscan, suggest_eps, DbscanParams, EpsSuggestion};
+use crate::cluster::kprototypes::{self, KPrototypesModel, KPrototypesParams};
+use crate::cluster::ward::{hierarchical, Dendrogram, HierarchicalParams};
+use crate::cluster::ClusterAlgorithm;
+use crate::data::prep::{Prep, Transform};
+use crate::data::Kind;
+use crate::error::{Error, Result};
+use crate::kmeans::{fit_uploaded, fit_uploaded_from, Fit, KMeansParams};
+use ndarray::{Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+use std::ops::RangeInclusive;
+use std::time::Instant;
+
+use super::run::KSpec;
+use super::score::nearest_centroids;
+
+/// Label of a DBSCAN noise row in the stage's labels (written as -1).
+pub const NOISE: u32 = u32::MAX;
+
+/// Rows whose k-distances suggest DBSCAN's eps when `--eps` is not given.
+pub const EPS_SAMPLE: usize = 10_000;
+
+/// Rows up to which hierarchical clustering is exact (nearest-neighbour chain); above,
+/// it merges k-means micro-clusters.
+pub const EXACT_WARD_MAX: usize = 20_000;
+
+/// Settings of the algorithms beside k-means.
+#[derive(Clone, Debug)]
+pub struct AlgorithmSettings {
+    /// DBSCAN radius; suggested from the k-distance curve when None.
+    pub eps: Option<f64>,
+    /// DBSCAN core threshold; twice the feature count when None.
+    pub min_samples: Option<usize>,
+    /// k-prototypes mismatch weight; Huang's default when None.
+    pub gamma: Option<f64>,
+    /// Micro-clusters of two-stage hierarchical clustering.
+    pub micro_clusters: usize,
+}
+
+/// What an algorithm leaves beside its labels, for the report and model.
+pub enum Detail {
+    /// The k-means fit.
+    Kmeans(Box<Fit>),
+    /// DBSCAN's parameters and how eps was found.
+    Dbscan {
+        /// Parameters used.
+        params: DbscanParams,
+        /// The k-distance curve eps came from, when it was suggested.
+        suggested: Option<EpsSuggestion>,
+        /// Core rows.
+        n_core: usize,
+    },
+    /// The Ward tree that was cut.
+    Hierarchical {
+        /// Tree over rows (exact) or micro-clusters (two-stage).
+        dendrogram: Dendrogram,
+        /// Whether micro-clusters were merged rather than rows.
+        two_stage: bool,
+    },
+    /// The k-prototypes model.
+    Kprototypes {
+        /// Prototypes and γ.
+        model: KPrototypesModel,
+        /// Total cost.
+        cost: f64,
+        /// Iterations of the final fit.
+        iterations: usize,
+    },
+}
+
+/// One algorithm's result on the run's rows.
+pub struct AlgoRun {
+    /// Which algorithm.
+    pub algorithm: ClusterAlgorithm,
+    /// Cluster of every row, 0..k, canonical; `NOISE` for DBSCAN noise.
+    pub labels: Vec<u32>,
+    /// Clusters, noise not counted.
+    pub k: usize,
+    /// Noise rows.
+    pub n_noise: usize,
+    /// k × d centres in the scaled feature space: k-means centroids, else cluster means.
+    pub centroids: Array2<f32>,
+    /// Distance of each row to its cluster (k-prototypes: √cost); NaN for noise.
+    pub distances: Vec<f32>,
+    /// Within-cluster sum of squares around `centroids` (noise left out).
+    pub inertia: f64,
+    /// Wall seconds of the algorithm (eps suggestion and labelling included).
+    pub seconds: f64,
+    /// Algorithm-specific results.
+    pub detail: Detail,
+}
+
+/// What the clustering stage returns.
+pub struct Clustered {
+    /// `--algorithm` first, then the `--compare` ones.
+    pub runs: Vec<AlgoRun>,
+    /// How k was chosen, when it was.
+    pub choice: Option<KChoice>,
+    /// Rows the sweep was fitted on (0 without a sweep).
+    pub sweep_rows: usize,
+    /// Where k-means (and micro-clusters) ran.
+    pub backend: DeviceInfo,
+    /// Seconds of the sweep.
+    pub sweep_seconds: f64,
+}
+
+/// Elbow sweep (on a sample when large) when k is auto and some algorithm takes k, then every
+/// requested algorithm on one backend.
+pub struct ClusterJob<'a> {
+    /// Scaled, one-hot encoded rows.
+    pub x: ArrayView2<'a, f32>,
+    /// The transforms that made `x` (k-prototypes splits it back into columns).
+    pub prep: &'a Prep,
+    /// k or auto.
+    pub k: KSpec,
+    /// Range of the sweep.
+    pub k_range: RangeInclusive<usize>,
+    /// k-means parameters (k is set per fit).
+    pub params: KMeansParams,
+    /// Rows of the sweep's exact silhouette.
+    pub silhouette_sample: usize,
+    /// Rows the sweep is fitted on.
+    pub sweep_sample: usize,
+    /// Algorithms to run, the one whose segments are written first.
+    pub algorithms: Vec<ClusterAlgorithm>,
+    /// Their settings.
+    pub settings: AlgorithmSettings,
+}
+
+/// Numeric features and categorical codes of the one-hot matrix, for k-prototypes: each
+/// one-hot block becomes its level code and each boolean its 0/1 code; other features stay
+/// numeric.
+pub fn split_mixed(x: ArrayView2<'_, f32>, prep: &Prep) -> (Array2<f32>, Array2<u32>) {
+    enum Part {
+        Num(usize),
+        Cat(usize, usize),
+    }
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for t in &prep.transforms {
+        match t {
+            Transform::Numeric(n) if n.kind == Kind::Boolean => parts.push(Part::Cat(at, 1)),
+            Transform::Numeric(_) => parts.push(Part::Num(at)),
+            Transform::Categorical(c) => parts.push(Part::Cat(at, c.width())),
+        }
+        at += t.width();
+    }
+    let dn = parts.iter().filter(|p| matches!(p, Part::Num(_))).count();
+    let dc = parts.len() - dn;
+    let n = x.nrows();
+    let mut xn = Array2::<f32>::zeros((n, dn));
+    let mut xc = Array2::<u32>::zeros((n, dc));
+    for ((row, mut rn), mut rc) in x.rows().into_iter().zip(xn.rows_mut()).zip(xc.rows_mut()) {
+        let (mut jn, mut jc) = (0, 0);
+        for p in &parts {
+            match *p {
+                Part::Num(j) => {
+                    rn[jn] = row[j];
+                    jn += 1;
+                }
+                Part::Cat(j, 1) => {
+                    rc[jc] = u32::from(row[j] > 0.5);
+                    jc += 1;
+                }
+                Part::Cat(j, w) => {
+                    // Exactly one 1 per block; the first maximum keeps a damaged row defined.
+                    let mut best = 0;
+                    for l in 1..w {
+                        if row[j + l] > row[j + best] {
+                            best = l;
+                        }
+                    }
+                    rc[jc] = best as u32;
+                    jc += 1;
+                }
+            }
+        }
+    }
+    (xn, xc)
+}
+
+/// Mean of every cluster's rows (noise left out), k × d, in f64 then rounded.
+pub fn cluster_means(x: ArrayView2<'_, f32>, labels: &[u32], k: usize) -> Array2<f32> {
+    let d = x.ncols();
+    let mut sums = vec![0f64; k * d];
+    let mut counts = vec![0u64; k];
+    for (row, &l) in x.rows().into_iter().zip(labels) {
+        if (l as usize) < k {
+            counts[l as usize] += 1;
+            let s = &mut sums[l as usize * d..(l as usize + 1) * d];
+            for (a, &v) in s.iter_mut().zip(row) {
+                *a += v as f64;
+            }
+        }
+    }
+    Array2::from_shape_fn((k, d), |(c, j)| {
+        (sums[c * d + j] / counts[c].max(1) as f64) as f32
+    })
+}
+
+/// Euclidean distance of each row to its cluster's centre (NaN for noise) and the summed
+/// squares, in f64.
+fn distances_to(
+    x: ArrayView2<'_, f32>,
+    labels: &[u32],
+    centres: ArrayView2<'_, f32>,
+) -> (Vec<f32>, f64) {
+    let d = x.ncols().max(1);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().unwrap_or(&[]);
+    let sq: Vec<f64> = xs
+        .par_chunks(d)
+        .zip(labels.par_iter())
+        .map(|(row, &l)| {
+            if l == NOISE {
+                return f64::NAN;
+            }
+            row.iter()
+                .zip(centres.row(l as usize))
+                .map(|(&a, &b)| {
+                    let t = a as f64 - b as f64;
+                    t * t
+                })
+                .sum()
+        })
+        .collect();
+    let total = sq.iter().filter(|s| s.is_finite()).sum();
+    (sq.iter().map(|&s| s.sqrt() as f32).collect(), total)
+}
+
+/// An AlgoRun from labels, with centres from the cluster means.
+fn from_labels(
+    algorithm: ClusterAlgorithm,
+    x: ArrayView2<'_, f32>,
+    labels: Vec<u32>,
+    k: usize,
+    t0: Instant,
+    detail: Detail,
+) -> AlgoRun {
+    let centroids = cluster_means(x, &labels, k);
+    let (distances, inertia) = distances_to(x, &labels, centroids.view());
+    let n_noise = labels.iter().filter(|&&l| l == NOISE).count();
+    AlgoRun {
+        algorithm,
+        labels,
+        k,
+        n_noise,
+        centroids,
+        distances,
+        inertia,
+        seconds: t0.elapsed().as_secs_f64(),
+        detail,
+    }
+}
+
+impl ClusterJob<'_> {
+    /// The sweep: chosen k, the chosen k's sweep fit (reusable when it saw every row), the
+    /// rows it saw.
+    fn sweep<B: Backend>(&self, backend: &B) -> Result<(KChoice, Option<Fit>, usize)> {
+        let n = self.x.nrows();
+        let sample = (n > self.sweep_sample).then(|| {
+            let idx = analysis::sample_indices(n, self.sweep_sample, self.params.seed);
+            self.x.select(Axis(0), &idx)
+        });
+        let xs = sample.as_ref().map_or(self.x, |s| s.view());
+        let points = backend.upload(xs)?;
+        // The sweep compares k values: one k-means++ run each is enough for the curve.
+        let sweep_params = KMeansParams {
+            n_init: 1,
+            ..self.params.clone()
+        };
+        let fits = analysis::sweep_k(
+            backend,
+            &points,
+            xs,
+            self.k_range.clone(),
+            &sweep_params,
+            self.silhouette_sample,
+        )?;
+        let scores: Vec<_> = fits.iter().map(|(s, _)| s.clone()).collect();
+        let c = analysis::choose_k(&scores);
+        let chosen = fits.into_iter().find(|(s, _)| s.k == c.k).map(|(_, f)| f);
+        Ok((c, chosen, xs.nrows()))
+    }
+
+    fn kmeans<B: Backend>(
+        &self,
+        backend: &B,
+        k: usize,
+        swept: Option<(Fit, bool)>,
+    ) -> Result<AlgoRun> {
+        let t0 = Instant::now();
+        let params = KMeansParams {
+            k,
+            ..self.params.clone()
+        };
+        let fit = match swept {
+            // The sweep saw every row and ran the same single k-means++ fit.
+            Some((f, true)) if self.params.n_init == 1 => f,
+            // A sample's fit starts the fit on every row near its optimum.
+            Some((f, false)) if self.params.n_init == 1 => {
+                let init: Vec<f32> = f.model.centroids.iter().copied().collect();
+                let points = backend.upload(self.x)?;
+                let mut f = fit_uploaded_from(backend, &points, self.x, &params, &init)?;
+                f.canonicalize();
+                f
+            }
+            _ => {
+                let points = backend.upload(self.x)?;
+                let mut f = fit_uploaded(backend, &points, self.x, &params)?;
+                f.canonicalize();
+                f
+            }
+        };
+        let k = fit.model.centroids.nrows();
+        let centroids: Vec<Vec<f32>> = fit
+            .model
+            .centroids
+            .rows()
+            .into_iter()
+            .map(|r| r.to_vec())
+            .collect();
+        // Label with the function predict uses, so run and predict agree row for row.
+        let (labels, sq) = nearest_centroids(self.x, &centroids);
+        Ok(AlgoRun {
+            algorithm: ClusterAlgorithm::Kmeans,
+            labels,
+            k,
+            n_noise: 0,
+            centroids: fit.model.centroids.clone(),
+            distances: sq.iter().map(|&s| s.sqrt() as f32).collect(),
+            inertia: sq.iter().sum(),
+            seconds: t0.elapsed().as_secs_f64(),
+            detail: Detail::Kmeans(Box::new(fit)),
+        })
+    }
+
+    fn dbscan(&self) -> Result<AlgoRun> {
+        let t0 = Instant::now();
+        let min_samples = self
+            .settings
+            .min_samples
+            .unwrap_or(2 * self.x.ncols().max(1));
+        let (eps, suggested) = match self.settings.eps {
+            Some(e) => (e, None),
+            None => {
+                // Validate min_samples before the suggestion spends time on it.
+                DbscanParams {
+                    eps: 1.0,
+                    min_samples,
+                }
+                .check()?;
+                let s = suggest_eps(self.x, min_samples, EPS_SAMPLE, self.params.seed)?;
+                (s.eps, Some(s))
+            }
+        };
+        let params = DbscanParams { eps, min_samples };
+        params.check()?;
+        let r = dbscan(self.x, &params)?;
+        let labels: Vec<u32> = r
+            .labels
+            .iter()
+            .map(|&l| if l < 0 { NOISE } else { l as u32 })
+            .collect();
+        let n_core = r.is_core.iter().filter(|&&c| c).count();
+        Ok(from_labels(
+            ClusterAlgorithm::Dbscan,
+            self.x,
+            labels,
+            r.n_clusters,
+            t0,
+            Detail::Dbscan {
+                params,
+                suggested,
+                n_core,
+            },
+        ))
+    }
+
+    fn hierarchical<B: Backend>(&self, backend: &B, k: usize) -> Result<AlgoRun> {
+        let t0 = Instant::now();
+        let h = hierarchical(
+            backend,
+            self.x,
+            &HierarchicalParams {
+                k,
+                exact_max: EXACT_WARD_MAX,
+                micro_clusters: self.settings.micro_clusters,
+                seed: self.params.seed,
+            },
+        )?;
+        Ok(from_labels(
+            ClusterAlgorithm::Hierarchical,
+            self.x,
+            h.labels,
+            k,
+            t0,
+            Detail::Hierarchical {
+                dendrogram: h.dendrogram,
+                two_stage: h.two_stage,
+            },
+        ))
+    }
+
+    fn kprototypes(&self, k: usize) -> Result<AlgoRun> {
+        let t0 = Instant::now();
+        let (xn, xc) = split_mixed(self.x, self.prep);
+        let params = KPrototypesParams {
+            gamma: self.settings.gamma,
+            n_init: self.params.n_init,
+            max_iter: self.params.max_iter,
+            seed: self.params.seed,
+            ..KPrototypesParams::new(k)
+        };
+        params.check()?;
+        let fit = kprototypes::fit(xn.view(), xc.view(), &params)?;
+        // Label with the function predict uses, so run and predict agree row for row.
+        let (labels, cost) = fit.model.predict(xn.view(), xc.view());
+        let mut run = from_labels(
+            ClusterAlgorithm::Kprototypes,
+            self.x,
+            labels,
+            k,
+            t0,
+            Detail::Kprototypes {
+                model: fit.model,
+                cost: fit.cost,
+                iterations: fit.iterations,
+            },
+        );
+        run.distances = cost.iter().map(|&c| c.sqrt() as f32).collect();
+        run.seconds = t0.elapsed().as_secs_f64();
+        Ok(run)
+    }
+}
+
+impl WithBackend for ClusterJob<'_> {
+    type Output = Clustered;
+
+    fn run<B: Backend>(self, backend: &B) -> Result<Clustered> {
+        let t0 = Instant::now();
+        let needs_k = self.algorithms.iter().any(|a| a.takes_k());
+        let mut choice = None;
+        let mut sweep_rows = 0;
+        let mut swept: Option<(Fit, bool)> = None;
+        let k = match self.k {
+            KSpec::Fixed(k) => k,
+            KSpec::Auto if needs_k => {
+                let (c, fit, rows) = self.sweep(backend)?;
+                let k = c.k;
+                swept = fit.map(|f| (f, rows == self.x.nrows()));
+                sweep_rows = rows;
+                choice = Some(c);
+                k
+            }
+            KSpec::Auto => 0,
+        };
+        let sweep_seconds = t0.elapsed().as_secs_f64();
+        let mut runs = Vec::with_capacity(self.algorithms.len());
+        for &a in &self.algorithms {
+            let run = match a {
+                ClusterAlgorithm::Kmeans => self.kmeans(backend, k, swept.take())?,
+                ClusterAlgorithm::Dbscan => self.dbscan()?,
+                ClusterAlgorithm::Hierarchical => self.hierarchical(backend, k)?,
+                ClusterAlgorithm::Kprototypes => self.kprototypes(k)?,
+            };
+            runs.push(run);
+        }
+        if runs.is_empty() {
+            return Err(Error::Data("no clustering algorithm to run".into()));
+        }
+        Ok(Clustered {
+            runs,
+            choice,
+            sweep_rows,
+            backend: backend.info(),
+            sweep_seconds,
+        })
+    }
+}
