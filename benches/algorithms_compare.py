@@ -93,7 +93,8 @@ def main():
             kp = KPrototypes(n_clusters=a.k, gamma=0.5, n_init=1, init="Cao",
                              random_state=a.seed, n_jobs=1)
             peer = kp.fit_predict(mixed, categorical=list(range(len(NUMERIC), mixed.shape[1])))
-            name = "kmodes KPrototypes(gamma=0.5, init=Cao)"
+            ours = float(re.search(r"cost ([0-9.eE+-]+)", " ".join(summary["algorithm_notes"])).group(1))
+            name = f"kmodes KPrototypes(gamma=0.5, init=Cao); cost {kp.cost_:.5g} against ours {ours:.5g}"
         else:
             raise SystemExit(f"unknown algorithm {alg}")
         tp = time.perf_counter() - t

@@ -692,11 +692,14 @@ fn count_levels(data: &Blocked, labels: &[u32], k: usize) -> (Vec<u64>, Vec<usiz
     (counts, offsets)
 }
 
-/// k-means++-style seeding under the mixed cost: the first prototype is a uniform random row,
-/// each next one a row drawn with probability proportional to its cost to the nearest chosen
-/// prototype.
+/// Greedy k-means++ seeding under the mixed cost, as `kmeans::init` seeds k-means: the first
+/// prototype is a uniform random row; each next one is the best of 2 + ln k rows drawn with
+/// probability proportional to their cost to the nearest chosen prototype, the one that lowers
+/// the total cost most. Plain k-means++ (one draw) often put two prototypes in one numeric
+/// group and none in a pair of groups that differ only in their categories.
 fn init_plus_plus(data: &Blocked, k: usize, gamma: f32, rng: &mut ChaCha8Rng) -> Prototypes {
     let n = data.n;
+    let trials = 2 + (k as f64).ln() as usize;
     let mut protos = Prototypes {
         k: 0,
         num: Vec::with_capacity(k * data.dn),
@@ -706,40 +709,65 @@ fn init_plus_plus(data: &Blocked, k: usize, gamma: f32, rng: &mut ChaCha8Rng) ->
     let mut chosen: Vec<usize> = Vec::with_capacity(k);
     let mut closest = vec![f32::INFINITY; n];
     let mut cumsum = vec![0f64; n];
-    let mut next = ((rng.random::<f64>() * n as f64) as usize).min(n - 1);
-    loop {
-        let (xn, xc) = data.row(next);
-        chosen.push(next);
-        let single = Prototypes {
+    let single = |row: usize| {
+        let (num, modes) = data.row(row);
+        Prototypes {
             k: 1,
-            num: xn.clone(),
-            modes: xc.clone(),
+            num,
+            modes,
             gamma,
-        };
+        }
+    };
+    let first = ((rng.random::<f64>() * n as f64) as usize).min(n - 1);
+    let mut next = (first, assign_all(data, &single(first)).1);
+    loop {
+        let (row, cost) = next;
+        let (xn, xc) = data.row(row);
+        chosen.push(row);
         protos.num.extend_from_slice(&xn);
         protos.modes.extend_from_slice(&xc);
         protos.k += 1;
-        if protos.k == k {
-            return protos;
-        }
-        let (_, cost) = assign_all(data, &single);
         closest
             .par_iter_mut()
             .zip(&cost)
             .for_each(|(c, &v)| *c = c.min(v));
+        if protos.k == k {
+            return protos;
+        }
         // Sequential prefix sum: the draw must not depend on the thread count.
         let mut acc = 0f64;
         for (s, &v) in cumsum.iter_mut().zip(&closest) {
             acc += v as f64;
             *s = acc;
         }
-        next = if acc > 0.0 {
-            let r = rng.random::<f64>() * acc;
-            cumsum.partition_point(|&s| s <= r).min(n - 1)
-        } else {
+        if acc <= 0.0 {
             // Every cost rounded to zero although distinct rows remain (differences below f32
             // resolution): take the first row that equals no chosen prototype.
-            first_new_row(data, &chosen).unwrap_or(0)
+            let r = first_new_row(data, &chosen).unwrap_or(0);
+            next = (r, assign_all(data, &single(r)).1);
+            continue;
+        }
+        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        for _ in 0..trials {
+            let r = rng.random::<f64>() * acc;
+            let cand = cumsum.partition_point(|&s| s <= r).min(n - 1);
+            let cost = assign_all(data, &single(cand)).1;
+            // Total cost with the candidate added, per fixed chunk then in chunk order.
+            let total: f64 = closest
+                .par_chunks(ROWS_PER_CHUNK)
+                .zip(cost.par_chunks(ROWS_PER_CHUNK))
+                .map(|(a, b)| a.iter().zip(b).map(|(&x, &y)| x.min(y) as f64).sum::<f64>())
+                .collect::<Vec<f64>>()
+                .iter()
+                .sum();
+            // Lowest total wins; ties go to the earliest candidate.
+            if best.as_ref().is_none_or(|b| total < b.0) {
+                best = Some((total, cand, cost));
+            }
+        }
+        next = match best {
+            Some((_, cand, cost)) => (cand, cost),
+            None => (0, assign_all(data, &single(0)).1),
         };
     }
 }
