@@ -12,11 +12,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use segmenter::backend::CpuBackend;
 use segmenter::cluster::ward::{hierarchical, ward, HierarchicalParams};
+use segmenter::synth::{blobs_matrix, BlobsSpec};
 use std::hint::black_box;
 
 fn rows() -> usize {
@@ -26,19 +24,18 @@ fn rows() -> usize {
         .unwrap_or(1_000_000)
 }
 
-/// Gaussian blobs (sd 1) around `k` centres uniform in [-10, 10]^d, in random order.
+/// Gaussian blobs (sd 1) around `k` centres uniform in [-10, 10]^d (`generate blobs`' data).
 fn blobs(n: usize, d: usize, k: usize) -> Array2<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let centres: Vec<f32> = (0..k * d).map(|_| rng.random_range(-10.0..10.0)).collect();
-    let mut x = Vec::with_capacity(n * d);
-    for _ in 0..n {
-        let c = rng.random_range(0..k);
-        for &m in &centres[c * d..(c + 1) * d] {
-            let z: f32 = StandardNormal.sample(&mut rng);
-            x.push(m + z);
-        }
-    }
-    Array2::from_shape_vec((n, d), x).unwrap()
+    let spec = BlobsSpec {
+        rows: n as u64,
+        dims: d,
+        centers: k,
+        std: 1.0,
+        seed: 42,
+    };
+    blobs_matrix(&spec)
+        .map(|(x, _)| x)
+        .expect("valid blob spec")
 }
 
 fn exact(c: &mut Criterion) {

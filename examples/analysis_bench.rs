@@ -13,25 +13,12 @@ use segmenter::analysis::{
     simplified_silhouette, sweep_k, Pca, ProfileInput,
 };
 use segmenter::backend::{Backend, CpuBackend};
+use segmenter::commands::progress::process_cpu_seconds;
 use segmenter::kmeans::{fit_uploaded, KMeansParams};
 use segmenter::report::{feature_sample, scatter_sample, write_report, ReportInput};
 use segmenter::synth::customers::NUMERIC_COLUMNS;
 use segmenter::synth::SEGMENTS;
 use std::time::Instant;
-
-/// CPU seconds (user + system) of this process so far, from /proc (0 where unavailable): on a
-/// shared machine it measures the work done even when other jobs steal the wall clock.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
-    ticks / 100.0
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -82,10 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x = Array2::from_shape_fn((n, d), |(i, j)| ((raw[[i, j]] - mean[j]) / sd[j]) as f32);
 
     let mut timings: Vec<(String, f64)> = Vec::new();
-    let mut cpu0 = cpu_seconds();
+    let mut cpu0 = process_cpu_seconds();
     let mut lap = |name: &str, t: Instant| {
         let s = t.elapsed().as_secs_f64();
-        let cpu = cpu_seconds();
+        let cpu = process_cpu_seconds();
         println!("{name:<28} {s:8.3} s wall {:8.2} s cpu", cpu - cpu0);
         cpu0 = cpu;
         timings.push((name.to_string(), s));
@@ -161,7 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let corr = correlation(x.view());
     lap("correlation", t);
     let t = Instant::now();
-    let cpu_before_report = cpu_seconds();
+    let cpu_before_report = process_cpu_seconds();
     let report = ReportInput {
         title: "Customer segments (analysis bench)".into(),
         input_file: format!("in-memory planted segments, {n} rows"),
@@ -201,7 +188,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{:<28} {s:8.3} s wall {:8.2} s cpu",
         "report (plots, md, html, csv)",
-        cpu_seconds() - cpu_before_report
+        process_cpu_seconds() - cpu_before_report
     );
     println!("wrote {}", files.html.display());
     Ok(())

@@ -6,23 +6,10 @@
 //! also written there as little-endian f32, row-major, for `benches/dbscan_sklearn.py`.
 
 use segmenter::cluster::dbscan::{dbscan, suggest_eps, DbscanParams};
+use segmenter::commands::progress::process_cpu_seconds;
 use segmenter::synth::blobs::{blobs_matrix, BlobsSpec};
 use std::io::Write;
 use std::time::Instant;
-
-/// CPU seconds (user + system) of this process so far, from /proc (0 where unavailable): on a
-/// shared machine it measures the work done even when other jobs take the wall clock.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| f.get(i).and_then(|s| s.parse::<f64>().ok()))
-        .sum();
-    ticks / 100.0
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,10 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let t = Instant::now();
-    let c = cpu_seconds();
+    let c = process_cpu_seconds();
     let r = dbscan(x.view(), &DbscanParams { eps, min_samples })?;
     let secs = t.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - c;
+    let cpu = process_cpu_seconds() - c;
     let cores = r.is_core.iter().filter(|&&c| c).count();
     println!(
         "dbscan {rows} x {dims}, eps {eps:.5}, min_samples {min_samples}: {secs:.3} s wall, {cpu:.2} s CPU, \

@@ -14,7 +14,7 @@ use segmenter::commands::{self, BenchCommand, KMeansCommand, KSpec, PredictComma
 use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::synth::{
-    generate_blobs, generate_customers, generate_mixed, BlobsSpec, CustomersSpec, MixedSpec,
+    generate_blobs, generate_customers, generate_mixed, BlobsSpec, CustomersSpec,
 };
 
 mod features_cli;
@@ -119,36 +119,8 @@ fn run(cli: Cli) -> Result<String> {
             let progress = !a.quiet && std::io::stderr().is_terminal();
             commands::demo::run_demo(&dir, a.rows, a.seed, progress).map(|s| s.to_text())
         }
-        Command::Generate(GenerateCommand::Mixed(a)) => {
-            generate_mixed(
-                &MixedSpec {
-                    rows: a.rows,
-                    seed: a.seed,
-                },
-                &a.output,
-                a.truth.as_deref(),
-            )?;
-            Ok(format!(
-                "wrote {} customers to {}\n",
-                a.rows,
-                a.output.display()
-            ))
-        }
-        Command::Generate(GenerateCommand::Customers(a)) => {
-            generate_customers(
-                &CustomersSpec {
-                    rows: a.rows,
-                    seed: a.seed,
-                },
-                &a.output,
-                a.truth.as_deref(),
-            )?;
-            Ok(format!(
-                "wrote {} customers to {}\n",
-                a.rows,
-                a.output.display()
-            ))
-        }
+        Command::Generate(GenerateCommand::Customers(a)) => customers_like(&a, generate_customers),
+        Command::Generate(GenerateCommand::Mixed(a)) => customers_like(&a, generate_mixed),
         Command::Generate(GenerateCommand::Blobs(a)) => {
             generate_blobs(
                 &BlobsSpec {
@@ -226,6 +198,26 @@ fn run(cli: Cli) -> Result<String> {
             }
         }
     }
+}
+
+/// `generate customers` and `generate mixed`: one customer per row, from rows and seed.
+fn customers_like(
+    a: &cli::CustomersArgs,
+    generate: fn(&CustomersSpec, &std::path::Path, Option<&std::path::Path>) -> Result<()>,
+) -> Result<String> {
+    generate(
+        &CustomersSpec {
+            rows: a.rows,
+            seed: a.seed,
+        },
+        &a.output,
+        a.truth.as_deref(),
+    )?;
+    Ok(format!(
+        "wrote {} customers to {}\n",
+        a.rows,
+        a.output.display()
+    ))
 }
 
 /// Parses `LO..HI` (also `LO..=HI` and `LO-HI`).

@@ -34,25 +34,6 @@ fn groups_and_strays(dir: &Path) -> PathBuf {
     p
 }
 
-fn generate(kind: &str, dir: &Path, rows: u64, seed: u64) -> (PathBuf, PathBuf) {
-    let csv = dir.join(format!("{kind}.csv"));
-    let truth = dir.join(format!("{kind}.truth.csv"));
-    let o = segmenter(&[
-        "generate",
-        kind,
-        "--rows",
-        &rows.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "-o",
-        s(&csv),
-        "--truth",
-        s(&truth),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    (csv, truth)
-}
-
 /// (planted, found) segment of every segmented row.
 fn against_truth(out: &Path, truth: &Path) -> (Vec<u32>, Vec<u32>) {
     let (th, trows) = read_csv(truth);
@@ -141,7 +122,17 @@ fn dbscan_finds_the_groups_and_labels_the_strays_noise() {
         md.contains("DBSCAN with eps = 1 (given), min_samples = 5"),
         "{md}"
     );
-    assert!(md.contains("and 10 noise rows (segment -1)"), "{md}");
+    assert!(
+        md.contains("into **3 segments** and 10 noise rows (segment -1)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("DBSCAN finds the number of clusters itself: 3 from its eps and min_samples."),
+        "{md}"
+    );
+    assert!(md.contains("Final model: k = 3,"), "{md}");
+    let model = std::fs::read_to_string(out.join("model.json")).expect("model.json");
+    assert!(model.contains("\"version\": 2,") && model.contains("\"algorithm\": \"dbscan\""));
     // A DBSCAN model cannot score new rows: predict says what to do instead.
     let o = segmenter(&[
         "predict",
@@ -218,7 +209,7 @@ fn dbscan_without_eps_suggests_it_from_the_k_distance_knee() {
 #[test]
 fn hierarchical_recovers_the_planted_segments_and_draws_its_tree() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (csv, truth) = generate("customers", dir.path(), 3000, 5);
+    let (csv, truth) = generate_with_truth("customers", dir.path(), 3000, 5);
     let out = dir.path().join("out");
     let j = run_ok(&csv, &out, &["--algorithm", "hierarchical", "--k", "4"]);
     assert_eq!(j["algorithm"], "hierarchical");
@@ -246,7 +237,7 @@ fn hierarchical_recovers_the_planted_segments_and_draws_its_tree() {
 #[test]
 fn hierarchical_above_the_exact_limit_merges_micro_clusters() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (csv, truth) = generate("customers", dir.path(), 24_000, 6);
+    let (csv, truth) = generate_with_truth("customers", dir.path(), 24_000, 6);
     let out = dir.path().join("out");
     let j = run_ok(
         &csv,
@@ -289,7 +280,7 @@ fn hierarchical_above_the_exact_limit_merges_micro_clusters() {
 #[test]
 fn kprototypes_tells_apart_segments_that_differ_only_in_their_categories() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (csv, truth) = generate("mixed", dir.path(), 4000, 2);
+    let (csv, truth) = generate_with_truth("mixed", dir.path(), 4000, 2);
     let out = dir.path().join("out");
     let j = run_ok(&csv, &out, &["--algorithm", "kprototypes", "--k", "4"]);
     assert_eq!(j["algorithm"], "kprototypes");
@@ -305,6 +296,42 @@ fn kprototypes_tells_apart_segments_that_differ_only_in_their_categories() {
     // Standard scaling: every numeric sd is 1, so Huang's γ is 0.5.
     let gamma = model["kprototypes"]["gamma"].as_f64().expect("gamma");
     assert!((gamma - 0.5).abs() < 1e-6, "{gamma}");
+    // A city unseen in training matches no prototype's city: it is scored like neither level
+    // rather than as the first one (the one-hot block is all zero).
+    let mixed = std::fs::read_to_string(&csv).expect("mixed.csv");
+    let (head, body) = mixed.split_once('\n').expect("header");
+    let rows: Vec<&str> = body
+        .lines()
+        .filter(|l| l.contains(",Metro,"))
+        .take(50)
+        .collect();
+    let metro = dir.path().join("metro.csv");
+    let unseen = dir.path().join("unseen.csv");
+    std::fs::write(&metro, format!("{head}\n{}\n", rows.join("\n"))).expect("write");
+    std::fs::write(
+        &unseen,
+        format!(
+            "{head}\n{}\n",
+            rows.join("\n").replace(",Metro,", ",Atlantis,")
+        ),
+    )
+    .expect("write");
+    let (pm, pu) = (dir.path().join("pm.csv"), dir.path().join("pu.csv"));
+    for (f, o) in [(&metro, &pm), (&unseen, &pu)] {
+        let r = segmenter(&["predict", s(&out.join("model.json")), s(f), "-o", s(o)]);
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    let (hm, m) = read_csv(&pm);
+    let (hu, u) = read_csv(&pu);
+    let d = |h: &[String], r: &Vec<String>| -> f64 {
+        r[col(h, "distance_to_centroid")].parse().expect("distance")
+    };
+    // Rows whose prototype's city is Metro pay one more mismatch; the others paid it already.
+    assert!(
+        m.iter().zip(&u).all(|(a, b)| d(&hu, b) >= d(&hm, a)),
+        "an unseen level must cost a mismatch against every prototype"
+    );
+    assert!(m.iter().zip(&u).any(|(a, b)| d(&hu, b) > d(&hm, a)));
     // predict on the training file gives every row the segment run gave it.
     let scored = dir.path().join("scored.csv");
     let o = segmenter(&[
@@ -330,7 +357,7 @@ fn kprototypes_tells_apart_segments_that_differ_only_in_their_categories() {
 #[test]
 fn compare_tabulates_every_algorithm_on_the_same_data() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (csv, _) = generate("mixed", dir.path(), 3000, 3);
+    let (csv, _) = generate_with_truth("mixed", dir.path(), 3000, 3);
     let out = dir.path().join("out");
     let j = run_ok(&csv, &out, &["--k", "4", "--compare"]);
     assert_eq!(j["algorithm"], "kmeans");
@@ -353,6 +380,20 @@ fn compare_tabulates_every_algorithm_on_the_same_data() {
     assert_eq!(j["compare"][2]["clusters"], 4);
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(md.contains("| algorithm | clusters | noise | silhouette | inertia | seconds | how |"));
+    // A compared algorithm that cannot run on this data is skipped with its reason; the run
+    // goes on (DBSCAN's default min_samples is 28 here, more rows than the table has).
+    let ten: String = std::fs::read_to_string(&csv)
+        .expect("mixed.csv")
+        .lines()
+        .take(11)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let small = dir.path().join("ten.csv");
+    std::fs::write(&small, ten).expect("write");
+    let j = run_ok(&small, &out, &["--k", "2", "--compare=kmeans,dbscan"]);
+    assert_eq!(j["compare"][1]["algorithm"], "dbscan");
+    let note = j["compare"][1]["note"].as_str().unwrap_or("");
+    assert!(note.starts_with("skipped: cannot suggest --eps"), "{note}");
     // A subset, in the given order.
     let j = run_ok(&csv, &out, &["--k", "3", "--compare=dbscan,kmeans"]);
     let algos: Vec<&str> = j["compare"]
@@ -367,7 +408,7 @@ fn compare_tabulates_every_algorithm_on_the_same_data() {
 #[test]
 fn compare_on_all_numeric_data_leaves_kprototypes_out_and_says_so() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (csv, _) = generate("customers", dir.path(), 1500, 4);
+    let (csv, _) = generate_with_truth("customers", dir.path(), 1500, 4);
     let out = dir.path().join("out");
     let j = run_ok(&csv, &out, &["--k", "4", "--compare=kmeans,kprototypes"]);
     assert_eq!(j["compare"].as_array().map(Vec::len), Some(1));

@@ -24,21 +24,7 @@ struct Generated {
 fn generate(rows: u64, seed: u64) -> Generated {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
-    let csv = path.join("customers.csv");
-    let truth = path.join("truth.csv");
-    let o = segmenter(&[
-        "generate",
-        "customers",
-        "--rows",
-        &rows.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "-o",
-        s(&csv),
-        "--truth",
-        s(&truth),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (csv, truth) = generate_with_truth("customers", &path, rows, seed);
     Generated {
         _dir: dir,
         dir: path,

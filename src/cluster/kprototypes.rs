@@ -82,9 +82,15 @@ impl KPrototypesParams {
         }
         if let Some(g) = self.gamma {
             // γ is used as f32 in the kernel, so it must also be finite there.
-            if !(g.is_finite() && g > 0.0 && (g as f32).is_finite()) {
+            if !(g.is_finite() && g > 0.0) {
                 return Err(Error::Data(format!(
                     "--gamma must be a positive number (got {g}); leave it out for half the mean numeric standard deviation"
+                )));
+            }
+            if !(g as f32).is_finite() {
+                return Err(Error::Data(format!(
+                    "--gamma {g:e} is too large: it must be at most {:e}; leave it out for half the mean numeric standard deviation",
+                    f32::MAX
                 )));
             }
         }

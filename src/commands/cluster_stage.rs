@@ -108,6 +108,8 @@ pub struct Clustered {
     pub backend: DeviceInfo,
     /// Seconds of the sweep.
     pub sweep_seconds: f64,
+    /// Compared algorithms that could not run on this data, with the reason.
+    pub skipped: Vec<(ClusterAlgorithm, String)>,
 }
 
 /// Elbow sweep (on a sample when large) when k is auto and some algorithm takes k, then every
@@ -131,6 +133,17 @@ pub struct ClusterJob<'a> {
     pub algorithms: Vec<ClusterAlgorithm>,
     /// Their settings.
     pub settings: AlgorithmSettings,
+}
+
+/// Columns k-prototypes treats as categorical: categorical and boolean ones.
+pub fn categorical_columns(prep: &Prep) -> usize {
+    prep.transforms
+        .iter()
+        .filter(|t| match t {
+            Transform::Numeric(n) => n.kind == Kind::Boolean,
+            Transform::Categorical(_) => true,
+        })
+        .count()
 }
 
 /// Numeric features and categorical codes of the one-hot matrix, for k-prototypes: each
@@ -169,14 +182,9 @@ pub fn split_mixed(x: ArrayView2<'_, f32>, prep: &Prep) -> (Array2<f32>, Array2<
                     jc += 1;
                 }
                 Part::Cat(j, w) => {
-                    // Exactly one 1 per block; the first maximum keeps a damaged row defined.
-                    let mut best = 0;
-                    for l in 1..w {
-                        if row[j + l] > row[j + best] {
-                            best = l;
-                        }
-                    }
-                    rc[jc] = best as u32;
+                    // A level unseen in training and without an `other` feature has no 1 in
+                    // its block: code `w` then mismatches every prototype's mode.
+                    rc[jc] = (0..w).find(|&l| row[j + l] > 0.5).unwrap_or(w) as u32;
                     jc += 1;
                 }
             }
@@ -230,7 +238,8 @@ fn distances_to(
                 .sum()
         })
         .collect();
-    let total = sq.iter().filter(|s| s.is_finite()).sum();
+    // fold from +0.0: an empty f64 sum is -0.0, printed as "-0" when every row is noise.
+    let total = sq.iter().filter(|s| s.is_finite()).fold(0.0, |a, b| a + b);
     (sq.iter().map(|&s| s.sqrt() as f32).collect(), total)
 }
 
@@ -244,6 +253,19 @@ fn from_labels(
     detail: Detail,
 ) -> AlgoRun {
     let centroids = cluster_means(x, &labels, k);
+    from_centres(algorithm, x, labels, k, centroids, t0, detail)
+}
+
+/// An AlgoRun from labels and the k × d centres they are measured against.
+fn from_centres(
+    algorithm: ClusterAlgorithm,
+    x: ArrayView2<'_, f32>,
+    labels: Vec<u32>,
+    k: usize,
+    centroids: Array2<f32>,
+    t0: Instant,
+    detail: Detail,
+) -> AlgoRun {
     let (distances, inertia) = distances_to(x, &labels, centroids.view());
     let n_noise = labels.iter().filter(|&&l| l == NOISE).count();
     AlgoRun {
@@ -395,11 +417,12 @@ impl ClusterJob<'_> {
                 seed: self.params.seed,
             },
         )?;
-        Ok(from_labels(
+        Ok(from_centres(
             ClusterAlgorithm::Hierarchical,
             self.x,
             h.labels,
             k,
+            h.centroids,
             t0,
             Detail::Hierarchical {
                 dendrogram: h.dendrogram,
@@ -463,14 +486,21 @@ impl WithBackend for ClusterJob<'_> {
         };
         let sweep_seconds = t0.elapsed().as_secs_f64();
         let mut runs = Vec::with_capacity(self.algorithms.len());
-        for &a in &self.algorithms {
+        let mut skipped = Vec::new();
+        for (i, &a) in self.algorithms.iter().enumerate() {
             let run = match a {
-                ClusterAlgorithm::Kmeans => self.kmeans(backend, k, swept.take())?,
-                ClusterAlgorithm::Dbscan => self.dbscan()?,
-                ClusterAlgorithm::Hierarchical => self.hierarchical(backend, k)?,
-                ClusterAlgorithm::Kprototypes => self.kprototypes(k)?,
+                ClusterAlgorithm::Kmeans => self.kmeans(backend, k, swept.take()),
+                ClusterAlgorithm::Dbscan => self.dbscan(),
+                ClusterAlgorithm::Hierarchical => self.hierarchical(backend, k),
+                ClusterAlgorithm::Kprototypes => self.kprototypes(k),
             };
-            runs.push(run);
+            match run {
+                Ok(r) => runs.push(r),
+                // Only the algorithm whose segments are written must succeed; a compared one
+                // that cannot run on this data gets its reason in the table instead.
+                Err(e) if i > 0 && !matches!(e, Error::Gpu(_)) => skipped.push((a, e.to_string())),
+                Err(e) => return Err(e),
+            }
         }
         if runs.is_empty() {
             return Err(Error::Data("no clustering algorithm to run".into()));
@@ -481,6 +511,7 @@ impl WithBackend for ClusterJob<'_> {
             sweep_rows,
             backend: backend.info(),
             sweep_seconds,
+            skipped,
         })
     }
 }

@@ -12,7 +12,18 @@ use std::path::Path;
 /// Value of `format` in every model file.
 pub const MODEL_FORMAT: &str = "segmenter-model";
 /// Version of the model file layout; bumped on incompatible change.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
+
+/// Layout version a model of `algorithm` is written with: k-means files keep version 1, which
+/// earlier segmenters read; the others need `algorithm` understood (version 2), so an earlier
+/// segmenter refuses them rather than scoring them as k-means.
+pub fn model_version(algorithm: ClusterAlgorithm) -> u32 {
+    if algorithm == ClusterAlgorithm::Kmeans {
+        1
+    } else {
+        MODEL_VERSION
+    }
+}
 
 /// The two leading principal axes, so scored rows get `pc1`, `pc2` too.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -82,14 +93,18 @@ impl ModelFile {
             return Err(bad("no \"format\": \"segmenter-model\"".into()));
         }
         let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
-        if version != MODEL_VERSION as u64 {
+        if version == 0 || version > MODEL_VERSION as u64 {
             return Err(bad(format!(
                 "layout version {version}, this segmenter reads version {MODEL_VERSION}"
             )));
         }
         let m: ModelFile = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
         let d = m.prep.features.len();
-        if m.k == 0 || m.centroids.len() != m.k || m.centroids.iter().any(|c| c.len() != d) {
+        // DBSCAN may find no cluster at all; predict refuses DBSCAN models with its own message.
+        let centres_ok = (m.k > 0 || m.algorithm == ClusterAlgorithm::Dbscan)
+            && m.centroids.len() == m.k
+            && m.centroids.iter().all(|c| c.len() == d);
+        if !centres_ok {
             return Err(bad(format!("expected {} centroids of {d} features", m.k)));
         }
         if m.algorithm == ClusterAlgorithm::Kprototypes {

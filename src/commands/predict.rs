@@ -78,13 +78,13 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
     let (x, kept, issues) = model.prep.transform(&table, &cols, &rows);
     // Each algorithm scores as `run` labelled: k-prototypes by its mixed cost, the others by
     // the nearest centre (for hierarchical, the mean of each segment's rows).
-    let (labels, sq) = match &model.kprototypes {
-        Some(kp) => {
+    let (labels, sq) = match (model.algorithm, &model.kprototypes) {
+        (ClusterAlgorithm::Kprototypes, Some(kp)) => {
             let (xn, xc) = split_mixed(x.view(), &model.prep);
             kp.check_input(xn.view(), xc.view())?;
             kp.predict(xn.view(), xc.view())
         }
-        None => nearest_centroids(x.view(), &model.centroids),
+        _ => nearest_centroids(x.view(), &model.centroids),
     };
     let pcs = model.pca.as_ref().map(|a| project2(x.view(), a));
     let distances: Vec<f32> = sq.iter().map(|&s| s.sqrt() as f32).collect();

@@ -92,3 +92,17 @@ impl Stages {
         self.times.0.push((name.to_string(), secs));
     }
 }
+
+/// CPU seconds (user + system) of this process so far, from /proc (0 where unavailable): on a
+/// shared machine it measures the work done even when other jobs take the wall clock.
+pub fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
+}

@@ -1,8 +1,10 @@
 //! `segmenter run FILE`: read → schema → clean → encode/scale → choose k → cluster → PCA →
 //! profile → write segments, rejects, model and report.
 
-use super::cluster_stage::{split_mixed, AlgoRun, AlgorithmSettings, ClusterJob, Detail, NOISE};
-use super::model_file::{ModelFile, PcaAxes, MODEL_FORMAT, MODEL_VERSION};
+use super::cluster_stage::{
+    categorical_columns, AlgoRun, AlgorithmSettings, ClusterJob, Detail, NOISE,
+};
+use super::model_file::{model_version, ModelFile, PcaAxes, MODEL_FORMAT};
 use super::output::{write_rejects, write_segments, Scored};
 use super::progress::{StageTimes, Stages};
 use super::score::project2;
@@ -298,8 +300,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     notes.extend(enc.notes.iter().cloned());
     let mut algorithms = cmd.algorithms();
     // `--compare` (all) on all-numeric data: k-prototypes has nothing to compare with.
-    let (_, codes) = split_mixed(x.slice(ndarray::s![..0, ..]), &enc.prep);
-    if codes.ncols() == 0 && cmd.algorithm != ClusterAlgorithm::Kprototypes {
+    if categorical_columns(&enc.prep) == 0 && cmd.algorithm != ClusterAlgorithm::Kprototypes {
         if algorithms.contains(&ClusterAlgorithm::Kprototypes) {
             notes.push(
                 "k-prototypes was left out of the comparison: no categorical column is clustered on"
@@ -309,6 +310,26 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         algorithms.retain(|&a| a != ClusterAlgorithm::Kprototypes);
     }
     let needs_k = algorithms.iter().any(|a| a.takes_k());
+    for (given, flag, algorithm) in [
+        (cmd.eps.is_some(), "--eps", ClusterAlgorithm::Dbscan),
+        (
+            cmd.min_samples.is_some(),
+            "--min-samples",
+            ClusterAlgorithm::Dbscan,
+        ),
+        (
+            cmd.gamma.is_some(),
+            "--gamma",
+            ClusterAlgorithm::Kprototypes,
+        ),
+    ] {
+        if given && !algorithms.contains(&algorithm) {
+            notes.push(format!(
+                "{flag} is not used: it applies to --algorithm {} (or --compare), which did not run",
+                algorithm.name()
+            ));
+        }
+    }
     if cmd.algorithm == ClusterAlgorithm::Dbscan && matches!(cmd.k, KSpec::Fixed(_)) && !needs_k {
         notes.push("--k is not used by DBSCAN: it finds the number of clusters from --eps and --min-samples".into());
     }
@@ -408,7 +429,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         let pcs = project2(x, &axes);
         Ok((pcs, axes, pca))
     })?;
-    let (input, profiles, silhouette, simplified, comparison) =
+    let (input, profiles, silhouette, simplified, comparison, silhouette_from_sweep) =
         st.run("profile", "profiling segments", || {
             let input = profile_input(&mut cleaned);
             let mut profiles = analysis::profile_segments(&input, &slots, groups);
@@ -432,6 +453,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
                     silhouette_without_noise(x, &primary.labels, cmd.silhouette_sample, cmd.seed)?
                 }
             };
+            let from_sweep = swept.is_some();
             let simp = if noise {
                 let keep: Vec<usize> = (0..n).filter(|&i| primary.labels[i] != NOISE).collect();
                 let ls: Vec<u32> = keep.iter().map(|&i| primary.labels[i]).collect();
@@ -461,8 +483,19 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
                         note: run_note(r),
                     });
                 }
+                for (a, why) in &clustered.skipped {
+                    comparison.push(CompareRow {
+                        algorithm: a.name().into(),
+                        clusters: 0,
+                        noise_share: f64::NAN,
+                        silhouette: f64::NAN,
+                        inertia: f64::NAN,
+                        seconds: 0.0,
+                        note: format!("skipped: {why}"),
+                    });
+                }
             }
-            Ok((input, profiles, sil, simp, comparison))
+            Ok((input, profiles, sil, simp, comparison, from_sweep))
         })?;
     let names: Vec<String> = (0..k)
         .map(|c| {
@@ -507,7 +540,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         };
         ModelFile {
             format: MODEL_FORMAT.into(),
-            version: MODEL_VERSION,
+            version: model_version(primary.algorithm),
             segmenter_version: env!("CARGO_PKG_VERSION").into(),
             fitted_on: cmd
                 .input
@@ -545,7 +578,8 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
     }
     let k_rule = match (&clustered.choice, &primary.detail) {
         (_, Detail::Dbscan { .. }) => format!(
-            "{k} clusters found by DBSCAN, {} noise rows",
+            "{k} cluster{} found by DBSCAN, {} noise rows",
+            if k == 1 { "" } else { "s" },
             primary.n_noise
         ),
         (Some(c), _) => c.reason.clone(),
@@ -570,6 +604,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         simplified,
         inertia: primary.inertia,
         primary: &primary,
+        silhouette_from_sweep,
         algorithm_notes: &algorithm_notes,
         comparison: &comparison,
     };
@@ -693,11 +728,19 @@ fn run_notes(r: &AlgoRun, n: usize) -> Vec<String> {
                     params.eps, params.min_samples
                 )),
             }
+            let noise = if r.n_noise > 0 {
+                format!(
+                    "{} noise rows ({:.1}%) labelled -1 and profiled as their own group",
+                    r.n_noise,
+                    100.0 * r.n_noise as f64 / n.max(1) as f64
+                )
+            } else {
+                "no noise rows".into()
+            };
             v.push(format!(
-                "{} clusters; {n_core} core rows; {} noise rows ({:.1}%) labelled -1 and profiled as their own group",
+                "{} cluster{}; {n_core} core rows; {noise}",
                 r.k,
-                r.n_noise,
-                100.0 * r.n_noise as f64 / n.max(1) as f64
+                if r.k == 1 { "" } else { "s" }
             ));
         }
         Detail::Hierarchical {
@@ -749,6 +792,7 @@ struct ReportContext<'a> {
     simplified: f64,
     inertia: f64,
     primary: &'a AlgoRun,
+    silhouette_from_sweep: bool,
     algorithm_notes: &'a [String],
     comparison: &'a [CompareRow],
 }
@@ -830,7 +874,8 @@ fn write_report_files(ctx: &ReportContext<'_>, times: &StageTimes) -> Result<()>
         k_choice: ctx.choice.cloned(),
         sweep_sample: (ctx.sweep_rows > 0 && ctx.sweep_rows < n).then_some(ctx.sweep_rows as u64),
         silhouette_sample: ctx.cmd.silhouette_sample.min(n) as u64,
-        k: ctx.profiles.len(),
+        k: ctx.primary.k,
+        silhouette_from_sweep: ctx.silhouette_from_sweep,
         inertia: ctx.inertia,
         silhouette: ctx.silhouette,
         simplified_silhouette: ctx.simplified,
@@ -860,6 +905,7 @@ fn write_report_files(ctx: &ReportContext<'_>, times: &StageTimes) -> Result<()>
                 s.curve.clone(),
                 s.knee_index,
                 s.min_samples.saturating_sub(1).max(1),
+                s.eps,
             )),
             _ => None,
         },

@@ -206,6 +206,9 @@ pub fn render_html(r: &ReportInput, plots: &[Plot]) -> String {
     }
 
     h.push_str("<h2>How the number of segments was chosen</h2>\n");
+    if let Some(line) = super::markdown::dbscan_k_lines(r) {
+        let _ = writeln!(h, "<p>{}</p>", esc(&line));
+    }
     match &r.k_choice {
         Some(c) => {
             let _ = writeln!(h, "<p class=\"rule\">{}</p>", esc(&c.rule));
@@ -249,9 +252,10 @@ pub fn render_html(r: &ReportInput, plots: &[Plot]) -> String {
             }
             h.push_str("</table>\n");
         }
-        None => {
+        None if r.algorithm != "dbscan" => {
             let _ = writeln!(h, "<p>{}</p>", esc(&super::markdown::k_given(r)));
         }
+        None => {}
     }
     h.push_str(&figure(
         plots,

@@ -103,8 +103,10 @@ pub struct ReportInput {
     pub comparison: Vec<CompareRow>,
     /// Hierarchical: the Ward tree that was cut, for the dendrogram plot.
     pub dendrogram: Option<crate::cluster::ward::Dendrogram>,
-    /// DBSCAN with a suggested eps: (sorted k-distances, index of the knee, k).
-    pub k_distance: Option<(Vec<f64>, usize, usize)>,
+    /// DBSCAN with a suggested eps: (sorted k-distances, index of the knee, k, eps used).
+    pub k_distance: Option<(Vec<f64>, usize, usize, f64)>,
+    /// Whether `silhouette` is the sweep's score of the chosen k (k-means with `--k auto`).
+    pub silhouette_from_sweep: bool,
 }
 
 /// One algorithm's row of the `--compare` table.

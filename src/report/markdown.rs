@@ -175,6 +175,9 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
     }
 
     let _ = writeln!(m, "## How k was chosen\n");
+    if let Some(line) = dbscan_k_lines(r) {
+        let _ = writeln!(m, "{line}\n");
+    }
     match &r.k_choice {
         Some(c) => {
             let _ = writeln!(m, "{}\n", c.rule);
@@ -221,9 +224,10 @@ pub fn render_markdown(r: &ReportInput, plots: &[&str]) -> String {
             }
             m.push('\n');
         }
-        None => {
+        None if r.algorithm != "dbscan" => {
             let _ = writeln!(m, "{}\n", k_given(r));
         }
+        None => {}
     }
     for (f, alt) in [
         ("elbow.png", "Elbow curve"),
@@ -423,7 +427,7 @@ pub(crate) fn fmt_lift(v: f64) -> String {
 /// Where the reported silhouette comes from: with k chosen by the sweep it is the sweep's score
 /// of that k (the final fit starts from that fit's centroids), which saves a second pass.
 pub(crate) fn silhouette_source(r: &ReportInput) -> &'static str {
-    if r.k_choice.is_some() {
+    if r.silhouette_from_sweep {
         ", of the sweep's fit of this k"
     } else {
         ""
@@ -445,6 +449,22 @@ pub(crate) fn algorithm_title(name: &str) -> &str {
         "kprototypes" => "k-prototypes",
         other => other,
     }
+}
+
+/// DBSCAN's opening of the k section: it finds its clusters itself; a sweep below served only
+/// the compared algorithms that take k.
+pub(crate) fn dbscan_k_lines(r: &ReportInput) -> Option<String> {
+    if r.algorithm != "dbscan" {
+        return None;
+    }
+    let mut s = k_given(r);
+    if let Some(c) = &r.k_choice {
+        s += &format!(
+            " The compared algorithms that take a k used k = {}, chosen by the rule below.",
+            c.k
+        );
+    }
+    Some(s)
 }
 
 /// What the k section says when no sweep chose k.

@@ -14,7 +14,9 @@ use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::OnceLock;
 
+/// The in-memory canvas every plot draws on.
 pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+/// What a drawing closure returns: plotters' errors, boxed.
 pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Font family name the bundled font is registered under.
@@ -34,8 +36,8 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Colour of DBSCAN's noise group.
-const NOISE_GREY: RGBColor = RGBColor(170, 170, 170);
+/// Colour of DBSCAN's noise group: lighter than the palette's grey (segment 7).
+const NOISE_GREY: RGBColor = RGBColor(205, 205, 205);
 
 /// The colour of segment `s` in every plot.
 pub fn segment_color(s: u32) -> RGBColor {
@@ -67,6 +69,7 @@ fn slot_color(r: &ReportInput, s: u32) -> RGBColor {
     profile_color(shown(r, s))
 }
 
+/// Registers the bundled DejaVu font once per process (no system fonts are needed).
 pub(crate) fn ensure_font() -> Result<()> {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok = *OK.get_or_init(|| {
@@ -168,7 +171,7 @@ fn dendrogram(r: &ReportInput) -> Option<Result<Plot>> {
 
 /// DBSCAN's sorted k-distance curve with the knee that gave eps.
 fn k_distance(r: &ReportInput) -> Option<Result<Plot>> {
-    let (curve, knee, k) = r.k_distance.as_ref()?;
+    let (curve, knee, k, eps) = r.k_distance.as_ref()?;
     if curve.is_empty() {
         return None;
     }
@@ -203,10 +206,10 @@ fn k_distance(r: &ReportInput) -> Option<Result<Plot>> {
         ch.draw_series(LineSeries::new(pts.clone(), PALETTE[0].stroke_width(3)))?;
         let (kx, ky) = pts[knee];
         ch.draw_series(LineSeries::new(
-            [(0.0, ky), (xmax, ky)],
+            [(0.0, *eps), (xmax, *eps)],
             ShapeStyle::from(RGBColor(150, 150, 150)).stroke_width(2),
         ))?
-        .label(format!("eps = {ky:.4}"))
+        .label(format!("eps = {eps:.4}"))
         .legend(|(x, y)| {
             PathElement::new(
                 [(x, y), (x + 20, y)],
@@ -476,6 +479,13 @@ fn pca(r: &ReportInput) -> Option<Result<Plot>> {
             }
             let c = (sx / n as f64, sy / n as f64);
             let col = slot_color(r, s as u32);
+            if r.noise_slot == Some(s as u32) {
+                // Noise has no centre: only its legend entry.
+                ch.draw_series([Circle::new(c, 0, col.filled())])?
+                    .label(segment_label(r, s as u32))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 6, col.filled()));
+                continue;
+            }
             ch.draw_series([Circle::new(c, 14, WHITE.filled())])?;
             ch.draw_series([Circle::new(c, 14, col.stroke_width(3))])?
                 .label(segment_label(r, s as u32))

@@ -4,6 +4,7 @@
 //! distributions and differ only in city and membership, so only the categorical columns can
 //! tell them apart; segments 2 and 3 differ numerically.
 
+use super::customers::CustomersSpec;
 use super::sink::{LineSink, OutputFile};
 use crate::error::Result;
 use rand::{RngExt, SeedableRng};
@@ -62,15 +63,6 @@ const PLANTED: [Planted; 4] = [
     },
 ];
 
-/// What to generate.
-#[derive(Clone, Debug)]
-pub struct MixedSpec {
-    /// Data rows.
-    pub rows: u64,
-    /// Seed.
-    pub seed: u64,
-}
-
 fn level(rng: &mut ChaCha8Rng, usual: usize, n: usize) -> usize {
     if rng.random::<f64>() < LOYALTY {
         usual
@@ -82,7 +74,8 @@ fn level(rng: &mut ChaCha8Rng, usual: usize, n: usize) -> usize {
 
 /// Streams the table to `out` and, when given, `row,segment` (data row from 1, planted segment
 /// from 0, as `generate customers` writes it) to `truth`.
-pub fn generate_mixed(spec: &MixedSpec, out: &Path, truth: Option<&Path>) -> Result<()> {
+/// Rows and seed come in the customers generator's spec: both make one customer per row.
+pub fn generate_mixed(spec: &CustomersSpec, out: &Path, truth: Option<&Path>) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut file = OutputFile::create(out)?;
     let mut truth_file = truth.map(OutputFile::create).transpose()?;

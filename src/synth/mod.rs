@@ -10,7 +10,7 @@ pub mod transactions;
 pub use blobs::{blobs_matrix, generate_blobs, BlobsSpec};
 pub use customers::{generate_customers, CustomersSpec, SEGMENTS};
 pub use events::{generate_events, EventsOutput, EventsSpec};
-pub use mixed::{generate_mixed, MixedSpec};
+pub use mixed::generate_mixed;
 pub use transactions::{generate_transactions, TransactionsSpec};
 
 /// Appends `v` with exactly `decimals` digits after the point, faster than `format!`.

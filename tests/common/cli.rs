@@ -82,3 +82,29 @@ pub fn adjusted_rand_index(a: &[u32], b: &[u32]) -> f64 {
     let max = (sa + sb) / 2.0;
     (index - expected) / (max - expected)
 }
+
+/// Runs `segmenter generate KIND --rows N --seed S -o DIR/KIND.csv --truth DIR/KIND.truth.csv`
+/// (KIND: customers or mixed), asserting success; returns (table, truth).
+pub fn generate_with_truth(
+    kind: &str,
+    dir: &Path,
+    rows: u64,
+    seed: u64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let csv = dir.join(format!("{kind}.csv"));
+    let truth = dir.join(format!("{kind}.truth.csv"));
+    let o = segmenter(&[
+        "generate",
+        kind,
+        "--rows",
+        &rows.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "-o",
+        s(&csv),
+        "--truth",
+        s(&truth),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (csv, truth)
+}
