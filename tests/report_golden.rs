@@ -3,15 +3,22 @@
 //! rewrites them; review the diff before committing. Timings are left empty and the version
 //! fixed, so nothing in the files depends on the machine.
 
-use segmenter::analysis::{choose_k, correlation, profile_segments, KScore, Pca, ProfileInput};
+use segmenter::analysis::{
+    choose_k, correlation, mark_noise, profile_segments, KScore, Pca, ProfileInput,
+};
+use segmenter::report::input::CompareRow;
 use segmenter::report::{feature_sample, scatter_sample, write_report, ColumnInfo, ReportInput};
 use std::path::Path;
 
 fn input() -> ReportInput {
+    input_with(vec![0, 0, 0, 0, 1, 1, 1, 1], 2)
+}
+
+/// The same eight customers labelled `labels` into `groups` plot groups.
+fn input_with(labels: Vec<u32>, groups: usize) -> ReportInput {
     // Eight customers in two clear groups: big spenders with long membership, and the rest.
     let spend = vec![120.0, 150.0, 135.0, 110.0, 820.0, 760.0, 900.0, 845.0];
     let years = vec![0.5, 1.0, 0.8, 1.2, 4.0, 5.5, 4.8, 6.0];
-    let labels = vec![0u32, 0, 0, 0, 1, 1, 1, 1];
     let channel = vec![0u32, 0, 1, 0, 1, 1, 1, 0];
     let profile_input = ProfileInput {
         numeric: vec![
@@ -100,13 +107,48 @@ fn input() -> ReportInput {
             vec!["Yearly Amount Spent".into(), "Length of Membership".into()],
             correlation(x.view()),
         )),
-        profiles: profile_segments(&profile_input, &labels, 2),
+        profiles: profile_segments(&profile_input, &labels, groups),
         timings: vec![],
         backend: "cpu".into(),
         adapter: String::new(),
         seed: 7,
         version: "0.0.0-golden".into(),
+        silhouette_from_sweep: true,
         ..ReportInput::default()
+    }
+}
+
+/// DBSCAN's report: one customer is noise (plot group 2, shown as segment -1), and three
+/// algorithms were compared, one of them skipped.
+fn dbscan_input() -> ReportInput {
+    let mut r = input_with(vec![0, 0, 0, 2, 1, 1, 1, 1], 3);
+    if let Some(p) = r.profiles.iter_mut().find(|p| p.segment == 2) {
+        mark_noise(p, 0.5, 3);
+    }
+    let row = |algorithm: &str, clusters, noise_share, silhouette, note: &str| CompareRow {
+        algorithm: algorithm.into(),
+        clusters,
+        noise_share,
+        silhouette,
+        inertia: if clusters > 0 { 1.5 } else { f64::NAN },
+        seconds: 0.0,
+        note: note.into(),
+    };
+    ReportInput {
+        k: 2,
+        noise_slot: Some(2),
+        algorithm: "dbscan".into(),
+        algorithm_notes: vec![
+            "DBSCAN with eps = 0.5 (given), min_samples = 3 (the row itself counted)".into(),
+            "2 clusters; 7 core rows; 1 noise rows (12.5%) labelled -1 and profiled as their own group".into(),
+        ],
+        comparison: vec![
+            row("dbscan", 2, 0.125, 0.9, "eps 0.500, min_samples 3"),
+            row("kmeans", 2, 0.0, 0.81, "3 iterations, hamerly"),
+            row("kprototypes", 0, f64::NAN, f64::NAN, "skipped: no categorical column"),
+        ],
+        silhouette_from_sweep: false,
+        ..r
     }
 }
 
@@ -197,4 +239,14 @@ fn an_empty_input_still_renders() {
     assert!(files.plots.is_empty());
     let md = std::fs::read_to_string(&files.markdown).unwrap_or_else(|e| panic!("{e}"));
     assert!(md.starts_with("# Customer segments"));
+}
+
+#[test]
+fn dbscan_report_with_noise_and_comparison_matches_golden_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let files = write_report(dir.path(), &dbscan_input()).unwrap_or_else(|e| panic!("{e}"));
+    let md = std::fs::read_to_string(&files.markdown).unwrap_or_else(|e| panic!("{e}"));
+    check_golden("report_dbscan.md", &md);
+    let csv = std::fs::read_to_string(&files.profile_csv).unwrap_or_else(|e| panic!("{e}"));
+    check_golden("profile_dbscan.csv", &csv);
 }

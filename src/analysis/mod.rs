@@ -7,7 +7,9 @@ pub mod silhouette;
 
 pub use elbow::{choose_k, kneedle, sweep_k, KChoice, KScore};
 pub use pca::{correlation, moments, Moments, Pca};
-pub use profile::{profile_segments, LevelShare, NumericStat, ProfileInput, SegmentProfile};
+pub use profile::{
+    mark_noise, profile_segments, LevelShare, NumericStat, ProfileInput, SegmentProfile,
+};
 pub use silhouette::{
     sample_indices, sampled_silhouette, silhouette, silhouette_batch, simplified_silhouette,
     simplified_silhouette_batch,

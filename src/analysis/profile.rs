@@ -483,6 +483,25 @@ pub fn fmt_pct(v: f64) -> String {
     }
 }
 
+/// Turns the profile of DBSCAN's noise rows into the noise group: segment -1, named "noise",
+/// described by what makes a row noise (fewer than `min_samples` rows within `eps`, none of
+/// them core) and by how these rows differ from all customers.
+pub fn mark_noise(p: &mut SegmentProfile, eps: f64, min_samples: usize) {
+    p.segment = -1;
+    p.name = "noise".into();
+    // Keep the traits sentence(s) of the generated description, not its "Segment N holds" head.
+    let traits = p
+        .description
+        .split_once(". ")
+        .map_or(String::new(), |(_, rest)| format!(" {rest}"));
+    p.description = format!(
+        "{} customers ({} of all) lie in no dense region: fewer than {min_samples} rows within distance {eps:.3} of each, and none of those a core row.{traits}",
+        fmt_int(p.size),
+        fmt_pct(p.share)
+    );
+    p.action = "Review these customers one by one: unusual profiles, data errors, or a niche too small to target as a segment.".into();
+}
+
 fn describe(p: &SegmentProfile) -> String {
     let head = format!(
         "Segment {} holds {} customers ({} of all).",

@@ -434,8 +434,11 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
             let input = profile_input(&mut cleaned);
             let mut profiles = analysis::profile_segments(&input, &slots, groups);
             if noise {
-                if let Some(p) = profiles.iter_mut().find(|p| p.segment == k as i32) {
-                    name_noise(p, &primary);
+                if let (Some(p), Detail::Dbscan { params, .. }) = (
+                    profiles.iter_mut().find(|p| p.segment == k as i32),
+                    &primary.detail,
+                ) {
+                    analysis::mark_noise(p, params.eps, params.min_samples);
                 }
             }
             // With k auto, the sweep already scored k-means' chosen k on a seeded sample; the
@@ -656,21 +659,6 @@ pub fn silhouette_without_noise(
         .collect();
     let ls: Vec<u32> = idx.iter().map(|&i| labels[i]).collect();
     analysis::silhouette(x.select(Axis(0), &idx).view(), &ls)
-}
-
-/// Names and describes DBSCAN's noise group.
-fn name_noise(p: &mut SegmentProfile, run: &AlgoRun) {
-    p.segment = -1;
-    p.name = "noise".into();
-    let (eps, ms) = match &run.detail {
-        Detail::Dbscan { params, .. } => (params.eps, params.min_samples),
-        _ => (f64::NAN, 0),
-    };
-    p.description = format!(
-        "{} rows lie in no dense region: fewer than {ms} rows within distance {eps:.3} of them and none of a core row. {}",
-        p.size, p.description
-    );
-    p.action = "Review these customers one by one: unusual profiles, data errors or a niche too small to target as a segment.".into();
 }
 
 /// One sentence on how an algorithm ran, for the comparison table.

@@ -49,7 +49,12 @@ pub(crate) fn summary(r: &ReportInput) -> String {
             .iter()
             .find(|p| p.segment < 0)
             .map_or(0, |p| p.size);
-        let _ = write!(s, " and {} noise rows (segment -1)", fmt_int(noise));
+        let _ = write!(
+            s,
+            " and {} noise row{} (segment -1)",
+            fmt_int(noise),
+            if noise == 1 { "" } else { "s" }
+        );
     }
     s.push('.');
     if !r.features.is_empty() {
