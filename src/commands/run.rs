@@ -2,7 +2,7 @@
 //! profile → write segments, rejects, model and report.
 
 use super::cluster_stage::{
-    categorical_columns, AlgoRun, AlgorithmSettings, ClusterJob, Detail, NOISE,
+    categorical_columns, AlgoRun, AlgorithmSettings, ClusterJob, Detail, EXACT_WARD_MAX, NOISE,
 };
 use super::model_file::{model_version, ModelFile, PcaAxes, MODEL_FORMAT};
 use super::output::{write_rejects, write_segments, Scored};
@@ -384,10 +384,17 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
             micro_clusters: cmd.micro_clusters,
         },
     };
+    // Two-stage hierarchical clustering runs k-means with the micro-cluster count: that k
+    // decides whether the GPU pays off.
+    let two_stage = algorithms.contains(&ClusterAlgorithm::Hierarchical) && n > EXACT_WARD_MAX;
     let problem = Problem {
         n,
         d: x.ncols(),
-        k: kmax.max(1),
+        k: if two_stage {
+            kmax.max(cmd.micro_clusters)
+        } else {
+            kmax.max(1)
+        },
     };
     let what = if needs_k && cmd.k == KSpec::Auto {
         "choosing k and clustering"
