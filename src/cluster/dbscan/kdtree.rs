@@ -12,8 +12,10 @@ const LEAF: usize = 32;
 pub(super) const QUICK_LINKS: usize = 8;
 /// Tag of a node whose cores are not known to be one component.
 pub(super) const MIXED: u32 = u32::MAX;
-/// Deepest traversal stack: the tree is balanced, so depth <= log2(u32::MAX / LEAF) + 1.
-const STACK: usize = 64;
+/// Clean splits of two-valued sides allowed on one root-to-leaf path (they may be unbalanced).
+const CLEAN_SPLITS: u32 = 32;
+/// Deepest traversal stack: median splits halve, so depth <= 32 + CLEAN_SPLITS + 1.
+const STACK: usize = 96;
 
 /// One node: a range of tree positions with its bounding box; `left == 0` marks a leaf (the
 /// root is node 0 and is never anyone's child).
@@ -24,7 +26,7 @@ struct Node {
     right: u32,
 }
 
-/// A balanced k-d tree over the rows, stored in tree order for locality, with a bounding box
+/// A k-d tree (median splits, and clean splits of two-valued sides) over the rows, stored in tree order for locality, with a bounding box
 /// per node (boxes, not split planes, so duplicates and ties need no special care).
 pub(super) struct KdTree {
     d: usize,
@@ -52,9 +54,9 @@ struct Subtree {
 const PARALLEL_BUILD: usize = 1 << 15;
 
 /// Builds the subtree over `rows` (tree positions `offset..offset + rows.len()`).
-fn build_subtree(flat: &[f32], d: usize, rows: &mut [u32], offset: usize) -> Subtree {
+fn build_subtree(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, clean: u32) -> Subtree {
     let mut sub = Subtree::default();
-    build_into(flat, d, rows, offset, &mut sub);
+    build_into(flat, d, rows, offset, clean, &mut sub);
     sub
 }
 
@@ -75,7 +77,14 @@ fn append_subtree(sub: &mut Subtree, other: Subtree) -> u32 {
 
 /// Adds the node over `rows` and, below it, its subtree to `sub` in pre-order; large halves
 /// are built on other threads and appended, which gives the same tree as building in order.
-fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut Subtree) -> u32 {
+fn build_into(
+    flat: &[f32],
+    d: usize,
+    rows: &mut [u32],
+    offset: usize,
+    clean: u32,
+    sub: &mut Subtree,
+) -> u32 {
     let id = sub.nodes.len();
     let mut lo = vec![f32::INFINITY; d];
     let mut hi = vec![f32::NEG_INFINITY; d];
@@ -100,26 +109,66 @@ fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut
         }
     }
     let flat_box = d == 0 || hi[k] <= lo[k];
-    sub.lo.extend_from_slice(&lo);
-    sub.hi.extend_from_slice(&hi);
     if rows.len() <= LEAF || flat_box {
+        sub.lo.extend_from_slice(&lo);
+        sub.hi.extend_from_slice(&hi);
         return id as u32;
     }
-    let mid = rows.len() / 2;
-    rows.select_nth_unstable_by(mid, |&a, &b| {
-        flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
-    });
+    // A side taking only its two end values (a one-hot column, or a slice of equal codes) is
+    // split between them, widest first: both halves are then flat on it with a gap of its
+    // width between them, which prunes every query on one side from the other (a median
+    // split there leaves boxes spanning both values, and queries must descend into them).
+    let mut two_valued: Vec<bool> = (0..d).map(|j| clean > 0 && hi[j] > lo[j]).collect();
+    let mut left = two_valued.iter().filter(|&&t| t).count();
+    for &r in rows.iter() {
+        if left == 0 {
+            break; // usual for continuous data: a few rows rule every side out
+        }
+        let p = &flat[r as usize * d..(r as usize + 1) * d];
+        for j in 0..d {
+            if two_valued[j] && p[j] != lo[j] && p[j] != hi[j] {
+                two_valued[j] = false;
+                left -= 1;
+            }
+        }
+    }
+    let clean_k =
+        (0..d)
+            .filter(|&j| two_valued[j])
+            .fold(None, |best: Option<usize>, j| match best {
+                Some(b) if hi[b] - lo[b] >= hi[j] - lo[j] => Some(b),
+                _ => Some(j),
+            });
+    sub.lo.extend_from_slice(&lo);
+    sub.hi.extend_from_slice(&hi);
+    let (mid, clean) = if let Some(k) = clean_k {
+        let at_lo = lo[k];
+        let mut m = 0;
+        for i in 0..rows.len() {
+            if flat[rows[i] as usize * d + k] == at_lo {
+                rows.swap(i, m);
+                m += 1;
+            }
+        }
+        (m, clean - 1)
+    } else {
+        let mid = rows.len() / 2;
+        rows.select_nth_unstable_by(mid, |&a, &b| {
+            flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
+        });
+        (mid, clean)
+    };
     let big = rows.len() >= PARALLEL_BUILD;
     let (lrows, rrows) = rows.split_at_mut(mid);
     let (left, right) = if big {
         let (ls, rs) = rayon::join(
-            || build_subtree(flat, d, lrows, offset),
-            || build_subtree(flat, d, rrows, offset + mid),
+            || build_subtree(flat, d, lrows, offset, clean),
+            || build_subtree(flat, d, rrows, offset + mid, clean),
         );
         (append_subtree(sub, ls), append_subtree(sub, rs))
     } else {
-        let left = build_into(flat, d, lrows, offset, sub);
-        (left, build_into(flat, d, rrows, offset + mid, sub))
+        let left = build_into(flat, d, lrows, offset, clean, sub);
+        (left, build_into(flat, d, rrows, offset + mid, clean, sub))
     };
     sub.nodes[id].left = left;
     sub.nodes[id].right = right;
@@ -127,12 +176,13 @@ fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut
 }
 
 impl KdTree {
-    /// Builds the tree by median splits along the widest side of each box.
+    /// Builds the tree by splits along the widest side of each box: at the median, or cleanly
+    /// between the two values of a two-valued side (preferred).
     pub(super) fn build(x: ArrayView2<'_, f32>) -> Self {
         let (n, d) = x.dim();
         let flat: Vec<f32> = x.iter().copied().collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
-        let sub = build_subtree(&flat, d, &mut rows, 0);
+        let sub = build_subtree(&flat, d, &mut rows, 0, CLEAN_SPLITS);
         let mut pts = Vec::with_capacity(n * d);
         for &r in &rows {
             let r = r as usize;
