@@ -26,8 +26,9 @@ struct Node {
     right: u32,
 }
 
-/// A k-d tree (median splits, and clean splits of two-valued sides) over the rows, stored in tree order for locality, with a bounding box
-/// per node (boxes, not split planes, so duplicates and ties need no special care).
+/// A k-d tree over the rows (median splits, and clean splits of two-valued sides), stored in
+/// tree order for locality, with a bounding box per node (boxes, not split planes, so
+/// duplicates and ties need no special care).
 pub(super) struct KdTree {
     d: usize,
     /// Coordinates in tree order, `n × d`.
