@@ -54,10 +54,17 @@ struct Subtree {
 /// Rows above which the two halves of a split are built in parallel.
 const PARALLEL_BUILD: usize = 1 << 15;
 
-/// Builds the subtree over `rows` (tree positions `offset..offset + rows.len()`).
-fn build_subtree(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, clean: u32) -> Subtree {
+/// Builds the subtree over `rows` (tree positions `offset..offset + rows.len()`), whose
+/// coordinates `pts` holds in the same order (`rows.len() × d`).
+fn build_subtree(
+    pts: &mut [f32],
+    d: usize,
+    rows: &mut [u32],
+    offset: usize,
+    clean: u32,
+) -> Subtree {
     let mut sub = Subtree::default();
-    build_into(flat, d, rows, offset, clean, &mut sub);
+    build_into(pts, d, rows, offset, clean, &mut sub);
     sub
 }
 
@@ -79,7 +86,7 @@ fn append_subtree(sub: &mut Subtree, other: Subtree) -> u32 {
 /// Adds the node over `rows` and, below it, its subtree to `sub` in pre-order; large halves
 /// are built on other threads and appended, which gives the same tree as building in order.
 fn build_into(
-    flat: &[f32],
+    pts: &mut [f32],
     d: usize,
     rows: &mut [u32],
     offset: usize,
@@ -89,8 +96,8 @@ fn build_into(
     let id = sub.nodes.len();
     let mut lo = vec![f32::INFINITY; d];
     let mut hi = vec![f32::NEG_INFINITY; d];
-    for &r in rows.iter() {
-        let p = &flat[r as usize * d..(r as usize + 1) * d];
+    // The coordinates move with the rows, so every pass here reads memory in order.
+    for p in pts.chunks_exact(d.max(1)) {
         for j in 0..d {
             lo[j] = lo[j].min(p[j]);
             hi[j] = hi[j].max(p[j]);
@@ -121,11 +128,10 @@ fn build_into(
     // split there leaves boxes spanning both values, and queries must descend into them).
     let mut two_valued: Vec<bool> = (0..d).map(|j| clean > 0 && hi[j] > lo[j]).collect();
     let mut left = two_valued.iter().filter(|&&t| t).count();
-    for &r in rows.iter() {
+    for p in pts.chunks_exact(d) {
         if left == 0 {
             break; // usual for continuous data: a few rows rule every side out
         }
-        let p = &flat[r as usize * d..(r as usize + 1) * d];
         for j in 0..d {
             if two_valued[j] && p[j] != lo[j] && p[j] != hi[j] {
                 two_valued[j] = false;
@@ -146,30 +152,42 @@ fn build_into(
         let at_lo = lo[k];
         let mut m = 0;
         for i in 0..rows.len() {
-            if flat[rows[i] as usize * d + k] == at_lo {
-                rows.swap(i, m);
+            if pts[i * d + k] == at_lo {
+                if i != m {
+                    rows.swap(i, m);
+                    let (a, b) = pts.split_at_mut(i * d);
+                    a[m * d..(m + 1) * d].swap_with_slice(&mut b[..d]);
+                }
                 m += 1;
             }
         }
         (m, clean - 1)
     } else {
         let mid = rows.len() / 2;
-        rows.select_nth_unstable_by(mid, |&a, &b| {
-            flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
-        });
+        let mut keyed: Vec<(f32, u32)> = (0..rows.len())
+            .map(|i| (pts[i * d + k], i as u32))
+            .collect();
+        keyed.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0));
+        let (old_rows, old_pts) = (rows.to_vec(), pts.to_vec());
+        for (to, &(_, from)) in keyed.iter().enumerate() {
+            let from = from as usize;
+            rows[to] = old_rows[from];
+            pts[to * d..(to + 1) * d].copy_from_slice(&old_pts[from * d..(from + 1) * d]);
+        }
         (mid, clean)
     };
     let big = rows.len() >= PARALLEL_BUILD;
     let (lrows, rrows) = rows.split_at_mut(mid);
+    let (lpts, rpts) = pts.split_at_mut(mid * d);
     let (left, right) = if big {
         let (ls, rs) = rayon::join(
-            || build_subtree(flat, d, lrows, offset, clean),
-            || build_subtree(flat, d, rrows, offset + mid, clean),
+            || build_subtree(lpts, d, lrows, offset, clean),
+            || build_subtree(rpts, d, rrows, offset + mid, clean),
         );
         (append_subtree(sub, ls), append_subtree(sub, rs))
     } else {
-        let left = build_into(flat, d, lrows, offset, clean, sub);
-        (left, build_into(flat, d, rrows, offset + mid, clean, sub))
+        let left = build_into(lpts, d, lrows, offset, clean, sub);
+        (left, build_into(rpts, d, rrows, offset + mid, clean, sub))
     };
     sub.nodes[id].left = left;
     sub.nodes[id].right = right;
@@ -181,14 +199,9 @@ impl KdTree {
     /// between the two values of a two-valued side (preferred).
     pub(super) fn build(x: ArrayView2<'_, f32>) -> Self {
         let (n, d) = x.dim();
-        let flat: Vec<f32> = x.iter().copied().collect();
+        let mut pts: Vec<f32> = x.iter().copied().collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
-        let sub = build_subtree(&flat, d, &mut rows, 0, CLEAN_SPLITS);
-        let mut pts = Vec::with_capacity(n * d);
-        for &r in &rows {
-            let r = r as usize;
-            pts.extend_from_slice(&flat[r * d..(r + 1) * d]);
-        }
+        let sub = build_subtree(&mut pts, d, &mut rows, 0, CLEAN_SPLITS);
         let leaves = (0..sub.nodes.len() as u32)
             .filter(|&id| sub.nodes[id as usize].left == 0)
             .collect();
@@ -211,6 +224,22 @@ impl KdTree {
     #[inline]
     pub(super) fn point(&self, i: usize) -> &[f32] {
         &self.pts[i * self.d..(i + 1) * self.d]
+    }
+
+    /// `squared_distance` from `q` to the points at tree positions `j..j + 4`.
+    #[inline]
+    fn squared_distances4(&self, q: &[f32], j: usize) -> [f64; 4] {
+        let d = self.d;
+        let p = &self.pts[j * d..(j + 4) * d];
+        let mut s = [0.0f64; 4];
+        for (f, &qf) in q.iter().enumerate() {
+            let qf = f64::from(qf);
+            for (o, acc) in s.iter_mut().enumerate() {
+                let t = qf - f64::from(p[o * d + f]);
+                *acc += t * t;
+            }
+        }
+        s
     }
 
     /// Smallest and largest squared distance from `q` to any point that can lie in the box,
@@ -246,19 +275,31 @@ impl KdTree {
         let (mut count, mut made) = (0, 0);
         self.visit_near_first(q, eps2, |t, id, far| {
             let node = &t.nodes[id];
-            for j in node.start as usize..node.end as usize {
-                if far <= eps2 || squared_distance(q, t.point(j)) <= eps2 {
-                    count += 1;
-                    if j != i && made < QUICK_LINKS {
-                        links[made] = j as u32;
-                        made += 1;
-                    }
-                    if count >= cap {
+            let (start, end) = (node.start as usize, node.end as usize);
+            let mut take = |j: usize| {
+                count += 1;
+                if j != i && made < QUICK_LINKS {
+                    links[made] = j as u32;
+                    made += 1;
+                }
+                count < cap
+            };
+            if far <= eps2 {
+                return (start..end).all(&mut take);
+            }
+            // Four distances at a time: each is still summed feature by feature (exact), but
+            // the four chains of dependent additions overlap.
+            let mut j = start;
+            while j + 4 <= end {
+                let d2 = t.squared_distances4(q, j);
+                for (o, &v) in d2.iter().enumerate() {
+                    if v <= eps2 && !take(j + o) {
                         return false;
                     }
                 }
+                j += 4;
             }
-            true
+            (j..end).all(|j| squared_distance(q, t.point(j)) > eps2 || take(j))
         });
         (count, made)
     }
