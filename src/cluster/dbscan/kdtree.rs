@@ -260,6 +260,30 @@ impl KdTree {
         (near, far)
     }
 
+    /// `box_bounds` of two nodes at once: the same sums, whose four chains of dependent
+    /// additions overlap.
+    #[inline]
+    fn box_bounds2(&self, a: usize, b: usize, q: &[f32]) -> ((f64, f64), (f64, f64)) {
+        let d = self.d;
+        let (alo, ahi) = (&self.lo[a * d..(a + 1) * d], &self.hi[a * d..(a + 1) * d]);
+        let (blo, bhi) = (&self.lo[b * d..(b + 1) * d], &self.hi[b * d..(b + 1) * d]);
+        let (mut an, mut af, mut bn, mut bf) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for j in 0..d {
+            let qj = f64::from(q[j]);
+            let (l, h) = (f64::from(alo[j]), f64::from(ahi[j]));
+            let gap = (l - qj).max(qj - h).max(0.0);
+            let reach = (qj - l).max(h - qj);
+            an += gap * gap;
+            af += reach * reach;
+            let (l, h) = (f64::from(blo[j]), f64::from(bhi[j]));
+            let gap = (l - qj).max(qj - h).max(0.0);
+            let reach = (qj - l).max(h - qj);
+            bn += gap * gap;
+            bf += reach * reach;
+        }
+        ((an, af), (bn, bf))
+    }
+
     /// Points within eps of tree position `i` (itself included); counting stops once it
     /// reaches `cap`. Nearer boxes first, so the count usually reaches `cap` in the query's
     /// own leaf. The first neighbours other than `i` are written to `links` (how many: the
@@ -332,10 +356,7 @@ impl KdTree {
                 continue;
             }
             let (l, r) = (node.left, node.right);
-            let (bl, br) = (
-                self.box_bounds(l as usize, q),
-                self.box_bounds(r as usize, q),
-            );
+            let (bl, br) = self.box_bounds2(l as usize, r as usize, q);
             let (first, second) = if bl.0 <= br.0 {
                 ((l, bl), (r, br))
             } else {
