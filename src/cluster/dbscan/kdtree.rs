@@ -684,9 +684,24 @@ mod tests {
         Array2::from_shape_vec((120, 2), v).unwrap()
     }
 
+    /// A lattice coordinate and three one-hot columns (clean splits, slices of equal codes).
+    fn one_hot_points() -> Array2<f32> {
+        let mut v = Vec::new();
+        for i in 0..150 {
+            v.push((i % 25) as f32 * 0.2);
+            v.extend((0..3).map(|c| f32::from(u8::from(i % 3 == c))));
+        }
+        Array2::from_shape_vec((150, 4), v).unwrap()
+    }
+
     #[test]
     fn tree_counts_match_brute_force() {
-        let x = grid_points();
+        for x in [grid_points(), one_hot_points()] {
+            check_against_brute_force(&x);
+        }
+    }
+
+    fn check_against_brute_force(x: &Array2<f32>) {
         let t = KdTree::build(x.view());
         for eps in [0.0, 0.3, 0.5, 0.7, 1.0, 3.0] {
             let eps2: f64 = eps * eps;
