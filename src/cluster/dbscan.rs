@@ -10,7 +10,9 @@
 //! How (each step parallel over points; what each step computes, the core set, the
 //! components of the core graph and each border's nearest core, is uniquely defined, so the
 //! result does not depend on the thread count or the order the work is done in):
-//! 1. a balanced k-d tree with a bounding box per node;
+//! 1. a k-d tree with a bounding box per node, split at medians, or cleanly between the two
+//!    values of a two-valued feature (one-hot columns), so slices of equal codes never share a
+//!    box;
 //! 2. core pass: count neighbours nearest boxes first, stopping at `min_samples`, taking
 //!    whole boxes inside eps without looking at their points, and recording the first few
 //!    neighbours met;

@@ -12,8 +12,10 @@ const LEAF: usize = 32;
 pub(super) const QUICK_LINKS: usize = 8;
 /// Tag of a node whose cores are not known to be one component.
 pub(super) const MIXED: u32 = u32::MAX;
-/// Deepest traversal stack: the tree is balanced, so depth <= log2(u32::MAX / LEAF) + 1.
-const STACK: usize = 64;
+/// Clean splits of two-valued sides allowed on one root-to-leaf path (they may be unbalanced).
+const CLEAN_SPLITS: u32 = 32;
+/// Deepest traversal stack: median splits halve, so depth <= 32 + CLEAN_SPLITS + 1.
+const STACK: usize = 96;
 
 /// One node: a range of tree positions with its bounding box; `left == 0` marks a leaf (the
 /// root is node 0 and is never anyone's child).
@@ -24,8 +26,9 @@ struct Node {
     right: u32,
 }
 
-/// A balanced k-d tree over the rows, stored in tree order for locality, with a bounding box
-/// per node (boxes, not split planes, so duplicates and ties need no special care).
+/// A k-d tree over the rows (median splits, and clean splits of two-valued sides), stored in
+/// tree order for locality, with a bounding box per node (boxes, not split planes, so
+/// duplicates and ties need no special care).
 pub(super) struct KdTree {
     d: usize,
     /// Coordinates in tree order, `n × d`.
@@ -51,10 +54,17 @@ struct Subtree {
 /// Rows above which the two halves of a split are built in parallel.
 const PARALLEL_BUILD: usize = 1 << 15;
 
-/// Builds the subtree over `rows` (tree positions `offset..offset + rows.len()`).
-fn build_subtree(flat: &[f32], d: usize, rows: &mut [u32], offset: usize) -> Subtree {
+/// Builds the subtree over `rows` (tree positions `offset..offset + rows.len()`), whose
+/// coordinates `pts` holds in the same order (`rows.len() × d`).
+fn build_subtree(
+    pts: &mut [f32],
+    d: usize,
+    rows: &mut [u32],
+    offset: usize,
+    clean: u32,
+) -> Subtree {
     let mut sub = Subtree::default();
-    build_into(flat, d, rows, offset, &mut sub);
+    build_into(pts, d, rows, offset, clean, &mut sub);
     sub
 }
 
@@ -75,12 +85,19 @@ fn append_subtree(sub: &mut Subtree, other: Subtree) -> u32 {
 
 /// Adds the node over `rows` and, below it, its subtree to `sub` in pre-order; large halves
 /// are built on other threads and appended, which gives the same tree as building in order.
-fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut Subtree) -> u32 {
+fn build_into(
+    pts: &mut [f32],
+    d: usize,
+    rows: &mut [u32],
+    offset: usize,
+    clean: u32,
+    sub: &mut Subtree,
+) -> u32 {
     let id = sub.nodes.len();
     let mut lo = vec![f32::INFINITY; d];
     let mut hi = vec![f32::NEG_INFINITY; d];
-    for &r in rows.iter() {
-        let p = &flat[r as usize * d..(r as usize + 1) * d];
+    // The coordinates move with the rows, so every pass here reads memory in order.
+    for p in pts.chunks_exact(d.max(1)) {
         for j in 0..d {
             lo[j] = lo[j].min(p[j]);
             hi[j] = hi[j].max(p[j]);
@@ -100,26 +117,77 @@ fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut
         }
     }
     let flat_box = d == 0 || hi[k] <= lo[k];
-    sub.lo.extend_from_slice(&lo);
-    sub.hi.extend_from_slice(&hi);
     if rows.len() <= LEAF || flat_box {
+        sub.lo.extend_from_slice(&lo);
+        sub.hi.extend_from_slice(&hi);
         return id as u32;
     }
-    let mid = rows.len() / 2;
-    rows.select_nth_unstable_by(mid, |&a, &b| {
-        flat[a as usize * d + k].total_cmp(&flat[b as usize * d + k])
-    });
+    // A side taking only its two end values (a one-hot column, or a slice of equal codes) is
+    // split between them, widest first: both halves are then flat on it with a gap of its
+    // width between them, which prunes every query on one side from the other (a median
+    // split there leaves boxes spanning both values, and queries must descend into them).
+    let mut two_valued: Vec<bool> = (0..d).map(|j| clean > 0 && hi[j] > lo[j]).collect();
+    let mut left = two_valued.iter().filter(|&&t| t).count();
+    for p in pts.chunks_exact(d) {
+        if left == 0 {
+            break; // usual for continuous data: a few rows rule every side out
+        }
+        for j in 0..d {
+            if two_valued[j] && p[j] != lo[j] && p[j] != hi[j] {
+                two_valued[j] = false;
+                left -= 1;
+            }
+        }
+    }
+    let clean_k =
+        (0..d)
+            .filter(|&j| two_valued[j])
+            .fold(None, |best: Option<usize>, j| match best {
+                Some(b) if hi[b] - lo[b] >= hi[j] - lo[j] => Some(b),
+                _ => Some(j),
+            });
+    sub.lo.extend_from_slice(&lo);
+    sub.hi.extend_from_slice(&hi);
+    let (mid, clean) = if let Some(k) = clean_k {
+        let at_lo = lo[k];
+        let mut m = 0;
+        for i in 0..rows.len() {
+            if pts[i * d + k] == at_lo {
+                if i != m {
+                    rows.swap(i, m);
+                    let (a, b) = pts.split_at_mut(i * d);
+                    a[m * d..(m + 1) * d].swap_with_slice(&mut b[..d]);
+                }
+                m += 1;
+            }
+        }
+        (m, clean - 1)
+    } else {
+        let mid = rows.len() / 2;
+        let mut keyed: Vec<(f32, u32)> = (0..rows.len())
+            .map(|i| (pts[i * d + k], i as u32))
+            .collect();
+        keyed.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0));
+        let (old_rows, old_pts) = (rows.to_vec(), pts.to_vec());
+        for (to, &(_, from)) in keyed.iter().enumerate() {
+            let from = from as usize;
+            rows[to] = old_rows[from];
+            pts[to * d..(to + 1) * d].copy_from_slice(&old_pts[from * d..(from + 1) * d]);
+        }
+        (mid, clean)
+    };
     let big = rows.len() >= PARALLEL_BUILD;
     let (lrows, rrows) = rows.split_at_mut(mid);
+    let (lpts, rpts) = pts.split_at_mut(mid * d);
     let (left, right) = if big {
         let (ls, rs) = rayon::join(
-            || build_subtree(flat, d, lrows, offset),
-            || build_subtree(flat, d, rrows, offset + mid),
+            || build_subtree(lpts, d, lrows, offset, clean),
+            || build_subtree(rpts, d, rrows, offset + mid, clean),
         );
         (append_subtree(sub, ls), append_subtree(sub, rs))
     } else {
-        let left = build_into(flat, d, lrows, offset, sub);
-        (left, build_into(flat, d, rrows, offset + mid, sub))
+        let left = build_into(lpts, d, lrows, offset, clean, sub);
+        (left, build_into(rpts, d, rrows, offset + mid, clean, sub))
     };
     sub.nodes[id].left = left;
     sub.nodes[id].right = right;
@@ -127,17 +195,13 @@ fn build_into(flat: &[f32], d: usize, rows: &mut [u32], offset: usize, sub: &mut
 }
 
 impl KdTree {
-    /// Builds the tree by median splits along the widest side of each box.
+    /// Builds the tree by splits along the widest side of each box: at the median, or cleanly
+    /// between the two values of a two-valued side (preferred).
     pub(super) fn build(x: ArrayView2<'_, f32>) -> Self {
         let (n, d) = x.dim();
-        let flat: Vec<f32> = x.iter().copied().collect();
+        let mut pts: Vec<f32> = x.iter().copied().collect();
         let mut rows: Vec<u32> = (0..n as u32).collect();
-        let sub = build_subtree(&flat, d, &mut rows, 0);
-        let mut pts = Vec::with_capacity(n * d);
-        for &r in &rows {
-            let r = r as usize;
-            pts.extend_from_slice(&flat[r * d..(r + 1) * d]);
-        }
+        let sub = build_subtree(&mut pts, d, &mut rows, 0, CLEAN_SPLITS);
         let leaves = (0..sub.nodes.len() as u32)
             .filter(|&id| sub.nodes[id as usize].left == 0)
             .collect();
@@ -162,6 +226,22 @@ impl KdTree {
         &self.pts[i * self.d..(i + 1) * self.d]
     }
 
+    /// `squared_distance` from `q` to the points at tree positions `j..j + 4`.
+    #[inline]
+    fn squared_distances4(&self, q: &[f32], j: usize) -> [f64; 4] {
+        let d = self.d;
+        let p = &self.pts[j * d..(j + 4) * d];
+        let mut s = [0.0f64; 4];
+        for (f, &qf) in q.iter().enumerate() {
+            let qf = f64::from(qf);
+            for (o, acc) in s.iter_mut().enumerate() {
+                let t = qf - f64::from(p[o * d + f]);
+                *acc += t * t;
+            }
+        }
+        s
+    }
+
     /// Smallest and largest squared distance from `q` to any point that can lie in the box,
     /// computed like `squared_distance` so the bounds are consistent with it (see module doc).
     #[inline]
@@ -180,6 +260,30 @@ impl KdTree {
         (near, far)
     }
 
+    /// `box_bounds` of two nodes at once: the same sums, whose four chains of dependent
+    /// additions overlap.
+    #[inline]
+    fn box_bounds2(&self, a: usize, b: usize, q: &[f32]) -> ((f64, f64), (f64, f64)) {
+        let d = self.d;
+        let (alo, ahi) = (&self.lo[a * d..(a + 1) * d], &self.hi[a * d..(a + 1) * d]);
+        let (blo, bhi) = (&self.lo[b * d..(b + 1) * d], &self.hi[b * d..(b + 1) * d]);
+        let (mut an, mut af, mut bn, mut bf) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for j in 0..d {
+            let qj = f64::from(q[j]);
+            let (l, h) = (f64::from(alo[j]), f64::from(ahi[j]));
+            let gap = (l - qj).max(qj - h).max(0.0);
+            let reach = (qj - l).max(h - qj);
+            an += gap * gap;
+            af += reach * reach;
+            let (l, h) = (f64::from(blo[j]), f64::from(bhi[j]));
+            let gap = (l - qj).max(qj - h).max(0.0);
+            let reach = (qj - l).max(h - qj);
+            bn += gap * gap;
+            bf += reach * reach;
+        }
+        ((an, af), (bn, bf))
+    }
+
     /// Points within eps of tree position `i` (itself included); counting stops once it
     /// reaches `cap`. Nearer boxes first, so the count usually reaches `cap` in the query's
     /// own leaf. The first neighbours other than `i` are written to `links` (how many: the
@@ -195,19 +299,31 @@ impl KdTree {
         let (mut count, mut made) = (0, 0);
         self.visit_near_first(q, eps2, |t, id, far| {
             let node = &t.nodes[id];
-            for j in node.start as usize..node.end as usize {
-                if far <= eps2 || squared_distance(q, t.point(j)) <= eps2 {
-                    count += 1;
-                    if j != i && made < QUICK_LINKS {
-                        links[made] = j as u32;
-                        made += 1;
-                    }
-                    if count >= cap {
+            let (start, end) = (node.start as usize, node.end as usize);
+            let mut take = |j: usize| {
+                count += 1;
+                if j != i && made < QUICK_LINKS {
+                    links[made] = j as u32;
+                    made += 1;
+                }
+                count < cap
+            };
+            if far <= eps2 {
+                return (start..end).all(&mut take);
+            }
+            // Four distances at a time: each is still summed feature by feature (exact), but
+            // the four chains of dependent additions overlap.
+            let mut j = start;
+            while j + 4 <= end {
+                let d2 = t.squared_distances4(q, j);
+                for (o, &v) in d2.iter().enumerate() {
+                    if v <= eps2 && !take(j + o) {
                         return false;
                     }
                 }
+                j += 4;
             }
-            true
+            (j..end).all(|j| squared_distance(q, t.point(j)) > eps2 || take(j))
         });
         (count, made)
     }
@@ -240,10 +356,7 @@ impl KdTree {
                 continue;
             }
             let (l, r) = (node.left, node.right);
-            let (bl, br) = (
-                self.box_bounds(l as usize, q),
-                self.box_bounds(r as usize, q),
-            );
+            let (bl, br) = self.box_bounds2(l as usize, r as usize, q);
             let (first, second) = if bl.0 <= br.0 {
                 ((l, bl), (r, br))
             } else {
@@ -571,9 +684,24 @@ mod tests {
         Array2::from_shape_vec((120, 2), v).unwrap()
     }
 
+    /// A lattice coordinate and three one-hot columns (clean splits, slices of equal codes).
+    fn one_hot_points() -> Array2<f32> {
+        let mut v = Vec::new();
+        for i in 0..150 {
+            v.push((i % 25) as f32 * 0.2);
+            v.extend((0..3).map(|c| f32::from(u8::from(i % 3 == c))));
+        }
+        Array2::from_shape_vec((150, 4), v).unwrap()
+    }
+
     #[test]
     fn tree_counts_match_brute_force() {
-        let x = grid_points();
+        for x in [grid_points(), one_hot_points()] {
+            check_against_brute_force(&x);
+        }
+    }
+
+    fn check_against_brute_force(x: &Array2<f32>) {
         let t = KdTree::build(x.view());
         for eps in [0.0, 0.3, 0.5, 0.7, 1.0, 3.0] {
             let eps2: f64 = eps * eps;
