@@ -36,14 +36,16 @@ pub fn silhouette(x: ArrayView2<'_, f32>, labels: &[u32]) -> Result<f64> {
 
 /// The exact silhouette of a seeded sample of `sample` rows (all rows when `sample >= n`), like
 /// `silhouette_score(x, labels, sample_size=sample, random_state=seed)`: clusters are those of
-/// the sampled rows.
+/// the sampled rows. Sampled rows labelled `cluster::NOISE` are left out, as is usual for
+/// density clusterings.
 pub fn sampled_silhouette(
     x: ArrayView2<'_, f32>,
     labels: &[u32],
     sample: usize,
     seed: u64,
 ) -> Result<f64> {
-    let idx = sample_indices(x.nrows(), sample, seed);
+    let mut idx = sample_indices(x.nrows(), sample, seed);
+    idx.retain(|&i| labels.get(i) != Some(&crate::cluster::NOISE));
     let xs = x.select(ndarray::Axis(0), &idx);
     let ls: Vec<u32> = idx.iter().map(|&i| labels[i]).collect();
     silhouette(xs.view(), &ls)

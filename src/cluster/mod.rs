@@ -8,3 +8,7 @@ pub mod kprototypes;
 pub mod ward;
 
 pub use algorithm::ClusterAlgorithm;
+
+/// Label of a noise row (DBSCAN's -1) wherever labels are `u32`; silhouettes leave such rows
+/// out and `segments.csv` writes them as -1.
+pub const NOISE: u32 = u32::MAX;

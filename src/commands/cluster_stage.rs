@@ -20,8 +20,7 @@ use std::time::Instant;
 use super::run::KSpec;
 use super::score::nearest_centroids;
 
-/// Label of a DBSCAN noise row in the stage's labels (written as -1).
-pub const NOISE: u32 = u32::MAX;
+pub use crate::cluster::NOISE;
 
 /// Rows whose k-distances suggest DBSCAN's eps when `--eps` is not given.
 pub const EPS_SAMPLE: usize = 10_000;

@@ -459,9 +459,12 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
                 .filter(|s| s.is_finite());
             let sil = match swept {
                 Some(s) => s,
-                None => {
-                    silhouette_without_noise(x, &primary.labels, cmd.silhouette_sample, cmd.seed)?
-                }
+                None => analysis::sampled_silhouette(
+                    x,
+                    &primary.labels,
+                    cmd.silhouette_sample,
+                    cmd.seed,
+                )?,
             };
             let from_sweep = swept.is_some();
             let simp = if noise {
@@ -482,7 +485,7 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
                         algorithm: r.algorithm.name().into(),
                         clusters: r.k,
                         noise_share: r.n_noise as f64 / n.max(1) as f64,
-                        silhouette: silhouette_without_noise(
+                        silhouette: analysis::sampled_silhouette(
                             x,
                             &r.labels,
                             cmd.silhouette_sample,
@@ -650,22 +653,6 @@ pub fn run_workflow(cmd: &RunCommand) -> Result<RunSummary> {
         schema_text: schema.to_text(),
         profiles,
     })
-}
-
-/// Exact silhouette of a seeded sample of rows, DBSCAN noise left out (as is usual for
-/// density clusterings); NaN with fewer than two clusters.
-pub fn silhouette_without_noise(
-    x: ArrayView2<'_, f32>,
-    labels: &[u32],
-    sample: usize,
-    seed: u64,
-) -> Result<f64> {
-    let idx: Vec<usize> = analysis::sample_indices(x.nrows(), sample, seed)
-        .into_iter()
-        .filter(|&i| labels[i] != NOISE)
-        .collect();
-    let ls: Vec<u32> = idx.iter().map(|&i| labels[i]).collect();
-    analysis::silhouette(x.select(Axis(0), &idx).view(), &ls)
 }
 
 /// One sentence on how an algorithm ran, for the comparison table.
