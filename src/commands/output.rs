@@ -4,6 +4,7 @@
 
 use super::cluster_stage::NOISE;
 use crate::data::clean::{Origin, Reject};
+use crate::data::table::push_csv_field;
 use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::report::AtomicFile;
@@ -16,29 +17,13 @@ const ROWS_PER_TASK: usize = 4096;
 /// Rows formatted before a write: bounds the memory held by formatted text.
 const ROWS_PER_BATCH: usize = 32 * 1024;
 
-/// Appends `f` as one CSV field, quoted when it holds a comma, quote or line break.
-pub fn push_field(out: &mut Vec<u8>, f: &[u8]) {
-    if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for &b in f {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(f);
-    }
-}
-
 /// Appends a field as it appeared in the input: quoted fields verbatim (their quoting is
 /// already valid CSV), others quoted when needed.
 pub fn push_raw_field(out: &mut Vec<u8>, raw: &[u8]) {
     if raw.len() >= 2 && raw[0] == b'"' && raw[raw.len() - 1] == b'"' {
         out.extend_from_slice(raw);
     } else {
-        push_field(out, raw);
+        push_csv_field(out, raw);
     }
 }
 
@@ -105,7 +90,7 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
     let mut head = b"row".to_vec();
     for c in &table.columns {
         head.push(b',');
-        push_field(&mut head, c.as_bytes());
+        push_csv_field(&mut head, c.as_bytes());
     }
     head.extend_from_slice(b",segment,segment_name,pc1,pc2,distance_to_centroid\n");
     let names: Vec<Vec<u8>> = s
@@ -113,7 +98,7 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
         .iter()
         .map(|n| {
             let mut v = Vec::new();
-            push_field(&mut v, n.as_bytes());
+            push_csv_field(&mut v, n.as_bytes());
             v
         })
         .collect();
@@ -190,14 +175,14 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
         out.extend_from_slice(b"row,reason");
         for c in &table.columns {
             out.push(b',');
-            push_field(out, c.as_bytes());
+            push_csv_field(out, c.as_bytes());
         }
         out.push(b'\n');
         let d = table.n_cols();
         for r in rejects {
             push_u64(out, r.row);
             out.push(b',');
-            push_field(out, r.reason.as_bytes());
+            push_csv_field(out, r.reason.as_bytes());
             match r.origin {
                 Origin::Row(i) => push_row_fields(out, table, i),
                 Origin::Ragged(g) => {
@@ -206,7 +191,7 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
                         out.push(b',');
                         if j + 1 == d && fields.len() > d {
                             let joined = fields[j..].join(&table.delimiter);
-                            push_field(out, &joined);
+                            push_csv_field(out, &joined);
                         } else if let Some(f) = fields.get(j) {
                             push_raw_field(out, f);
                         }
@@ -231,7 +216,7 @@ pub fn write_atomic_bytes(path: &Path, fill: impl FnOnce(&mut Vec<u8>)) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::push_field;
+    use crate::data::table::push_csv_field;
 
     #[test]
     fn fixed_decimals() {
@@ -246,9 +231,9 @@ mod tests {
     #[test]
     fn quoting() {
         let mut v = Vec::new();
-        push_field(&mut v, b"plain");
+        push_csv_field(&mut v, b"plain");
         v.push(b'|');
-        push_field(&mut v, b"a,\"b\"\nc");
+        push_csv_field(&mut v, b"a,\"b\"\nc");
         assert_eq!(v, b"plain|\"a,\"\"b\"\"\nc\"");
     }
 }

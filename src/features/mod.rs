@@ -51,22 +51,6 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, v: f64) {
     let _ = write!(out, "{r}");
 }
 
-/// Appends `f` as one CSV field, quoted when it holds a comma, quote or line break.
-pub(crate) fn push_csv_field(out: &mut Vec<u8>, f: &[u8]) {
-    if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for &b in f {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(f);
-    }
-}
-
 /// Customer ids in output order: numerically when every id is an integer (so `12346`
 /// precedes `12347` and `9` precedes `10`), else bytewise. Returns indices into `ids`.
 pub(crate) fn id_order<T: AsRef<[u8]>>(ids: &[T]) -> Vec<usize> {
