@@ -1,14 +1,9 @@
 //! The `kmeans` and `generate` commands as a user runs them: outputs, JSON and every bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn segmenter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_segmenter"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::cli::segmenter;
+use std::path::{Path, PathBuf};
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     let p = dir.join(name);

@@ -3,7 +3,6 @@
 //! categorical columns that differ from the prototype's modes, so categoricals need no one-hot
 //! encoding. Batch (Lloyd-like) iterations, deterministic for a seed and any thread count.
 
-use std::collections::HashSet;
 
 use ndarray::{s, ArrayView2};
 use rand::{RngExt, SeedableRng};
@@ -341,20 +340,14 @@ fn check_values(xn: ArrayView2<'_, f32>, xc: ArrayView2<'_, u32>) -> Result<()> 
 /// Number of distinct rows (numeric and categorical parts together), counted only up to
 /// `limit`: the check needs no more, and stopping early keeps it cheap on large inputs.
 fn count_distinct_up_to(xn: ArrayView2<'_, f32>, xc: ArrayView2<'_, u32>, limit: usize) -> usize {
-    let mut seen: HashSet<Vec<u32>> = HashSet::new();
-    for (rn, rc) in xn.rows().into_iter().zip(xc.rows()) {
+    let keys = xn.rows().into_iter().zip(xc.rows()).map(|(rn, rc)| {
         // +0.0 turns -0.0 into 0.0: equal values must give equal keys.
-        let key: Vec<u32> = rn
-            .iter()
+        rn.iter()
             .map(|&v| (v + 0.0).to_bits())
             .chain(rc.iter().copied())
-            .collect();
-        seen.insert(key);
-        if seen.len() >= limit {
-            break;
-        }
-    }
-    seen.len()
+            .collect()
+    });
+    crate::kmeans::driver::count_distinct(keys, limit)
 }
 
 /// The data laid out for the kernel: in chunks of [`ROWS_PER_CHUNK`] rows, each chunk's

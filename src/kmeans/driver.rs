@@ -95,9 +95,20 @@ pub fn choose_assign(algorithm: Algorithm, k: usize, d: usize) -> Assign {
 
 /// Number of distinct rows, counting no further than `limit`.
 pub fn distinct_rows(x: ArrayView2<'_, f32>, limit: usize) -> usize {
+    count_distinct(
+        x.rows()
+            .into_iter()
+            .map(|row| row.iter().map(|v| v.to_bits()).collect()),
+        limit,
+    )
+}
+
+/// Number of distinct keys (one per row), counting no further than `limit`: stopping early
+/// keeps the check cheap on large inputs.
+pub fn count_distinct(keys: impl Iterator<Item = Vec<u32>>, limit: usize) -> usize {
     let mut seen: HashSet<Vec<u32>> = HashSet::new();
-    for row in x.rows() {
-        seen.insert(row.iter().map(|v| v.to_bits()).collect());
+    for key in keys {
+        seen.insert(key);
         if seen.len() >= limit {
             break;
         }
