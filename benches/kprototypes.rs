@@ -77,7 +77,7 @@ fn kprototypes(c: &mut Criterion) {
         .model;
         g.throughput(Throughput::Elements(xn.nrows() as u64));
         g.bench_function(format!("assign_n1m_k{k}"), |b| {
-            b.iter(|| black_box(model.predict(black_box(xn.view()), xc.view())))
+            b.iter(|| black_box(model.predict(black_box(xn.view()), xc.view()).ok()))
         });
     }
     g.finish();

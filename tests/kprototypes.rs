@@ -184,7 +184,7 @@ fn predict_on_training_data_reproduces_labels_and_cost() {
         5,
     );
     let f = fit(xn.view(), xc.view(), &KPrototypesParams::new(5).seed(2)).unwrap();
-    let (labels, costs) = f.model.predict(xn.view(), xc.view());
+    let (labels, costs) = f.model.predict(xn.view(), xc.view()).expect("valid input");
     assert_eq!(labels, f.labels);
     let total: f64 = costs.iter().sum();
     assert!(
@@ -196,7 +196,8 @@ fn predict_on_training_data_reproduces_labels_and_cost() {
     let every_other = xn.slice(ndarray::s![..;2, ..]);
     let (l2, _) = f
         .model
-        .predict(every_other, xc.slice(ndarray::s![..;2, ..]));
+        .predict(every_other, xc.slice(ndarray::s![..;2, ..]))
+        .expect("valid input");
     assert!(l2.iter().zip(labels.iter().step_by(2)).all(|(a, b)| a == b));
 }
 
@@ -207,7 +208,10 @@ fn model_round_trips_through_json() {
     let json = serde_json::to_string(&f.model).unwrap();
     let back: KPrototypesModel = serde_json::from_str(&json).unwrap();
     assert_eq!(back, f.model);
-    assert_eq!(back.predict(xn.view(), xc.view()).0, f.labels);
+    assert_eq!(
+        back.predict(xn.view(), xc.view()).expect("valid input").0,
+        f.labels
+    );
     let p = KPrototypesParams::new(3).gamma(0.5).seed(9);
     let back: KPrototypesParams =
         serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
@@ -276,7 +280,13 @@ fn cost_never_rises_across_iterations() {
     // Capped runs still return labels that belong to the returned prototypes.
     let f = fit(xn.view(), xc.view(), &KPrototypesParams::new(8).max_iter(1)).unwrap();
     assert_eq!(f.iterations, 1);
-    assert_eq!(f.model.predict(xn.view(), xc.view()).0, f.labels);
+    assert_eq!(
+        f.model
+            .predict(xn.view(), xc.view())
+            .expect("valid input")
+            .0,
+        f.labels
+    );
 }
 
 #[test]

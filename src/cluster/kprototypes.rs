@@ -3,7 +3,6 @@
 //! categorical columns that differ from the prototype's modes, so categoricals need no one-hot
 //! encoding. Batch (Lloyd-like) iterations, deterministic for a seed and any thread count.
 
-
 use ndarray::{s, ArrayView2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -122,19 +121,14 @@ pub struct KPrototypesModel {
 
 impl KPrototypesModel {
     /// Nearest prototype and its cost for each row (ties: lowest prototype index), in parallel.
-    ///
-    /// # Panics
-    /// If the model is malformed, the column counts differ from the model's or the two views
-    /// have different row counts; [`KPrototypesModel::check_input`] reports these as errors,
-    /// so callers holding user input call it first.
+    /// A malformed model, column counts other than the model's or views with different row
+    /// counts are errors ([`KPrototypesModel::check_input`]).
     pub fn predict(
         &self,
         xn: ArrayView2<'_, f32>,
         xc: ArrayView2<'_, u32>,
-    ) -> (Vec<u32>, Vec<f64>) {
-        if let Err(e) = self.check_input(xn, xc) {
-            panic!("KPrototypesModel::predict: {e}");
-        }
+    ) -> Result<(Vec<u32>, Vec<f64>)> {
+        self.check_input(xn, xc)?;
         let protos = Prototypes::from_model(self);
         let (n, dn, dc) = (xn.nrows(), xn.ncols(), xc.ncols());
         let mut labels = vec![0u32; n];
@@ -157,7 +151,7 @@ impl KPrototypesModel {
                     *o = v as f64;
                 }
             });
-        (labels, costs)
+        Ok((labels, costs))
     }
 
     /// Checks that a model (for example one read back from JSON) is usable: k ≥ 1 prototypes,
@@ -223,6 +217,8 @@ pub struct KPrototypesFit {
     pub model: KPrototypesModel,
     /// Prototype of each training row.
     pub labels: Vec<u32>,
+    /// Cost of each training row to its prototype (what `predict` gives for the row).
+    pub costs: Vec<f64>,
     /// Total cost of the labels under the model.
     pub cost: f64,
     /// Update steps of the kept run.
@@ -304,6 +300,7 @@ pub fn fit(
     Ok(KPrototypesFit {
         model: protos.into_model(gamma),
         labels,
+        costs: costs.iter().map(|&c| f64::from(c)).collect(),
         cost,
         iterations: run.iterations,
         converged: run.converged,
@@ -909,7 +906,7 @@ mod tests {
             modes: vec![vec![0, 0], vec![1, 1]],
             gamma: 0.5,
         };
-        let (l, c) = model.predict(xn.view(), xc.view());
+        let (l, c) = model.predict(xn.view(), xc.view()).expect("valid input");
         assert_eq!(l, vec![1]);
         assert_eq!(c, vec![1.5]);
     }
@@ -929,7 +926,7 @@ mod tests {
             modes: (0..5).map(|j| vec![j % 4, (j + 1) % 4, 0]).collect(),
             gamma: 0.7,
         };
-        let (labels, costs) = model.predict(xn.view(), xc.view());
+        let (labels, costs) = model.predict(xn.view(), xc.view()).expect("valid input");
         let g = model.gamma as f32;
         for i in 0..n {
             let (mut best, mut label) = (f32::INFINITY, 0u32);
@@ -956,7 +953,9 @@ mod tests {
             modes: vec![vec![0], vec![0]],
             gamma: 1.0,
         };
-        let (l, c) = model.predict(array![[0.0f32]].view(), array![[0u32]].view());
+        let (l, c) = model
+            .predict(array![[0.0f32]].view(), array![[0u32]].view())
+            .expect("valid input");
         assert_eq!((l, c), (vec![0], vec![1.0]));
     }
 

@@ -442,12 +442,13 @@ impl ClusterJob<'_> {
         };
         params.check()?;
         let fit = kprototypes::fit(xn.view(), xc.view(), &params)?;
-        // Label with the function predict uses, so run and predict agree row for row.
-        let (labels, cost) = fit.model.predict(xn.view(), xc.view());
+        // fit's final labels and costs come from the pass predict makes, so run and predict
+        // agree row for row (tests/algorithms_cli.rs checks it).
+        let cost = fit.costs;
         let mut run = from_labels(
             ClusterAlgorithm::Kprototypes,
             self.x,
-            labels,
+            fit.labels,
             k,
             t0,
             Detail::Kprototypes {

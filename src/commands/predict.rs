@@ -81,8 +81,7 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
     let (labels, sq) = match (model.algorithm, &model.kprototypes) {
         (ClusterAlgorithm::Kprototypes, Some(kp)) => {
             let (xn, xc) = split_mixed(x.view(), &model.prep);
-            kp.check_input(xn.view(), xc.view())?;
-            kp.predict(xn.view(), xc.view())
+            kp.predict(xn.view(), xc.view())?
         }
         _ => nearest_centroids(x.view(), &model.centroids),
     };
