@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use segmenter::backend::{Assign, Backend, CpuBackend};
-use segmenter::kmeans::{fit_uploaded, Algorithm, Init, KMeansParams};
+use segmenter::kmeans::{fit_uploaded, Algorithm, Init, KMeansParams, Start, Uploaded};
 use std::hint::black_box;
 
 fn rows() -> usize {
@@ -59,12 +59,13 @@ fn iteration(c: &mut Criterion) {
             })
         });
         let p = KMeansParams::new(k).init(Init::First).tol(0.0).max_iter(20);
+        let data = Uploaded::new(&backend, x.view()).unwrap();
         for algorithm in [Algorithm::Lloyd, Algorithm::Hamerly] {
             g.bench_function(
                 format!("fit20_{algorithm:?}_n{n}_d{d}_k{k}").to_lowercase(),
                 |b| {
                     b.iter(|| {
-                        fit_uploaded(&backend, &points, x.view(), &p.clone().algorithm(algorithm))
+                        fit_uploaded(&data, &p.clone().algorithm(algorithm), Start::Init)
                             .unwrap()
                             .inertia
                     })

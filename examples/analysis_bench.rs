@@ -12,9 +12,9 @@ use segmenter::analysis::{
     choose_k, correlation, profile_segments, sample_indices, sampled_silhouette,
     simplified_silhouette, sweep_k, Pca, ProfileInput,
 };
-use segmenter::backend::{Backend, CpuBackend};
+use segmenter::backend::CpuBackend;
 use segmenter::commands::progress::process_cpu_seconds;
-use segmenter::kmeans::{fit_uploaded, KMeansParams};
+use segmenter::kmeans::{fit_uploaded, KMeansParams, Start, Uploaded};
 use segmenter::report::{feature_sample, scatter_sample, write_report, ReportInput};
 use segmenter::synth::customers::NUMERIC_COLUMNS;
 use segmenter::synth::SEGMENTS;
@@ -87,8 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         _ => (x.clone(), None),
     };
-    let pts = backend.upload(sweep_x.view())?;
-    let sweep = sweep_k(&backend, &pts, sweep_x.view(), 2..=10, &params, 10_000)?;
+    let pts = Uploaded::new(&backend, sweep_x.view())?;
+    let sweep = sweep_k(&pts, 2..=10, &params, 10_000)?;
     lap("sweep k=2..10 + silhouettes", t);
     let scores: Vec<_> = sweep.iter().map(|(s, _)| s.clone()).collect();
     let choice = choose_k(&scores);
@@ -107,15 +107,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|(_, f)| f)
             .ok_or("chosen k not in sweep")?
     } else {
-        let all = backend.upload(x.view())?;
+        let all = Uploaded::new(&backend, x.view())?;
         let mut f = fit_uploaded(
-            &backend,
             &all,
-            x.view(),
             &KMeansParams {
                 k: choice.k,
                 ..params.clone()
             },
+            Start::Init,
         )?;
         f.canonicalize();
         f

@@ -6,8 +6,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use segmenter::analysis::{choose_k, sweep_k};
-use segmenter::backend::{Backend, CpuBackend};
-use segmenter::kmeans::KMeansParams;
+use segmenter::backend::CpuBackend;
+use segmenter::kmeans::{KMeansParams, Uploaded};
 use segmenter::synth::SEGMENTS;
 
 /// Draws `n` customers from the planted segments (no dirt) and standardises every column.
@@ -43,11 +43,8 @@ fn planted(n: usize, seed: u64) -> (Array2<f32>, Vec<u32>) {
 fn auto_k_finds_the_four_planted_segments() {
     let (x, truth) = planted(20_000, 11);
     let params = KMeansParams::new(2).seed(3);
-    let pts = CpuBackend
-        .upload(x.view())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let sweep = sweep_k(&CpuBackend, &pts, x.view(), 2..=10, &params, 2_000)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let pts = Uploaded::new(&CpuBackend, x.view()).unwrap_or_else(|e| panic!("{e}"));
+    let sweep = sweep_k(&pts, 2..=10, &params, 2_000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sweep.len(), 9);
     let scores: Vec<_> = sweep.iter().map(|(s, _)| s.clone()).collect();
     let choice = choose_k(&scores);
@@ -88,23 +85,19 @@ fn auto_k_finds_the_four_planted_segments() {
 fn sweep_skips_k_above_the_distinct_rows_and_is_deterministic() {
     let x = array![[0f32, 0.], [0., 0.], [5., 5.], [5., 5.], [9., 0.], [9., 0.]];
     let params = KMeansParams::new(2).seed(1);
-    let pts = CpuBackend
-        .upload(x.view())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let sweep =
-        sweep_k(&CpuBackend, &pts, x.view(), 2..=6, &params, 100).unwrap_or_else(|e| panic!("{e}"));
+    let pts = Uploaded::new(&CpuBackend, x.view()).unwrap_or_else(|e| panic!("{e}"));
+    let sweep = sweep_k(&pts, 2..=6, &params, 100).unwrap_or_else(|e| panic!("{e}"));
     let ks: Vec<usize> = sweep.iter().map(|(s, _)| s.k).collect();
     assert_eq!(ks, vec![2, 3]);
     // Three pairs of identical points in three clusters: inertia 0, silhouette 1.
     let k3 = &sweep[1].0;
     assert_eq!(k3.inertia, 0.0);
     assert!((k3.silhouette - 1.0).abs() < 1e-12 && (k3.simplified_silhouette - 1.0).abs() < 1e-12);
-    let again =
-        sweep_k(&CpuBackend, &pts, x.view(), 2..=6, &params, 100).unwrap_or_else(|e| panic!("{e}"));
+    let again = sweep_k(&pts, 2..=6, &params, 100).unwrap_or_else(|e| panic!("{e}"));
     for (a, b) in sweep.iter().zip(&again) {
         assert_eq!((a.0.inertia, a.0.silhouette), (b.0.inertia, b.0.silhouette));
         assert_eq!(a.1.labels, b.1.labels);
     }
-    assert!(sweep_k(&CpuBackend, &pts, x.view(), 4..=6, &params, 100).is_err());
-    assert!(sweep_k(&CpuBackend, &pts, x.view(), 0..=3, &params, 100).is_err());
+    assert!(sweep_k(&pts, 4..=6, &params, 100).is_err());
+    assert!(sweep_k(&pts, 0..=3, &params, 100).is_err());
 }

@@ -6,7 +6,7 @@
 
 use ndarray::{Array2, ArrayView2};
 use segmenter::backend::{Assign, Backend, CpuBackend, GpuBackend, GpuConfig};
-use segmenter::kmeans::{fit, fit_uploaded, Algorithm, Init, KMeansParams};
+use segmenter::kmeans::{fit, fit_uploaded, Algorithm, Init, KMeansParams, Start, Uploaded};
 use segmenter::synth::{blobs_matrix, BlobsSpec};
 
 /// The GPU backend with `config`, or `None` (skip) when there is no adapter and none is required.
@@ -265,15 +265,23 @@ fn fit_agrees_and_reuses_uploaded_points_across_k() {
     let Some(g) = gpu() else { return };
     let x = blobs(20_000, 8, 6, 11);
     let cpu = CpuBackend;
-    let cp = cpu.upload(x.view()).expect("cpu upload");
-    let gp = g.upload(x.view()).expect("upload");
+    let cp = Uploaded::new(&cpu, x.view()).expect("cpu upload");
+    let gp = Uploaded::new(&g, x.view()).expect("upload");
     for k in [2, 5, 6] {
         let params = KMeansParams::new(k).n_init(2).seed(k as u64);
-        let want = fit_uploaded(&cpu, &cp, x.view(), &params).expect("cpu fit");
-        let got = fit_uploaded(&g, &gp, x.view(), &params).expect("fit");
+        let want = fit_uploaded(&cp, &params, Start::Init).expect("cpu fit");
+        let got = fit_uploaded(&gp, &params, Start::Init).expect("fit");
         compare_fits(x.view(), &want, &got);
         // Hamerly is not on the GPU: the fit says which kernel really ran.
         assert_eq!(got.assign, Assign::Lloyd);
+        // Also from given centroids (a sweep sample's fit continued on every row).
+        let from = want.model.centroids.as_slice().expect("row-major").to_vec();
+        let params = params.algorithm(Algorithm::Hamerly);
+        let cw = fit_uploaded(&cp, &params, Start::Centroids(&from)).expect("cpu fit");
+        let gw = fit_uploaded(&gp, &params, Start::Centroids(&from)).expect("fit");
+        assert_eq!(cw.assign, Assign::Hamerly);
+        assert_eq!(gw.assign, Assign::Lloyd, "the GPU runs Lloyd and says so");
+        compare_fits(x.view(), &cw, &gw);
     }
 }
 

@@ -5,7 +5,7 @@ use super::silhouette::{sample_indices, silhouette_batch, simplified_silhouette_
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::kmeans::driver::distinct_rows;
-use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
+use crate::kmeans::{fit_uploaded, Fit, KMeansParams, Start, Uploaded};
 use ndarray::{ArrayView2, Axis};
 use std::ops::RangeInclusive;
 use std::time::Instant;
@@ -36,13 +36,12 @@ pub struct KScore {
 /// `ks`); an error only if no k can be fitted. Every fit is kept (labels and squared distances
 /// of every row, 12 bytes a row per k), so large tables are better swept on a seeded sample.
 pub fn sweep_k<B: Backend>(
-    backend: &B,
-    points: &B::Points,
-    x: ArrayView2<'_, f32>,
+    data: &Uploaded<'_, B>,
     ks: RangeInclusive<usize>,
     params: &KMeansParams,
     silhouette_sample: usize,
 ) -> Result<Vec<(KScore, Fit)>> {
+    let x = data.x();
     let (lo, hi) = (*ks.start(), *ks.end());
     if lo == 0 || lo > hi {
         return Err(Error::Data(format!(
@@ -61,7 +60,7 @@ pub fn sweep_k<B: Backend>(
             ..params.clone()
         };
         let t = Instant::now();
-        let mut f = fit_uploaded(backend, points, x, &p)?;
+        let mut f = fit_uploaded(data, &p, Start::Init)?;
         f.canonicalize();
         fits.push((t.elapsed().as_secs_f64(), f));
     }

@@ -12,7 +12,7 @@
 
 use crate::backend::{Assign, Backend};
 use crate::error::{Error, Result};
-use crate::kmeans::driver::{distinct_rows, fit_uploaded};
+use crate::kmeans::driver::{distinct_rows, fit_uploaded, Start, Uploaded};
 use crate::kmeans::{Init, KMeansParams};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
@@ -691,8 +691,8 @@ fn micro_clusters<B: Backend>(
         .max_iter(MICRO_MAX_ITER)
         .seed(seed);
     let fit = {
-        let points = backend.upload(sample.view())?;
-        fit_uploaded(backend, &points, sample.view(), &params)?
+        let data = Uploaded::new(backend, sample.view())?;
+        fit_uploaded(&data, &params, Start::Init)?
     };
     let centroids = fit
         .model

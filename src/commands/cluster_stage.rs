@@ -11,7 +11,7 @@ use crate::cluster::ClusterAlgorithm;
 use crate::data::prep::{Prep, Transform};
 use crate::data::Kind;
 use crate::error::{Error, Result};
-use crate::kmeans::{fit_uploaded, fit_uploaded_from, Fit, KMeansParams};
+use crate::kmeans::{fit_uploaded, Fit, KMeansParams, Start, Uploaded};
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use std::ops::RangeInclusive;
@@ -290,16 +290,14 @@ impl ClusterJob<'_> {
             self.x.select(Axis(0), &idx)
         });
         let xs = sample.as_ref().map_or(self.x, |s| s.view());
-        let points = backend.upload(xs)?;
+        let data = Uploaded::new(backend, xs)?;
         // The sweep compares k values: one k-means++ run each is enough for the curve.
         let sweep_params = KMeansParams {
             n_init: 1,
             ..self.params.clone()
         };
         let fits = analysis::sweep_k(
-            backend,
-            &points,
-            xs,
+            &data,
             self.k_range.clone(),
             &sweep_params,
             self.silhouette_sample,
@@ -327,14 +325,14 @@ impl ClusterJob<'_> {
             // A sample's fit starts the fit on every row near its optimum.
             Some((f, false)) if self.params.n_init == 1 => {
                 let init: Vec<f32> = f.model.centroids.iter().copied().collect();
-                let points = backend.upload(self.x)?;
-                let mut f = fit_uploaded_from(backend, &points, self.x, &params, &init)?;
+                let data = Uploaded::new(backend, self.x)?;
+                let mut f = fit_uploaded(&data, &params, Start::Centroids(&init))?;
                 f.canonicalize();
                 f
             }
             _ => {
-                let points = backend.upload(self.x)?;
-                let mut f = fit_uploaded(backend, &points, self.x, &params)?;
+                let data = Uploaded::new(backend, self.x)?;
+                let mut f = fit_uploaded(&data, &params, Start::Init)?;
                 f.canonicalize();
                 f
             }

@@ -4,7 +4,7 @@ use crate::backend::{dispatch, Backend, BackendChoice, Problem, WithBackend};
 use crate::data::read_numeric_csv;
 use crate::data::NumericTable;
 use crate::error::{Error, Result};
-use crate::kmeans::{fit_uploaded, Fit, KMeansParams};
+use crate::kmeans::{fit_uploaded, Fit, KMeansParams, Start, Uploaded};
 use crate::report::write_labels;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -158,8 +158,8 @@ impl WithBackend for FitJob<'_> {
 
     fn run<B: Backend>(self, backend: &B) -> Result<KMeansSummary> {
         let t1 = Instant::now();
-        let points = backend.upload(self.table.values.view())?;
-        let fit = fit_uploaded(backend, &points, self.table.values.view(), &self.cmd.params)?;
+        let data = Uploaded::new(backend, self.table.values.view())?;
+        let fit = fit_uploaded(&data, &self.cmd.params, Start::Init)?;
         let fit_seconds = t1.elapsed().as_secs_f64();
         if let Some(path) = &self.cmd.labels {
             write_labels(path, &fit.labels)?;

@@ -168,48 +168,113 @@ pub fn exact_distances(x: &[f32], d: usize, centroids: &[f32], labels: &[u32]) -
     (sq, inertia)
 }
 
-/// Fits k-means on data already uploaded to `backend`. `x` is the same data on the host,
-/// used for initialisation, empty-cluster re-seeding and the exact final inertia.
+/// Data bound to its upload: the points resident on `backend` and the same rows on the host,
+/// which the driver reads for initialisation, empty-cluster re-seeding and the exact inertia.
+pub struct Uploaded<'a, B: Backend> {
+    backend: &'a B,
+    points: B::Points,
+    x: ArrayView2<'a, f32>,
+}
+
+impl<'a, B: Backend> Uploaded<'a, B> {
+    /// Uploads `x` (which must be in standard, row-major layout) to `backend`.
+    pub fn new(backend: &'a B, x: ArrayView2<'a, f32>) -> Result<Self> {
+        if !x.is_standard_layout() {
+            return Err(Error::Data(
+                "points must be in standard (row-major) layout".into(),
+            ));
+        }
+        let points = backend.upload(x)?;
+        Ok(Uploaded { backend, points, x })
+    }
+
+    /// The backend the points live on.
+    pub fn backend(&self) -> &'a B {
+        self.backend
+    }
+
+    /// The uploaded points.
+    pub fn points(&self) -> &B::Points {
+        &self.points
+    }
+
+    /// The host copy of the points.
+    pub fn x(&self) -> ArrayView2<'a, f32> {
+        self.x
+    }
+}
+
+/// Where a fit starts.
+#[derive(Clone, Copy, Debug)]
+pub enum Start<'a> {
+    /// `params.init`, once per `params.n_init` run; the lowest inertia is kept.
+    Init,
+    /// These k×d row-major centroids, in one run: e.g. a sample's fit, so that the fit on
+    /// every row starts near its optimum and needs few iterations.
+    Centroids(&'a [f32]),
+}
+
+/// Fits k-means on uploaded data from `start`: the one fit entry point every caller uses.
 pub fn fit_uploaded<B: Backend>(
-    backend: &B,
-    points: &B::Points,
-    x: ArrayView2<'_, f32>,
+    data: &Uploaded<'_, B>,
     params: &KMeansParams,
+    start: Start<'_>,
 ) -> Result<Fit> {
     params.check()?;
+    let (backend, points, x) = (data.backend, &data.points, data.x);
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
         return Err(Error::Data(
             "no data to cluster: the matrix has no rows or no columns".into(),
         ));
     }
-    let distinct = distinct_rows(x, params.k);
-    if distinct < params.k {
-        return Err(Error::TooFewDistinct {
-            k: params.k,
-            distinct,
-        });
-    }
     let xs = x
         .as_slice()
         .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
+    // The kernel the backend really runs, so that reports name it (a GPU answers Lloyd).
     let assign = backend.assign_kernel(choose_assign(params.algorithm, params.k, d));
     let tol = if params.tol > 0.0 {
         params.tol * mean_variance(xs, d)
     } else {
         0.0
     };
-    let mut rng = rng_from_seed(params.seed);
-    let mut best: Option<Fit> = None;
     let (mut iter_seconds, mut total_iterations) = (0.0, 0);
-    for _ in 0..params.n_init {
-        let init = initial_centroids(xs, d, params.k, params.init, &mut rng);
-        let t = Instant::now();
-        let run = lloyd(backend, points, xs, d, params, assign, tol, init)?;
-        iter_seconds += t.elapsed().as_secs_f64();
-        total_iterations += run.iterations;
-        if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+    let mut best: Option<Fit> = None;
+    match start {
+        Start::Centroids(init) => {
+            if init.len() != params.k * d {
+                return Err(Error::Data(format!(
+                    "initial centroids: expected {} values (k = {} × d = {d}) for {n} rows, got {}",
+                    params.k * d,
+                    params.k,
+                    init.len()
+                )));
+            }
+            let t = Instant::now();
+            let run = lloyd(backend, points, xs, d, params, assign, tol, init.to_vec())?;
+            iter_seconds += t.elapsed().as_secs_f64();
+            total_iterations += run.iterations;
             best = Some(run);
+        }
+        Start::Init => {
+            let distinct = distinct_rows(x, params.k);
+            if distinct < params.k {
+                return Err(Error::TooFewDistinct {
+                    k: params.k,
+                    distinct,
+                });
+            }
+            let mut rng = rng_from_seed(params.seed);
+            for _ in 0..params.n_init {
+                let init = initial_centroids(xs, d, params.k, params.init, &mut rng);
+                let t = Instant::now();
+                let run = lloyd(backend, points, xs, d, params, assign, tol, init)?;
+                iter_seconds += t.elapsed().as_secs_f64();
+                total_iterations += run.iterations;
+                if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+                    best = Some(run);
+                }
+            }
         }
     }
     let mut fit = best.ok_or_else(|| Error::Data("n-init produced no run".into()))?;
@@ -218,48 +283,12 @@ pub fn fit_uploaded<B: Backend>(
     Ok(fit)
 }
 
-/// Fits from given initial centroids (k×d, row-major) instead of `params.init`, in one run:
-/// e.g. from the centroids of a fit on a sample, so that the fit on every row starts near its
-/// optimum and needs few iterations.
-pub fn fit_uploaded_from<B: Backend>(
-    backend: &B,
-    points: &B::Points,
-    x: ArrayView2<'_, f32>,
-    params: &KMeansParams,
-    init: &[f32],
-) -> Result<Fit> {
-    params.check()?;
-    let (n, d) = x.dim();
-    if n == 0 || d == 0 || init.len() != params.k * d {
-        return Err(Error::Data(format!(
-            "initial centroids: expected {} values (k = {} × d = {d}) for {n} rows, got {}",
-            params.k * d,
-            params.k,
-            init.len()
-        )));
-    }
-    let xs = x
-        .as_slice()
-        .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
-    let assign = choose_assign(params.algorithm, params.k, d);
-    let tol = if params.tol > 0.0 {
-        params.tol * mean_variance(xs, d)
-    } else {
-        0.0
-    };
-    let t = Instant::now();
-    let mut fit = lloyd(backend, points, xs, d, params, assign, tol, init.to_vec())?;
-    fit.iter_seconds = t.elapsed().as_secs_f64();
-    fit.total_iterations = fit.iterations;
-    Ok(fit)
-}
-
-/// Uploads `x` to `backend` and fits (convenience for a single fit).
+/// Uploads `x` to `backend` and fits from `params.init` (convenience for a single fit).
 pub fn fit<B: Backend>(backend: &B, x: ArrayView2<'_, f32>, params: &KMeansParams) -> Result<Fit> {
     params.check()?;
     let x = x.as_standard_layout();
-    let points = backend.upload(x.view())?;
-    fit_uploaded(backend, &points, x.view(), params)
+    let data = Uploaded::new(backend, x.view())?;
+    fit_uploaded(&data, params, Start::Init)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,6 +5,6 @@ pub mod init;
 pub mod model;
 pub mod params;
 
-pub use driver::{choose_assign, fit, fit_uploaded, fit_uploaded_from, Fit, IterStats};
+pub use driver::{choose_assign, fit, fit_uploaded, Fit, IterStats, Start, Uploaded};
 pub use model::KMeansModel;
 pub use params::{Algorithm, Init, KMeansParams, ParamError};
