@@ -6,7 +6,7 @@ use super::output::{write_rejects, write_segments, Scored};
 use super::score::{nearest_centroids, project2};
 use crate::cluster::ClusterAlgorithm;
 use crate::data::clean::{Origin, Reject};
-use crate::data::read_table;
+use crate::data::{read_table, Table};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -66,7 +66,71 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
         )));
     }
     let table = read_table(&cmd.input)?;
-    let (cols, _) = model.prep.match_columns(&table)?;
+    let s = score_table(&model, &table)?;
+    write_segments(
+        &cmd.output,
+        &table,
+        &Scored {
+            rows: &s.kept,
+            labels: &s.labels,
+            names: &model.segment_names,
+            pcs: s.pcs.as_deref(),
+            distances: &s.distances,
+        },
+    )?;
+    let rejects = s.rejects;
+    let rejects_file = if rejects.is_empty() {
+        None
+    } else {
+        let p = rejects_path(&cmd.output);
+        write_rejects(&p, &table, &rejects)?;
+        Some(p)
+    };
+    let mut sizes = vec![0u64; model.k];
+    for &l in &s.labels {
+        sizes[l as usize] += 1;
+    }
+    Ok(PredictSummary {
+        rows_in: table.rows_in(),
+        rows_scored: s.kept.len() as u64,
+        rows_rejected: rejects.len() as u64,
+        rejects: rejects_file,
+        extra_columns: s.extra_columns,
+        sizes,
+        segment_names: model.segment_names.clone(),
+        output: cmd.output.clone(),
+    })
+}
+
+/// A table scored by a model: the rows that could be scored with their segment, distance and
+/// PCA coordinates, and the rows that could not, with their reason.
+#[derive(Clone, Debug)]
+pub struct Scores {
+    /// Table row index of each scored row.
+    pub kept: Vec<usize>,
+    /// Segment of each scored row.
+    pub labels: Vec<u32>,
+    /// Distance of each scored row to its segment's centre (scaled feature space).
+    pub distances: Vec<f32>,
+    /// `pc1, pc2` of each scored row, interleaved, when the model has PCA axes.
+    pub pcs: Option<Vec<f32>>,
+    /// Rows that could not be scored, in row order.
+    pub rejects: Vec<Reject>,
+    /// Columns of the table the model was not fitted on.
+    pub extra_columns: Vec<String>,
+}
+
+/// Scores every row of `table` with `model`, as `run` labelled its own rows; writes nothing.
+pub fn score_table(model: &ModelFile, table: &Table) -> Result<Scores> {
+    if model.algorithm == ClusterAlgorithm::Dbscan {
+        return Err(Error::Data(format!(
+            "{}: the segments were found by DBSCAN, which has no centres to score new rows against \
+             (a row's cluster depends on its neighbours in the fitted table); run `segmenter run --algorithm dbscan` \
+             on the old and new rows together, or fit with --algorithm kmeans, hierarchical or kprototypes to score new rows",
+            model.fitted_on
+        )));
+    }
+    let (cols, _) = model.prep.match_columns(table)?;
     // Extra means unknown to the training file; its id and text columns are expected.
     let extra_columns: Vec<String> = table
         .columns
@@ -75,7 +139,7 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
         .cloned()
         .collect();
     let rows: Vec<usize> = (0..table.n_rows()).collect();
-    let (x, kept, issues) = model.prep.transform(&table, &cols, &rows);
+    let (x, kept, issues) = model.prep.transform(table, &cols, &rows);
     // Each algorithm scores as `run` labelled: k-prototypes by its mixed cost, the others by
     // the nearest centre (for hierarchical, the mean of each segment's rows).
     let (labels, sq) = match (model.algorithm, &model.kprototypes) {
@@ -87,44 +151,20 @@ pub fn run_predict(cmd: &PredictCommand) -> Result<PredictSummary> {
     };
     let pcs = model.pca.as_ref().map(|a| project2(x.view(), a));
     let distances: Vec<f32> = sq.iter().map(|&s| s.sqrt() as f32).collect();
-    write_segments(
-        &cmd.output,
-        &table,
-        &Scored {
-            rows: &kept,
-            labels: &labels,
-            names: &model.segment_names,
-            pcs: pcs.as_deref(),
-            distances: &distances,
-        },
-    )?;
-    let mut rejects = crate::data::clean::ragged_rejects(&table);
+    let mut rejects = crate::data::clean::ragged_rejects(table);
     rejects.extend(issues.into_iter().map(|i| Reject {
         origin: Origin::Row(i.index),
         row: table.row_number(i.index),
         reason: i.reason,
     }));
     rejects.sort_by_key(|r| r.row);
-    let rejects_file = if rejects.is_empty() {
-        None
-    } else {
-        let p = rejects_path(&cmd.output);
-        write_rejects(&p, &table, &rejects)?;
-        Some(p)
-    };
-    let mut sizes = vec![0u64; model.k];
-    for &l in &labels {
-        sizes[l as usize] += 1;
-    }
-    Ok(PredictSummary {
-        rows_in: table.rows_in(),
-        rows_scored: kept.len() as u64,
-        rows_rejected: rejects.len() as u64,
-        rejects: rejects_file,
+    Ok(Scores {
+        kept,
+        labels,
+        distances,
+        pcs,
+        rejects,
         extra_columns,
-        sizes,
-        segment_names: model.segment_names.clone(),
-        output: cmd.output.clone(),
     })
 }
 

@@ -329,7 +329,21 @@ const MIN_PART: usize = 4 << 20;
 /// line breaks). Rows with the wrong number of fields are set aside in `ragged`; bytes that are
 /// not UTF-8 stop the read with the row number.
 pub fn read_table(path: &Path) -> Result<Table> {
-    let bytes = load(path)?;
+    parse_table(path, load(path)?)
+}
+
+impl Table {
+    /// Parses a delimited table held in memory (a request body, a derived table) exactly as
+    /// [`read_table`] parses a file; `name` stands for the file in messages.
+    pub fn from_csv_bytes(name: &Path, mut bytes: Vec<u8>) -> Result<Table> {
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
+        parse_table(name, Bytes::Owned(bytes))
+    }
+}
+
+fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::EmptyFile { path: path.into() });
     }
