@@ -6,10 +6,10 @@ use crate::cli::{
     TransactionsArgs,
 };
 use segmenter::commands::{run_features as run, FeatureKind, FeaturesCommand as Cmd};
-use segmenter::data::SourceOptions;
 use segmenter::features::events::EventFlags;
 use segmenter::features::rfm::RfmFlags;
 use segmenter::features::{parse_as_of, TimeOptions};
+use segmenter::io::SourceOptions;
 use segmenter::synth::{generate_events as gen_events, generate_transactions as gen_tx};
 use segmenter::synth::{EventsOutput, EventsSpec, TransactionsSpec};
 use segmenter::{Error, Result};

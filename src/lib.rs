@@ -14,6 +14,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod features;
+pub mod io;
 pub mod kmeans;
 pub mod report;
 pub mod synth;

@@ -425,63 +425,7 @@ pub fn phrase(column: &str, high: bool) -> String {
     format!("{} {c}", if high { hi } else { lo })
 }
 
-/// Formats a number for people: thousands separators, fewer decimals as it grows; "n/a" for NaN.
-pub fn fmt_num(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let a = v.abs();
-    let s = if a >= 1000.0 {
-        format!("{:.0}", a)
-    } else if a >= 100.0 {
-        format!("{:.1}", a)
-    } else if a >= 1.0 {
-        format!("{:.2}", a)
-    } else if a == 0.0 {
-        "0".into()
-    } else {
-        format!("{:.3}", a)
-    };
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if v < 0.0 && s.chars().any(|c| c != '0' && c != '.') {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}{grouped}{frac}")
-}
-
-/// Formats a count with thousands separators.
-pub fn fmt_int(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// Formats a share as a percentage with one decimal.
-pub fn fmt_pct(v: f64) -> String {
-    if v.is_finite() {
-        format!("{:.1}%", v * 100.0)
-    } else {
-        "n/a".into()
-    }
-}
+pub use crate::io::format::{fmt_int, fmt_num, fmt_pct};
 
 /// Turns the profile of DBSCAN's noise rows into the noise group: segment -1, named "noise",
 /// described by what makes a row noise (fewer than `min_samples` rows within `eps`, none of

@@ -1,12 +1,13 @@
 //! `segmenter features rfm|events`: a transaction or event log in, one row per customer out,
 //! with a rejects file beside it.
 
-use crate::data::{Source, SourceOptions};
 use crate::error::Result;
 use crate::features::events::{build_events, build_events_with, EventColumns, EventFlags};
 use crate::features::rfm::{build_rfm, RfmColumns, RfmFlags};
-use crate::features::{dates, TimeOptions};
-use crate::report::AtomicFile;
+use crate::features::TimeOptions;
+use crate::io::dates;
+use crate::io::AtomicFile;
+use crate::io::{Source, SourceOptions};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

@@ -124,7 +124,7 @@ impl ModelFile {
     /// Writes the model atomically, pretty-printed.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Data(e.to_string()))?;
-        super::output::write_atomic_bytes(path, |out| {
+        crate::io::write_atomic_bytes(path, |out| {
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');
         })

@@ -4,10 +4,11 @@
 
 use super::cluster_stage::NOISE;
 use crate::data::clean::{Origin, Reject};
-use crate::data::table::push_csv_field;
-use crate::data::Table;
 use crate::error::{Error, Result};
-use crate::report::AtomicFile;
+use crate::io::format::{push_fixed4, push_u64};
+use crate::io::table::push_csv_field;
+use crate::io::AtomicFile;
+use crate::io::{write_atomic_bytes, Table};
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
@@ -25,33 +26,6 @@ pub fn push_raw_field(out: &mut Vec<u8>, raw: &[u8]) {
     } else {
         push_csv_field(out, raw);
     }
-}
-
-fn push_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-/// Appends `v` with 4 decimals (`-0.0000` written as `0.0000`); plenty for coordinates and
-/// distances in standardised units, and shorter and faster than the shortest round trip.
-fn push_f32(out: &mut Vec<u8>, v: f32) {
-    if !v.is_finite() {
-        return;
-    }
-    let scaled = (v as f64 * 1e4).round() as i64;
-    if scaled < 0 {
-        out.push(b'-');
-    }
-    let a = scaled.unsigned_abs();
-    let mut b = itoa::Buffer::new();
-    out.extend_from_slice(b.format(a / 10_000).as_bytes());
-    out.push(b'.');
-    let f = a % 10_000;
-    out.extend_from_slice(&[
-        b'0' + (f / 1000) as u8,
-        b'0' + (f / 100 % 10) as u8,
-        b'0' + (f / 10 % 10) as u8,
-        b'0' + (f % 10) as u8,
-    ]);
 }
 
 /// Appends `,` and the original fields of row `i`: a comma-separated row is valid as it was.
@@ -144,14 +118,14 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
                         }
                         out.push(b',');
                         if let Some(p) = s.pcs {
-                            push_f32(out, p[2 * at]);
+                            push_fixed4(out, p[2 * at]);
                             out.push(b',');
-                            push_f32(out, p[2 * at + 1]);
+                            push_fixed4(out, p[2 * at + 1]);
                         } else {
                             out.push(b',');
                         }
                         out.push(b',');
-                        push_f32(out, s.distances[at]);
+                        push_fixed4(out, s.distances[at]);
                         out.push(b'\n');
                     }
                 });
@@ -203,26 +177,15 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
     })
 }
 
-/// Builds a small file in memory and writes it atomically.
-pub fn write_atomic_bytes(path: &Path, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
-    let mut buf = Vec::new();
-    fill(&mut buf);
-    let mut f = AtomicFile::create(path)?;
-    f.writer()
-        .write_all(&buf)
-        .map_err(|e| Error::write(path, e))?;
-    f.commit()
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::data::table::push_csv_field;
+    use crate::io::table::push_csv_field;
 
     #[test]
     fn fixed_decimals() {
         let mut v = Vec::new();
         for x in [0.0f32, 1.23456, -0.00004, -2.5, 12_345.679] {
-            super::push_f32(&mut v, x);
+            super::push_fixed4(&mut v, x);
             v.push(b' ');
         }
         assert_eq!(v, b"0.0000 1.2346 0.0000 -2.5000 12345.6787 ");

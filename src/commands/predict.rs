@@ -6,8 +6,8 @@ use super::output::{write_rejects, write_segments, Scored};
 use super::score::{nearest_centroids, project2};
 use crate::cluster::ClusterAlgorithm;
 use crate::data::clean::{Origin, Reject};
-use crate::data::{read_table, Table};
 use crate::error::{Error, Result};
+use crate::io::{read_table, Table};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

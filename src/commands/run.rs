@@ -15,10 +15,11 @@ use crate::cluster::kprototypes::KPrototypesParams;
 use crate::cluster::ClusterAlgorithm;
 use crate::data::clean::CleanColumn;
 use crate::data::{
-    clean, encode, infer_schema, read_table, CleanParams, Cleaned, Encoded, Kind, LogSpec,
-    Overrides, Scale, Schema, Table,
+    clean, encode, infer_schema, CleanParams, Cleaned, Encoded, Kind, LogSpec, Overrides, Scale,
+    Schema,
 };
 use crate::error::{Error, Result};
+use crate::io::{read_table, Table};
 use crate::kmeans::driver::distinct_rows;
 use crate::kmeans::KMeansParams;
 use crate::report::input::{

@@ -1,14 +1,15 @@
 //! Cleaning: duplicates, unusable values, imputation, outliers, constant columns. Every data
 //! row ends either kept or rejected with a reason; nothing is lost silently.
 
-use super::fxhash::FxHashMap as HashMap;
 use super::prep::{
     unusable_reason, CategoricalTransform, NumericTransform, Unusable, MISSING_LEVEL,
 };
 use super::schema::{Kind, Schema};
-use super::table::Table;
-use super::values::Parsed;
 use crate::error::{Error, Result};
+use crate::io::format::fmt_compact;
+use crate::io::hash::FastMap as HashMap;
+use crate::io::table::Table;
+use crate::io::values::Parsed;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -301,16 +302,6 @@ pub fn quantiles(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
     out
 }
 
-fn fmt_num(v: f64) -> String {
-    if v.abs() >= 1e5 || (v != 0.0 && v.abs() < 1e-3) {
-        format!("{v:.4e}")
-    } else {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        s.to_string()
-    }
-}
-
 /// One reject per row whose field count differs from the header's.
 pub fn ragged_rejects(table: &Table) -> Vec<Reject> {
     table
@@ -498,7 +489,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                         } else {
                             "mean"
                         },
-                        fmt_num(v)
+                        fmt_compact(v)
                     ));
                 }
             }
@@ -542,9 +533,9 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                         format!(
                             "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
                             table.columns[j],
-                            fmt_num(v),
-                            fmt_num(lo),
-                            fmt_num(hi)
+                            fmt_compact(v),
+                            fmt_compact(lo),
+                            fmt_compact(hi)
                         ),
                     );
                 }
@@ -558,8 +549,8 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             notes.push(format!(
                 "column '{}': {count} outliers outside [{}, {}] ({} fence): {what}",
                 table.columns[j],
-                fmt_num(lo),
-                fmt_num(hi),
+                fmt_compact(lo),
+                fmt_compact(hi),
                 match params.outlier_method {
                     OutlierMethod::Iqr => "IQR 1.5",
                     OutlierMethod::Zscore => "z-score 3",

@@ -3,9 +3,9 @@
 //! so a row scores the same whichever command sees it.
 
 use super::schema::Kind;
-use super::table::{is_missing, Table};
-use super::values::{parse_bool_value, parse_date_value, parse_number, Parsed};
 use crate::error::{Error, Result};
+use crate::io::table::{is_missing, Table};
+use crate::io::values::{parse_bool_value, parse_date_value, parse_number, Parsed};
 use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

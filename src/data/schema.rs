@@ -1,9 +1,9 @@
 //! Schema inference: what each column holds, and whether it is clustered on.
 
-use super::fxhash::FxHashSet as HashSet;
-use super::table::{is_missing, Table};
-use super::values::{parse_bool, parse_date_days, parse_number, Parsed};
 use crate::error::{Error, Result};
+use crate::io::hash::FastSet as HashSet;
+use crate::io::table::{is_missing, Table};
+use crate::io::values::{parse_bool, parse_date_days, parse_number, Parsed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,8 @@
 //! Finding the columns a feature builder needs: the one a flag names, else the first of a
 //! list of common names (compared ignoring case, spaces and underscores).
 
-use crate::data::Source;
 use crate::error::{Error, Result};
+use crate::io::Source;
 
 /// How one column is looked for.
 #[derive(Clone, Copy, Debug)]

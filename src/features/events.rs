@@ -22,14 +22,15 @@
 //! never one per event.
 
 use super::columns::{find, require, want as w};
-use super::dates::{day_of, parse_timestamp};
-use super::hash::{hash_bytes, pair_key, Interner, KeyMap, KeySet, SmallDistinct};
 use super::rejects::{detail, RejectLog};
 use super::rfm::normalise_id;
-use super::{id_order, parse_number, push_decimal, TimeOptions};
-use crate::data::table::push_csv_field;
-use crate::data::Source;
+use super::{id_order, parse_number, TimeOptions};
 use crate::error::{Error, Result};
+use crate::io::dates::{day_of, parse_timestamp};
+use crate::io::format::push_decimal;
+use crate::io::hash::{hash_bytes, pair_key, Interner, KeyMap, KeySet, SmallDistinct};
+use crate::io::table::push_csv_field;
+use crate::io::Source;
 use std::io::Write;
 use std::path::Path;
 
@@ -581,7 +582,7 @@ fn rejects_err(e: std::io::Error) -> Error {
 impl EventFeatures {
     /// Writes the table as CSV with the [`EVENT_COLUMNS`] header, atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
-        crate::report::write_atomic(path, |w| {
+        crate::io::write_atomic(path, |w| {
             writeln!(w, "{}", EVENT_COLUMNS.join(","))?;
             let mut line = Vec::with_capacity(160);
             for r in &self.rows {
@@ -689,8 +690,8 @@ pub fn build_events_with<W: Write>(
                 for batch in rx {
                     let mut start = 0usize;
                     for (i, &row) in batch.rows.iter().enumerate() {
-                        let mut fields: [&[u8]; crate::data::source::MAX_FIELDS] =
-                            [&[]; crate::data::source::MAX_FIELDS];
+                        let mut fields: [&[u8]; crate::io::source::MAX_FIELDS] =
+                            [&[]; crate::io::source::MAX_FIELDS];
                         for (j, f) in fields[..width].iter_mut().enumerate() {
                             let end = batch.ends[i * width + j] as usize;
                             *f = &batch.data[start..end];

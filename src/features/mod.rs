@@ -3,9 +3,7 @@
 //! per customer (plus the distinct keys they count), never per line.
 
 pub mod columns;
-pub mod dates;
 pub mod events;
-pub mod hash;
 pub mod rejects;
 pub mod rfm;
 
@@ -13,6 +11,7 @@ pub use events::{EventColumns, EventFeatures, EventsBuilder, EVENT_COLUMNS};
 pub use rfm::{RfmBuilder, RfmColumns, RfmFeatures, RFM_COLUMNS};
 
 use crate::error::{Error, Result};
+use crate::io::dates;
 
 /// Options shared by both builders.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,15 +39,6 @@ pub fn parse_as_of(value: &str, dayfirst: bool) -> Result<i64> {
 pub fn parse_number(field: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(field.trim_ascii()).ok()?;
     s.parse::<f64>().ok().filter(|v| v.is_finite())
-}
-
-/// Rounds to 4 decimals and appends the shortest text that reads back as that value, so
-/// outputs are stable across platforms and free of binary noise (`0.30000000000000004`).
-pub(crate) fn push_decimal(out: &mut Vec<u8>, v: f64) {
-    use std::io::Write;
-    let r = (v * 1e4).round() / 1e4;
-    let r = if r == 0.0 { 0.0 } else { r };
-    let _ = write!(out, "{r}");
 }
 
 /// Customer ids in output order: numerically when every id is an integer (so `12346`
@@ -90,6 +80,7 @@ pub fn quintile_scores(values: &[f64], higher_is_better: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::format::push_decimal;
 
     #[test]
     fn quintiles_share_ties_and_span_one_to_five() {

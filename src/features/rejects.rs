@@ -77,11 +77,11 @@ impl<W: Write> RejectLog<W> {
         self.line.clear();
         self.line.extend_from_slice(row.to_string().as_bytes());
         self.line.push(b',');
-        crate::data::table::push_csv_field(&mut self.line, customer.trim_ascii());
+        crate::io::table::push_csv_field(&mut self.line, customer.trim_ascii());
         self.line.push(b',');
         self.line.extend_from_slice(reason.as_bytes());
         self.line.push(b',');
-        crate::data::table::push_csv_field(&mut self.line, detail);
+        crate::io::table::push_csv_field(&mut self.line, detail);
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
         if let Some(m) = self.marks.as_mut() {

@@ -17,13 +17,14 @@
 //! - `rfm_segment`: see [`segment`].
 
 use super::columns::{find, require, want as w};
-use super::dates::{day_of, parse_timestamp};
-use super::hash::{hash_bytes, FastSet, Interner};
 use super::rejects::{detail, RejectLog};
-use super::{id_order, parse_number, push_decimal, quintile_scores, TimeOptions};
-use crate::data::table::push_csv_field;
-use crate::data::Source;
+use super::{id_order, parse_number, quintile_scores, TimeOptions};
 use crate::error::{Error, Result};
+use crate::io::dates::{day_of, parse_timestamp};
+use crate::io::format::push_decimal;
+use crate::io::hash::{hash_bytes, FastSet, Interner};
+use crate::io::table::push_csv_field;
+use crate::io::Source;
 use std::io::Write;
 use std::path::Path;
 
@@ -492,7 +493,7 @@ pub fn segment(r: u8, f: u8, m: u8) -> &'static str {
 impl RfmFeatures {
     /// Writes the table as CSV with the [`RFM_COLUMNS`] header, atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
-        crate::report::write_atomic(path, |w| {
+        crate::io::write_atomic(path, |w| {
             writeln!(w, "{}", RFM_COLUMNS.join(","))?;
             let mut line = Vec::with_capacity(128);
             for r in &self.rows {

@@ -1,6 +1,5 @@
 //! Writing results: atomic files, label tables, and the report (Markdown, HTML, CSV, plots).
 
-pub mod atomic;
 pub mod dendrogram;
 pub mod html;
 pub mod input;
@@ -10,7 +9,6 @@ pub mod profile_csv;
 pub mod write;
 
 pub use crate::analysis::correlation;
-pub use atomic::{write_atomic, write_labels, AtomicFile};
 pub use input::{
     feature_sample, scatter_sample, ColumnInfo, FeatureSample, ReportInput, HISTOGRAM_MAX,
     SCATTER_MAX,

@@ -4,9 +4,9 @@
 //! `<f> median`, `<f> lift`, `<f> z`, then for every categorical level `<col>=<level> share`
 //! and `<col>=<level> lift`. The last row, segment `all`, holds the population's values.
 
-use super::atomic::write_atomic;
 use crate::analysis::SegmentProfile;
 use crate::error::Result;
+use crate::io::write_atomic;
 use std::path::Path;
 
 fn num(v: f64) -> String {

@@ -1,12 +1,12 @@
 //! `write_report`: every report file of a run, each written atomically.
 
-use super::atomic::write_atomic;
 use super::html::render_html;
 use super::input::ReportInput;
 use super::markdown::render_markdown;
 use super::plots::render_all;
 use super::profile_csv::write_profile_csv;
 use crate::error::{Error, Result};
+use crate::io::write_atomic;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Isotropic Gaussian blobs (like scikit-learn's `make_blobs`): a numeric CSV `x0..x{D-1}`.
 
 use crate::error::{Error, Result};
-use crate::report::AtomicFile;
+use crate::io::AtomicFile;
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -5,7 +5,7 @@
 //! and addresses with commas, quotes and line breaks that CSV must quote.
 
 use crate::error::{Error, Result};
-use crate::report::AtomicFile;
+use crate::io::AtomicFile;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};

@@ -6,7 +6,7 @@
 
 use super::sink::{LineSink, OutputFile};
 use crate::error::{Error, Result};
-use crate::features::dates::days_from_civil;
+use crate::io::dates::days_from_civil;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;

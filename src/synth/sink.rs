@@ -1,7 +1,7 @@
 //! Where generators write: an atomic CSV file, gzip-compressed when its name ends in `.gz`.
 
 use crate::error::{Error, Result};
-use crate::report::AtomicFile;
+use crate::io::AtomicFile;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 
 use super::sink::{LineSink, OutputFile};
 use crate::error::Result;
-use crate::features::dates::{civil_from_days, days_from_civil};
+use crate::io::dates::{civil_from_days, days_from_civil};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;

@@ -104,22 +104,7 @@ fn load(path: &Path) -> Result<Bytes> {
 /// Strings that mean "no value" in a field, compared case-insensitively after trimming.
 pub const MISSING_TOKENS: [&str; 7] = ["", "na", "n/a", "nan", "null", "none", "nil"];
 
-/// Appends `f` as one CSV field, quoted when it holds a comma, quote or line break: the one
-/// quoting rule of every CSV segmenter writes.
-pub fn push_csv_field(out: &mut Vec<u8>, f: &[u8]) {
-    if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for &b in f {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(f);
-    }
-}
+pub use super::format::push_csv_field;
 
 /// True when a trimmed field means "no value".
 pub fn is_missing(f: &[u8]) -> bool {

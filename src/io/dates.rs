@@ -1,6 +1,7 @@
-//! Timestamps of transaction and event logs, parsed to seconds since 1970-01-01 UTC without
-//! allocating: ISO 8601 (`2011-12-09`, `2011-12-09T12:50:00`, `…Z`, `…+01:00`),
-//! `2019-10-01 00:00:00 UTC`, and slash dates `M/D/YYYY H:MM[:SS]` (or `D/M/YYYY` day-first).
+//! The one date parser: fields of customer tables and of transaction and event logs, parsed
+//! without allocating to seconds since 1970-01-01 UTC: ISO 8601 (`2011-12-09`,
+//! `2011-12-09T12:50:00`, `…Z`, `…+01:00`, also `YYYY/MM/DD`), `2019-10-01 00:00:00 UTC`, and
+//! slash dates `M/D/YYYY H:MM[:SS]` (or `D/M/YYYY` day-first).
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
@@ -85,22 +86,24 @@ impl Cur<'_> {
     }
 }
 
-/// Parses `HH:MM[:SS[.fff]]`; returns seconds into the day.
-fn time_of_day(c: &mut Cur<'_>) -> Option<i64> {
+/// Parses `HH:MM[:SS[.fff]]`; returns whole seconds into the day and the fraction of a second.
+fn time_of_day(c: &mut Cur<'_>) -> Option<(i64, f64)> {
     let h = c.num(2)?;
     if !c.eat(b':') {
         return None;
     }
     let mi = c.fixed(2)?;
     let mut s = 0;
+    let mut frac = 0.0;
     if c.eat(b':') {
         s = c.fixed(2)?;
         if c.eat(b'.') || c.eat(b',') {
-            // Fractions of a second are dropped: features are in days and minutes.
-            c.num(9)?;
+            let start = c.i;
+            let f = c.num(9)?;
+            frac = f as f64 / 10f64.powi((c.i - start) as i32);
         }
     }
-    (h < 24 && mi < 60 && s < 61).then_some(h as i64 * 3600 + mi as i64 * 60 + s as i64)
+    (h < 24 && mi < 60 && s < 61).then_some((h as i64 * 3600 + mi as i64 * 60 + s as i64, frac))
 }
 
 /// Parses an optional zone suffix (` UTC`, `Z`, `±HH:MM`, `±HHMM`); returns the offset east of
@@ -132,9 +135,21 @@ fn combine(y: i64, m: u32, d: u32, secs: i64) -> Option<i64> {
     Some(days_from_civil(y, m, d) * DAY + secs)
 }
 
-/// Parses one timestamp to seconds since the epoch (UTC); `None` when it is not one of the
-/// accepted forms or names an impossible date. `dayfirst` reads slash dates as D/M/YYYY.
+/// Parses one timestamp to seconds since the epoch (UTC), fractions of a second dropped (log
+/// features are in days and minutes); `None` when it is not one of the accepted forms or
+/// names an impossible date. `dayfirst` reads slash dates as D/M/YYYY.
 pub fn parse_timestamp(field: &[u8], dayfirst: bool) -> Option<i64> {
+    parse(field, dayfirst).map(|(secs, _)| secs)
+}
+
+/// Parses a date or date-time field to fractional days since 1970-01-01 (fractions of a
+/// second kept), as customer-table date columns are measured; forms as [`parse_timestamp`].
+pub fn parse_days(field: &[u8], dayfirst: bool) -> Option<f64> {
+    parse(field, dayfirst).map(|(secs, frac)| (secs as f64 + frac) / DAY as f64)
+}
+
+/// Seconds since the epoch and the fraction of a second.
+fn parse(field: &[u8], dayfirst: bool) -> Option<(i64, f64)> {
     let s = field.trim_ascii();
     let mut c = Cur { s, i: 0 };
     let a = c.num(4)?;
@@ -146,15 +161,15 @@ pub fn parse_timestamp(field: &[u8], dayfirst: bool) -> Option<i64> {
             return None;
         }
         let d = c.fixed(2)?;
-        let mut secs = 0;
+        let (mut secs, mut frac) = (0, 0.0);
         if !c.done() {
             if !(c.eat(b'T') || c.eat(b' ')) {
                 return None;
             }
-            secs = time_of_day(&mut c)?;
+            (secs, frac) = time_of_day(&mut c)?;
             secs -= zone(&mut c)?;
         }
-        return combine(a as i64, m, d, secs);
+        return combine(a as i64, m, d, secs).map(|t| (t, frac));
     }
     // Slash dates: M/D/YYYY or D/M/YYYY, optional time.
     if c.i > 2 || !c.eat(b'/') {
@@ -165,12 +180,12 @@ pub fn parse_timestamp(field: &[u8], dayfirst: bool) -> Option<i64> {
         return None;
     }
     let y = c.fixed(4)? as i64;
-    let mut secs = 0;
+    let (mut secs, mut frac) = (0, 0.0);
     if !c.done() {
         if !c.eat(b' ') {
             return None;
         }
-        secs = time_of_day(&mut c)?;
+        (secs, frac) = time_of_day(&mut c)?;
         // 12-hour clocks (`1:30 PM`) as some spreadsheet exports write them.
         let r = c.rest().trim_ascii_start();
         if r.eq_ignore_ascii_case(b"PM") || r.eq_ignore_ascii_case(b"AM") {
@@ -185,7 +200,7 @@ pub fn parse_timestamp(field: &[u8], dayfirst: bool) -> Option<i64> {
         }
     }
     let (m, d) = if dayfirst { (b, a) } else { (a, b) };
-    combine(y, m, d, secs)
+    combine(y, m, d, secs).map(|t| (t, frac))
 }
 
 /// Day number (days since 1970-01-01) of a timestamp.

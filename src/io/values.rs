@@ -2,6 +2,11 @@
 
 use super::table::is_missing;
 
+/// Parses a date or date-time into fractional days since 1970-01-01 (month-first slash dates).
+pub fn parse_date_days(f: &[u8]) -> Option<f64> {
+    super::dates::parse_days(f, false)
+}
+
 /// What a field holds once parsed as a number (or a date, in days).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Parsed {
@@ -106,69 +111,12 @@ pub fn parse_bool_value(f: &[u8]) -> Parsed {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn digits(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(b.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
-}
-
-/// Parses `YYYY-MM-DD` or `YYYY/MM/DD`, optionally followed by `T` or a space and
-/// `HH:MM[:SS[.fff]]` and a `Z`, into fractional days since 1970-01-01.
-pub fn parse_date_days(f: &[u8]) -> Option<f64> {
-    let t = f.trim_ascii();
-    if t.len() < 10 {
-        return None;
-    }
-    let sep = t[4];
-    if (sep != b'-' && sep != b'/') || t[7] != sep {
-        return None;
-    }
-    let y = digits(&t[0..4])?;
-    let m = digits(&t[5..7])?;
-    let d = digits(&t[8..10])?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut days = days_from_civil(y, m, d) as f64;
-    let rest = &t[10..];
-    if !rest.is_empty() {
-        if rest[0] != b'T' && rest[0] != b' ' {
-            return None;
-        }
-        let time = rest[1..].strip_suffix(b"Z").unwrap_or(&rest[1..]);
-        let mut parts = time.split(|&b| b == b':');
-        let h = digits(parts.next()?)?;
-        let mi = digits(parts.next()?)?;
-        let s = match parts.next() {
-            Some(p) => std::str::from_utf8(p).ok()?.parse::<f64>().ok()?,
-            None => 0.0,
-        };
-        if parts.next().is_some() || h > 23 || mi > 59 || !(0.0..61.0).contains(&s) {
-            return None;
-        }
-        days += (h as f64 * 3600.0 + mi as f64 * 60.0 + s) / 86_400.0;
-    }
-    Some(days)
-}
-
 /// Parses a date field into days since 1970-01-01.
 pub fn parse_date_value(f: &[u8]) -> Parsed {
     if is_missing(f) {
         return Parsed::Missing;
     }
-    match parse_date_days(f) {
+    match super::dates::parse_days(f, false) {
         Some(v) => Parsed::Value(v),
         None => Parsed::Invalid,
     }

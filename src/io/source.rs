@@ -542,13 +542,13 @@ mod parquet_src {
             Field::Float(x) => push_f64(b, *x as f64),
             Field::Double(x) => push_f64(b, *x),
             Field::Date(d) => {
-                b.extend_from_slice(crate::features::dates::format_date(*d as i64).as_bytes())
+                b.extend_from_slice(crate::io::dates::format_date(*d as i64).as_bytes())
             }
             Field::TimestampMillis(ms) => b.extend_from_slice(
-                crate::features::dates::format_timestamp(ms.div_euclid(1000)).as_bytes(),
+                crate::io::dates::format_timestamp(ms.div_euclid(1000)).as_bytes(),
             ),
             Field::TimestampMicros(us) => b.extend_from_slice(
-                crate::features::dates::format_timestamp(us.div_euclid(1_000_000)).as_bytes(),
+                crate::io::dates::format_timestamp(us.div_euclid(1_000_000)).as_bytes(),
             ),
             other => {
                 let _ = write!(b, "{other}");
@@ -587,10 +587,8 @@ mod parquet_src {
                     if w == j {
                         match f {
                             Field::Long(ns) if nanos[k] => bufs[k].extend_from_slice(
-                                crate::features::dates::format_timestamp(
-                                    ns.div_euclid(1_000_000_000),
-                                )
-                                .as_bytes(),
+                                crate::io::dates::format_timestamp(ns.div_euclid(1_000_000_000))
+                                    .as_bytes(),
                             ),
                             _ => push_field(&mut bufs[k], f),
                         }

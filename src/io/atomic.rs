@@ -78,3 +78,14 @@ pub fn write_labels(path: &Path, labels: &[u32]) -> Result<()> {
         Ok(())
     })
 }
+
+/// Builds a small file in memory and writes it atomically.
+pub fn write_atomic_bytes(path: &Path, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+    let mut buf = Vec::new();
+    fill(&mut buf);
+    let mut f = AtomicFile::create(path)?;
+    f.writer()
+        .write_all(&buf)
+        .map_err(|e| Error::write(path, e))?;
+    f.commit()
+}
