@@ -13,7 +13,7 @@ use segmenter::analysis::{
     simplified_silhouette, sweep_k, Pca, ProfileInput,
 };
 use segmenter::backend::CpuBackend;
-use segmenter::commands::progress::process_cpu_seconds;
+use segmenter::bench::process_cpu_seconds;
 use segmenter::kmeans::{fit_uploaded, KMeansParams, Start, Uploaded};
 use segmenter::report::{feature_sample, scatter_sample, write_report, ReportInput};
 use segmenter::synth::customers::NUMERIC_COLUMNS;

@@ -5,8 +5,8 @@
 //! `synth::blobs_matrix` with 5 centres in [-10, 10]^DIMS and sd 1. With RAW_OUT the matrix is
 //! also written there as little-endian f32, row-major, for `benches/dbscan_sklearn.py`.
 
+use segmenter::bench::process_cpu_seconds;
 use segmenter::cluster::dbscan::{dbscan, suggest_eps, DbscanParams};
-use segmenter::commands::progress::process_cpu_seconds;
 use segmenter::synth::blobs::{blobs_matrix, BlobsSpec};
 use std::io::Write;
 use std::time::Instant;

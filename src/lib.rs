@@ -9,13 +9,14 @@ mod simd;
 
 pub mod analysis;
 pub mod backend;
+pub mod bench;
 pub mod cluster;
-pub mod commands;
 pub mod data;
 pub mod error;
 pub mod features;
 pub mod io;
 pub mod kmeans;
+pub mod pipeline;
 pub mod report;
 pub mod synth;
 

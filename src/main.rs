@@ -1,26 +1,24 @@
-//! The `segmenter` binary: parse flags, build a validated configuration, call the library,
-//! map errors to one line on stderr and exit code 2.
+//! The `segmenter` binary: parse flags, turn them into library parameters, call the library,
+//! print the result, map errors to one line on stderr and exit code 2.
 
 mod cli;
 
 use clap::Parser;
-use cli::{
-    AlgorithmArg, BackendArg, Cli, ClusterAlgorithmArg, Command, GenerateCommand, ImputeArg,
-    InitArg, OutlierMethodArg, OutliersArg, RunArgs, ScaleArg,
-};
-use segmenter::backend::BackendChoice;
-use segmenter::cluster::ClusterAlgorithm;
-use segmenter::commands::{self, BenchCommand, KMeansCommand, KSpec, PredictCommand, RunCommand};
-use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
-use segmenter::kmeans::{Algorithm, Init, KMeansParams};
+use cli::{convert, progress::Spinners, text, Cli, Command, GenerateCommand};
+use segmenter::backend::info::run_info;
+use segmenter::bench::{run_bench, BenchCommand};
+use segmenter::io::{SourceOptions, Table};
+use segmenter::pipeline::derive::derive_for_run;
+use segmenter::pipeline::numeric::{run_kmeans, KMeansJob};
+use segmenter::pipeline::SegmentModel;
+use segmenter::report::{prepare_out_dir, write_dir_observed, write_scored, RunSummary};
 use segmenter::synth::{
     generate_blobs, generate_customers, generate_mixed, BlobsSpec, CustomersSpec,
 };
-
-mod features_cli;
 use segmenter::{Error, Result};
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Instant;
 
 fn main() -> ExitCode {
     // Mesa's device-select layer prints XDG_RUNTIME_DIR warnings on headless machines; it only
@@ -28,6 +26,8 @@ fn main() -> ExitCode {
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }
+    // Library messages name parameters by their flags from here on.
+    segmenter::error::use_names(&cli::names::FLAGS);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -63,44 +63,28 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| Error::Data(e.to_string()))
-}
-
-fn backend_choice(b: BackendArg) -> BackendChoice {
-    match b {
-        BackendArg::Auto => BackendChoice::Auto,
-        BackendArg::Cpu => BackendChoice::Cpu,
-        BackendArg::Gpu => BackendChoice::Gpu,
-    }
-}
-
 fn run(cli: Cli) -> Result<String> {
     match cli.command {
-        Command::Run(mut a) => {
-            let json_out = a.json;
-            let from = std::mem::take(&mut a.from);
-            let mut cmd = run_command(*a)?;
-            let derived = features_cli::prepare_run_from(from, &mut cmd)?;
-            let s = commands::run_workflow(&cmd)?;
-            if json_out {
-                json(&s)
-            } else {
-                Ok(derived + &s.to_text())
-            }
-        }
+        Command::Run(a) => run_segmentation(*a),
         Command::Predict(a) => {
-            let s = commands::run_predict(&PredictCommand {
-                model: a.model,
-                input: a.file,
+            let model = SegmentModel::load(&a.model)?;
+            let table = Table::open(&a.file, &SourceOptions::default())?;
+            let scores = model.predict(&table)?;
+            let rejects = write_scored(&a.output, &table, &model, &scores)?;
+            let s = text::PredictSummary {
+                rows_in: table.rows_in(),
+                rows_scored: scores.kept.len() as u64,
+                rows_rejected: scores.rejects.len() as u64,
+                rejects,
+                extra_columns: scores.extra_columns.clone(),
+                sizes: model.sizes(&scores.labels),
+                segment_names: model.segment_names.clone(),
                 output: a.output,
-            })?;
+            };
             if a.json {
-                json(&s)
+                cli::json(&s)
             } else {
-                Ok(s.to_text())
+                Ok(text::predict(&s))
             }
         }
         Command::Demo(a) => {
@@ -117,7 +101,7 @@ fn run(cli: Cli) -> Result<String> {
                 }
             };
             let progress = !a.quiet && std::io::stderr().is_terminal();
-            commands::demo::run_demo(&dir, a.rows, a.seed, progress).map(|s| s.to_text())
+            cli::demo::run_demo(&dir, a.rows, a.seed, progress)
         }
         Command::Generate(GenerateCommand::Customers(a)) => customers_like(&a, generate_customers),
         Command::Generate(GenerateCommand::Mixed(a)) => customers_like(&a, generate_mixed),
@@ -135,45 +119,30 @@ fn run(cli: Cli) -> Result<String> {
             )?;
             Ok(format!("wrote {} rows to {}\n", a.rows, a.output.display()))
         }
-        Command::Features(f) => features_cli::run_features(f),
+        Command::Features(f) => cli::features::run_features(f),
         Command::Generate(GenerateCommand::Transactions(a)) => {
-            features_cli::generate_transactions(a)
+            cli::features::generate_transactions(a)
         }
-        Command::Generate(GenerateCommand::Events(a)) => features_cli::generate_events(a),
+        Command::Generate(GenerateCommand::Events(a)) => cli::features::generate_events(a),
         Command::Kmeans(a) => {
-            let params = KMeansParams::new(a.k)
-                .init(match a.init {
-                    InitArg::KMeansPlusPlus => Init::KMeansPlusPlus,
-                    InitArg::Random => Init::Random,
-                    InitArg::First => Init::First,
-                })
-                .n_init(a.n_init)
-                .max_iter(a.max_iter)
-                .tol(a.tol)
-                .seed(a.seed)
-                .algorithm(match a.algorithm {
-                    AlgorithmArg::Auto => Algorithm::Auto,
-                    AlgorithmArg::Lloyd => Algorithm::Lloyd,
-                    AlgorithmArg::Hamerly => Algorithm::Hamerly,
-                });
-            let cmd = KMeansCommand {
-                input: a.file,
-                params,
+            let job = KMeansJob {
+                input: a.file.clone(),
+                params: convert::kmeans_params(&a),
                 threads: a.threads,
-                labels: a.labels,
-                backend: backend_choice(a.backend),
+                labels: a.labels.clone(),
+                backend: convert::backend(a.backend),
             };
-            let s = commands::run_kmeans(&cmd)?;
+            let s = run_kmeans(&job)?;
             if a.json {
-                json(&s)
+                cli::json(&s)
             } else {
-                Ok(s.to_text())
+                Ok(text::kmeans(&s))
             }
         }
         Command::Info(a) => {
-            let r = commands::run_info();
+            let r = run_info();
             if a.json {
-                json(&r)
+                cli::json(&r)
             } else {
                 Ok(r.to_text())
             }
@@ -187,16 +156,50 @@ fn run(cli: Cli) -> Result<String> {
                 input: a.input,
                 backends: a
                     .backends
-                    .map(|v| v.into_iter().map(backend_choice).collect()),
+                    .map(|v| v.into_iter().map(convert::backend).collect()),
                 seed: a.seed,
             };
-            let report = commands::run_bench(&cmd)?;
+            let report = run_bench(&cmd)?;
             if a.json {
-                json(&report.rows)
+                cli::json(&report.rows)
             } else {
                 Ok(report.to_text())
             }
         }
+    }
+}
+
+/// `segmenter run`: the table (or the table derived from a log), segmented and written.
+fn run_segmentation(mut a: cli::RunArgs) -> Result<String> {
+    let from = std::mem::take(&mut a.from);
+    let source = SourceOptions {
+        table: from.table.clone(),
+        query: from.query.clone(),
+    };
+    let params = convert::run_params(&a)?;
+    let derivation = cli::features::run_from(from)?;
+    let params = match &derivation {
+        Some(d) => params.for_derived(&d.kind),
+        None => params,
+    };
+    let segmenter = params.check()?;
+    let start = Instant::now();
+    prepare_out_dir(&a.out)?;
+    let mut spinners = Spinners::new(!a.quiet && std::io::stderr().is_terminal());
+    let (derived, table) = match &derivation {
+        Some(d) => {
+            let (s, t) = derive_for_run(d, &a.file, &a.out)?;
+            (text::features(&s), t)
+        }
+        None => (String::new(), Table::open(&a.file, &source)?),
+    };
+    let seg = segmenter.fit(&table, &mut spinners)?;
+    let times = write_dir_observed(&seg, &table, &a.out, &mut spinners)?;
+    let summary = RunSummary::new(&seg, &a.out, times, start.elapsed().as_secs_f64());
+    if a.json {
+        cli::json(&summary)
+    } else {
+        Ok(derived + &text::run(&summary))
     }
 }
 
@@ -218,104 +221,4 @@ fn customers_like(
         a.rows,
         a.output.display()
     ))
-}
-
-/// Parses `LO..HI` (also `LO..=HI` and `LO-HI`).
-fn parse_k_range(s: &str) -> Result<std::ops::RangeInclusive<usize>> {
-    let bad = || {
-        Error::Data(format!(
-            "--k-range '{s}': expected LO..HI with whole numbers, such as 2..10"
-        ))
-    };
-    let (lo, hi) = s
-        .split_once("..=")
-        .or_else(|| s.split_once(".."))
-        .or_else(|| s.split_once('-'))
-        .ok_or_else(bad)?;
-    let lo: usize = lo.trim().parse().map_err(|_| bad())?;
-    let hi: usize = hi.trim().parse().map_err(|_| bad())?;
-    Ok(lo..=hi)
-}
-
-fn run_command(a: RunArgs) -> Result<RunCommand> {
-    let k = if a.k.eq_ignore_ascii_case("auto") {
-        KSpec::Auto
-    } else {
-        KSpec::Fixed(a.k.trim().parse().map_err(|_| {
-            Error::Data(format!(
-                "--k '{}': expected a whole number of segments or auto",
-                a.k
-            ))
-        })?)
-    };
-    let log = match a.log.as_deref() {
-        None => LogSpec::Off,
-        Some(l) if l.eq_ignore_ascii_case("auto") => LogSpec::Auto,
-        Some(l) => LogSpec::Columns(
-            l.split(',')
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect(),
-        ),
-    };
-    Ok(RunCommand {
-        input: a.file,
-        out: a.out,
-        k,
-        k_range: parse_k_range(&a.k_range)?,
-        silhouette_sample: a.silhouette_sample,
-        sweep_sample: a.sweep_sample.max(1),
-        backend: match a.backend {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Cpu => BackendChoice::Cpu,
-            BackendArg::Gpu => BackendChoice::Gpu,
-        },
-        seed: a.seed,
-        n_init: a.n_init,
-        algorithm: match a.algorithm {
-            ClusterAlgorithmArg::Kmeans => ClusterAlgorithm::Kmeans,
-            ClusterAlgorithmArg::Dbscan => ClusterAlgorithm::Dbscan,
-            ClusterAlgorithmArg::Hierarchical => ClusterAlgorithm::Hierarchical,
-            ClusterAlgorithmArg::Kprototypes => ClusterAlgorithm::Kprototypes,
-        },
-        compare: match a.compare.as_deref() {
-            Some(list) => ClusterAlgorithm::parse_list(list)?,
-            None => Vec::new(),
-        },
-        eps: a.eps,
-        min_samples: a.min_samples,
-        gamma: a.gamma,
-        micro_clusters: a.micro_clusters,
-        clean: CleanParams {
-            impute: match a.impute {
-                ImputeArg::Median => Impute::Median,
-                ImputeArg::Mean => Impute::Mean,
-                ImputeArg::Drop => Impute::Drop,
-            },
-            outliers: match a.outliers {
-                OutliersArg::Clip => Outliers::Clip,
-                OutliersArg::Drop => Outliers::Drop,
-                OutliersArg::Keep => Outliers::Keep,
-            },
-            outlier_method: match a.outlier_method {
-                OutlierMethodArg::Iqr => OutlierMethod::Iqr,
-                OutlierMethodArg::Zscore => OutlierMethod::Zscore,
-            },
-            ..CleanParams::default()
-        },
-        scale: match a.scale {
-            ScaleArg::Standard => Scale::Standard,
-            ScaleArg::Minmax => Scale::Minmax,
-            ScaleArg::Robust => Scale::Robust,
-            ScaleArg::None => Scale::None,
-        },
-        log,
-        overrides: Overrides {
-            id: a.id,
-            drop: a.drop,
-            categorical: a.categorical,
-            numeric: a.numeric,
-        },
-        progress: !a.quiet && std::io::stderr().is_terminal(),
-    })
 }

@@ -351,16 +351,19 @@ fn errors_say_what_to_use_instead() {
         }
         .check()
         .unwrap_err();
-        assert!(matches!(e, segmenter::Error::Data(_)));
+        // A parameter error, keyed by the parameter and named as the library names it.
+        assert!(
+            matches!(&e, segmenter::Error::Param(p) if p.param() == segmenter::error::Param::Eps)
+        );
         assert_eq!(
             e.to_string(),
             format!(
-                "--eps must be a positive distance in the units of the scaled data (got {shown}); \
+                "eps must be a positive distance in the units of the scaled data (got {shown}); \
                  leave it out to have it suggested from the k-distance curve"
             )
         );
     }
-    let want = "--min-samples must be at least 1 (it counts the point itself, as scikit-learn \
+    let want = "min_samples must be at least 1 (it counts the point itself, as scikit-learn \
                 does); 5 is a common choice, or 2 × the number of features";
     let p = DbscanParams {
         eps: 1.0,
@@ -390,7 +393,7 @@ fn empty_and_tiny_inputs_are_noise() {
     assert_eq!((got.n_clusters, got.n_noise), (0, 3));
     // Too few rows to suggest eps: an error, not a panic.
     let e = suggest_eps(Array2::<f32>::zeros((3, 2)).view(), 5, 100, 0).unwrap_err();
-    assert!(e.to_string().contains("fewer than --min-samples"), "{e}");
+    assert!(e.to_string().contains("fewer than min_samples"), "{e}");
 }
 
 #[test]
@@ -398,7 +401,7 @@ fn suggest_eps_refuses_what_cannot_work() {
     let x = messy(50, 2, 0);
     let e = suggest_eps(x.view(), 1, 100, 0).unwrap_err().to_string();
     assert!(
-        e.starts_with("cannot suggest --eps for --min-samples 1"),
+        e.starts_with("cannot suggest eps for min_samples 1"),
         "{e}"
     );
     let e = suggest_eps(x.view(), 5, 0, 0).unwrap_err().to_string();

@@ -191,14 +191,14 @@ fn parameters_that_cannot_work_say_what_to_use() {
     };
     assert_eq!(
         err(&x, HierarchicalParams::new(0)),
-        "--k must be at least 1 for hierarchical clustering"
+        "invalid parameter: k must be at least 1"
     );
     let mut dup = Array2::<f32>::zeros((50, 2));
     dup.row_mut(1).fill(1.0);
     dup.row_mut(2).fill(2.0);
     assert_eq!(
         err(&dup, HierarchicalParams::new(4)),
-        "--k 4 is more than the 3 distinct rows of the data; use a --k of at most 3"
+        "k 4 is more than the 3 distinct rows of the data; use a k of at most 3"
     );
     let mut nan = uniform(50, 2, 1.0, 1);
     nan[[3, 1]] = f32::NAN;
@@ -217,7 +217,7 @@ fn parameters_that_cannot_work_say_what_to_use() {
     };
     assert_eq!(
         err(&few, over_distinct),
-        "--k 6 is more than the 5 distinct rows of the data; use a --k of at most 5"
+        "k 6 is more than the 5 distinct rows of the data; use a k of at most 5"
     );
     let big = uniform(2_000, 2, 1.0, 2);
     let two_stage = HierarchicalParams {
@@ -227,7 +227,7 @@ fn parameters_that_cannot_work_say_what_to_use() {
     };
     assert_eq!(
         err(&big, two_stage),
-        "--k 60 is more than the 50 micro-clusters the two-stage hierarchical clustering cuts from; use a --k of at most 50, or raise --micro-clusters"
+        "k 60 is more than the 50 micro-clusters the two-stage hierarchical clustering cuts from; use a k of at most 50, or raise micro_clusters"
     );
 }
 

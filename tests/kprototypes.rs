@@ -54,10 +54,12 @@ fn four_groups(seed: u64) -> (Array2<f32>, Array2<u32>, Vec<u32>) {
     )
 }
 
+/// The message of a data or parameter error (anything else is a failure).
 fn data_error(r: Result<KPrototypesFit, Error>) -> String {
     match r {
         Err(Error::Data(m)) => m,
-        Err(e) => panic!("expected Error::Data, got {e:?}"),
+        Err(Error::Param(p)) => p.to_string(),
+        Err(e) => panic!("expected a data or parameter error, got {e:?}"),
         Ok(_) => panic!("expected an error"),
     }
 }
@@ -298,11 +300,11 @@ fn every_error_message() {
     };
     assert_eq!(
         run(&xn, &Array2::zeros((3, 0)), KPrototypesParams::new(2)),
-        "k-prototypes needs at least one categorical column, and none is left after cleaning; use --algorithm kmeans for all-numeric data (or mark a column with --categorical)"
+        "k-prototypes needs at least one categorical column, and none is left after cleaning; use algorithm=\"kmeans\" for all-numeric data (or mark a column with categorical)"
     );
     assert_eq!(
         run(&xn, &xc, KPrototypesParams::new(0)),
-        "--k must be at least 1"
+        "invalid parameter: k must be at least 1"
     );
     for (g, shown) in [
         (0.0, "0"),
@@ -312,7 +314,7 @@ fn every_error_message() {
     ] {
         assert_eq!(
             run(&xn, &xc, KPrototypesParams::new(2).gamma(g)),
-            format!("--gamma must be a positive number (got {shown}); leave it out for half the mean numeric standard deviation")
+            format!("gamma must be a positive number (got {shown}); leave it out for half the mean numeric standard deviation")
         );
     }
     assert_eq!(
@@ -328,11 +330,11 @@ fn every_error_message() {
     );
     assert_eq!(
         run(&xn, &xc, KPrototypesParams::new(2).n_init(0)),
-        "--n-init must be at least 1 (the number of independent runs; 1 is the default)"
+        "invalid parameter: n_init must be at least 1"
     );
     assert_eq!(
         run(&xn, &xc, KPrototypesParams::new(2).max_iter(0)),
-        "--max-iter must be at least 1 (the cap on update steps; 100 is the default)"
+        "invalid parameter: max_iter must be at least 1"
     );
     assert_eq!(
         run(&xn, &array![[0u32], [1]], KPrototypesParams::new(2)),

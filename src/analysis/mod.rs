@@ -3,6 +3,7 @@
 pub mod elbow;
 pub mod pca;
 pub mod profile;
+pub mod sample;
 pub mod silhouette;
 
 pub use elbow::{choose_k, kneedle, sweep_k, KChoice, KScore};

@@ -4,8 +4,6 @@
 
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -16,17 +14,7 @@ const SAMPLE_ROWS_PER_TASK: usize = 16;
 /// Lanes of the vectorised distance loops.
 const LANES: usize = 16;
 
-/// `sample` distinct row indices of `0..n`, ascending, drawn with a generator seeded by `seed`
-/// (all rows when `sample >= n`).
-pub fn sample_indices(n: usize, sample: usize, seed: u64) -> Vec<usize> {
-    if sample >= n {
-        return (0..n).collect();
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut idx = rand::seq::index::sample(&mut rng, n, sample).into_vec();
-    idx.sort_unstable();
-    idx
-}
+pub use crate::data::sample::sample_indices;
 
 /// The exact mean silhouette of every row of `x` under `labels` (Euclidean distance, as
 /// scikit-learn's `silhouette_score`); NaN when fewer than two clusters are present.
@@ -376,6 +364,8 @@ fn simplified_chunk_impl(
 mod tests {
     use super::*;
     use ndarray::array;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     /// Four points on a line, two clusters, every s_i worked by hand.
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod info;
 
 use crate::error::Result;
 use ndarray::ArrayView2;

@@ -1,6 +1,6 @@
 //! The clustering algorithms `run` can use, by name.
 
-use crate::error::{Error, Result};
+use crate::error::{ParamError, Result};
 use serde::{Deserialize, Serialize};
 
 /// A clustering algorithm of `run --algorithm` and `--compare`.
@@ -48,11 +48,7 @@ impl ClusterAlgorithm {
         Self::ALL
             .into_iter()
             .find(|a| a.name().eq_ignore_ascii_case(t))
-            .ok_or_else(|| {
-                Error::Data(format!(
-                    "--compare '{t}': unknown algorithm; use a comma-separated list of kmeans, dbscan, hierarchical, kprototypes, or all"
-                ))
-            })
+            .ok_or_else(|| ParamError::CompareUnknown(t.to_string()).into())
     }
 
     /// Parses `--compare`'s list (`all` for every algorithm), keeping the given order and
@@ -69,10 +65,7 @@ impl ClusterAlgorithm {
             }
         }
         if out.is_empty() {
-            return Err(Error::Data(
-                "--compare: name at least one of kmeans, dbscan, hierarchical, kprototypes, or all"
-                    .into(),
-            ));
+            return Err(ParamError::CompareEmpty.into());
         }
         Ok(out)
     }
@@ -91,7 +84,7 @@ mod tests {
         assert_eq!(A::parse_list("ALL").ok(), Some(A::ALL.to_vec()));
         assert_eq!(
             A::parse_list("kmeans,ward").err().map(|e| e.to_string()),
-            Some("--compare 'ward': unknown algorithm; use a comma-separated list of kmeans, dbscan, hierarchical, kprototypes, or all".into())
+            Some("compare 'ward': unknown algorithm; use a comma-separated list of kmeans, dbscan, hierarchical, kprototypes, or all".into())
         );
     }
 }

@@ -33,7 +33,7 @@
 
 mod kdtree;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, ParamError, Result};
 use kdtree::{Dsu, KdTree, MIXED, QUICK_LINKS};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -51,11 +51,7 @@ impl DbscanParams {
     /// Validates before any work: one Error::Data message per rule, saying what to use instead.
     pub fn check(&self) -> Result<()> {
         if !(self.eps.is_finite() && self.eps > 0.0) {
-            return Err(Error::Data(format!(
-                "--eps must be a positive distance in the units of the scaled data (got {}); \
-                 leave it out to have it suggested from the k-distance curve",
-                self.eps
-            )));
+            return Err(ParamError::Eps(self.eps).into());
         }
         check_min_samples(self.min_samples)
     }
@@ -63,11 +59,7 @@ impl DbscanParams {
 
 fn check_min_samples(min_samples: usize) -> Result<()> {
     if min_samples == 0 {
-        return Err(Error::Data(
-            "--min-samples must be at least 1 (it counts the point itself, as scikit-learn \
-             does); 5 is a common choice, or 2 × the number of features"
-                .into(),
-        ));
+        return Err(ParamError::MinSamplesZero.into());
     }
     Ok(())
 }
@@ -270,12 +262,13 @@ pub fn suggest_eps(
     check_input(x)?;
     let n = x.nrows();
     if min_samples == 1 {
-        return Err(Error::Data(
-            "cannot suggest --eps for --min-samples 1: a point is its own nearest neighbour, so \
-             every k-distance is 0 (and every point is core at any eps); give --eps explicitly \
-             or use a --min-samples of at least 2"
-                .into(),
-        ));
+        return Err(Error::Data(format!(
+            "cannot suggest {E} for {M} 1: a point is its own nearest neighbour, so \
+             every k-distance is 0 (and every point is core at any eps); give {E} explicitly \
+             or use a {M} of at least 2",
+            E = Param::Eps,
+            M = Param::MinSamples
+        )));
     }
     if sample == 0 {
         return Err(Error::Data(
@@ -284,11 +277,13 @@ pub fn suggest_eps(
     }
     if n < min_samples || n == 0 {
         return Err(Error::Data(format!(
-            "cannot suggest --eps: the data has {n} rows, fewer than --min-samples \
-             {min_samples}; give --eps explicitly or use a --min-samples of at most {n}"
+            "cannot suggest {E}: the data has {n} rows, fewer than {M} \
+             {min_samples}; give {E} explicitly or use a {M} of at most {n}",
+            E = Param::Eps,
+            M = Param::MinSamples
         )));
     }
-    let idx = crate::analysis::sample_indices(n, sample, seed);
+    let idx = crate::data::sample::sample_indices(n, sample, seed);
     let tree = KdTree::build(x);
     let mut kd: Vec<f64> = idx
         .par_iter()
@@ -307,9 +302,10 @@ pub fn suggest_eps(
         Some(&v) => v,
         None => {
             return Err(Error::Data(format!(
-                "cannot suggest --eps: every sampled row has at least {} exact duplicates, so \
-                 the k-distances are all 0; give a small positive --eps explicitly",
-                min_samples - 1
+                "cannot suggest {E}: every sampled row has at least {} exact duplicates, so \
+                 the k-distances are all 0; give a small positive {E} explicitly",
+                min_samples - 1,
+                E = Param::Eps
             )))
         }
     };
@@ -397,7 +393,7 @@ mod tests {
         .check()
         .unwrap_err()
         .to_string();
-        assert!(e.starts_with("--eps must be a positive distance"), "{e}");
+        assert!(e.starts_with("eps must be a positive distance"), "{e}");
         let e = DbscanParams {
             eps: 1.0,
             min_samples: 0,

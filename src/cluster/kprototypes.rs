@@ -3,13 +3,15 @@
 //! categorical columns that differ from the prototype's modes, so categoricals need no one-hot
 //! encoding. Batch (Lloyd-like) iterations, deterministic for a seed and any thread count.
 
-use ndarray::{s, ArrayView2};
+use crate::data::prep::{Prep, Transform};
+use crate::data::Kind;
+use ndarray::{s, Array2, ArrayView2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, ParamError, Result};
 
 /// Rows per parallel work item; partial sums are combined in chunk order, so results do not
 /// depend on how many threads run the chunks.
@@ -76,33 +78,22 @@ impl KPrototypesParams {
     /// Validates every rule that does not need the data, before any work starts.
     pub fn check(&self) -> Result<()> {
         if self.k == 0 {
-            return Err(Error::Data("--k must be at least 1".into()));
+            return Err(ParamError::KZero.into());
         }
         if let Some(g) = self.gamma {
             // γ is used as f32 in the kernel, so it must also be finite there.
             if !(g.is_finite() && g > 0.0) {
-                return Err(Error::Data(format!(
-                    "--gamma must be a positive number (got {g}); leave it out for half the mean numeric standard deviation"
-                )));
+                return Err(ParamError::Gamma(g).into());
             }
             if !(g as f32).is_finite() {
-                return Err(Error::Data(format!(
-                    "--gamma {g:e} is too large: it must be at most {:e}; leave it out for half the mean numeric standard deviation",
-                    f32::MAX
-                )));
+                return Err(ParamError::GammaTooLarge(g).into());
             }
         }
         if self.n_init == 0 {
-            return Err(Error::Data(
-                "--n-init must be at least 1 (the number of independent runs; 1 is the default)"
-                    .into(),
-            ));
+            return Err(ParamError::NInitZero.into());
         }
         if self.max_iter == 0 {
-            return Err(Error::Data(
-                "--max-iter must be at least 1 (the cap on update steps; 100 is the default)"
-                    .into(),
-            ));
+            return Err(ParamError::MaxIterZero.into());
         }
         Ok(())
     }
@@ -265,7 +256,11 @@ pub fn fit(
 ) -> Result<KPrototypesFit> {
     params.check()?;
     if xc.ncols() == 0 {
-        return Err(Error::Data("k-prototypes needs at least one categorical column, and none is left after cleaning; use --algorithm kmeans for all-numeric data (or mark a column with --categorical)".into()));
+        return Err(Error::Data(format!(
+            "k-prototypes needs at least one categorical column, and none is left after cleaning; use {} for all-numeric data (or mark a column with {})",
+            Param::Algorithm.set("kmeans"),
+            Param::Categorical
+        )));
     }
     check_rows(xn, xc)?;
     check_values(xn, xc)?;
@@ -290,7 +285,7 @@ pub fn fit(
         }
     }
     let Some(run) = best else {
-        return Err(Error::Data("--n-init must be at least 1".into()));
+        return Err(ParamError::NInitZero.into());
     };
     let protos = canonical_order(run.protos, &run.labels, data.n);
     // Relabel under the renumbered prototypes so exact ties go to the lowest new index, as
@@ -888,6 +883,64 @@ fn canonical_order(protos: Prototypes, labels: &[u32], n: usize) -> Prototypes {
             .collect(),
         gamma: protos.gamma,
     }
+}
+
+/// Columns k-prototypes treats as categorical: categorical and boolean ones.
+pub fn categorical_columns(prep: &Prep) -> usize {
+    prep.transforms
+        .iter()
+        .filter(|t| match t {
+            Transform::Numeric(n) => n.kind == Kind::Boolean,
+            Transform::Categorical(_) => true,
+        })
+        .count()
+}
+
+/// Numeric features and categorical codes of the one-hot matrix, for k-prototypes: each
+/// one-hot block becomes its level code and each boolean its 0/1 code; other features stay
+/// numeric.
+pub fn split_mixed(x: ArrayView2<'_, f32>, prep: &Prep) -> (Array2<f32>, Array2<u32>) {
+    enum Part {
+        Num(usize),
+        Cat(usize, usize),
+    }
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for t in &prep.transforms {
+        match t {
+            Transform::Numeric(n) if n.kind == Kind::Boolean => parts.push(Part::Cat(at, 1)),
+            Transform::Numeric(_) => parts.push(Part::Num(at)),
+            Transform::Categorical(c) => parts.push(Part::Cat(at, c.width())),
+        }
+        at += t.width();
+    }
+    let dn = parts.iter().filter(|p| matches!(p, Part::Num(_))).count();
+    let dc = parts.len() - dn;
+    let n = x.nrows();
+    let mut xn = Array2::<f32>::zeros((n, dn));
+    let mut xc = Array2::<u32>::zeros((n, dc));
+    for ((row, mut rn), mut rc) in x.rows().into_iter().zip(xn.rows_mut()).zip(xc.rows_mut()) {
+        let (mut jn, mut jc) = (0, 0);
+        for p in &parts {
+            match *p {
+                Part::Num(j) => {
+                    rn[jn] = row[j];
+                    jn += 1;
+                }
+                Part::Cat(j, 1) => {
+                    rc[jc] = u32::from(row[j] > 0.5);
+                    jc += 1;
+                }
+                Part::Cat(j, w) => {
+                    // A level unseen in training and without an `other` feature has no 1 in
+                    // its block: code `w` then mismatches every prototype's mode.
+                    rc[jc] = (0..w).find(|&l| row[j + l] > 0.5).unwrap_or(w) as u32;
+                    jc += 1;
+                }
+            }
+        }
+    }
+    (xn, xc)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! their sizes, each row inheriting its micro-cluster's cluster.
 
 use crate::backend::{Assign, Backend};
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, ParamError, Result};
 use crate::kmeans::driver::{distinct_rows, fit_uploaded, Start, Uploaded};
 use crate::kmeans::{Init, KMeansParams};
 use ndarray::{Array2, ArrayView2};
@@ -46,13 +46,12 @@ impl Dendrogram {
     pub fn cut(&self, k: usize) -> Result<Vec<u32>> {
         let n = self.n_leaves;
         if k == 0 {
-            return Err(Error::Data(
-                "--k must be at least 1 for hierarchical clustering".into(),
-            ));
+            return Err(ParamError::KZero.into());
         }
         if k > n {
             return Err(Error::Data(format!(
-                "--k {k} is more than the {n} leaves of the tree; use a --k of at most {n}"
+                "{K} {k} is more than the {n} leaves of the tree; use a {K} of at most {n}",
+                K = Param::K
             )));
         }
         if self.merges.len() + 1 != n || self.leaf_weights.len() != n {
@@ -520,14 +519,10 @@ impl HierarchicalParams {
     /// Validates the rules that do not need the data, before any work.
     pub fn check(&self) -> Result<()> {
         if self.k == 0 {
-            return Err(Error::Data(
-                "--k must be at least 1 for hierarchical clustering".into(),
-            ));
+            return Err(ParamError::KZero.into());
         }
-        if self.micro_clusters == 0 {
-            return Err(Error::Data(
-                "--micro-clusters must be at least 1 for hierarchical clustering".into(),
-            ));
+        if self.micro_clusters < 2 {
+            return Err(ParamError::MicroClusters(self.micro_clusters).into());
         }
         Ok(())
     }
@@ -588,7 +583,8 @@ pub fn hierarchical<B: Backend>(
         let distinct = distinct_rows(x.view(), k);
         if distinct < k {
             return Err(Error::Data(format!(
-                "--k {k} is more than the {distinct} distinct rows of the data; use a --k of at most {distinct}"
+                "{K} {k} is more than the {distinct} distinct rows of the data; use a {K} of at most {distinct}",
+                K = Param::K
             )));
         }
         let dendrogram = ward(x.view(), None)?;
@@ -606,7 +602,8 @@ pub fn hierarchical<B: Backend>(
     let distinct = distinct_rows(x.view(), params.micro_clusters);
     if distinct < params.micro_clusters && k > distinct {
         return Err(Error::Data(format!(
-            "--k {k} is more than the {distinct} distinct rows of the data; use a --k of at most {distinct}"
+            "{K} {k} is more than the {distinct} distinct rows of the data; use a {K} of at most {distinct}",
+            K = Param::K
         )));
     }
     let m_asked = params.micro_clusters.min(distinct);
@@ -664,7 +661,9 @@ pub fn hierarchical<B: Backend>(
 fn too_many_k(k: usize, m: usize) -> Result<()> {
     if k > m {
         return Err(Error::Data(format!(
-            "--k {k} is more than the {m} micro-clusters the two-stage hierarchical clustering cuts from; use a --k of at most {m}, or raise --micro-clusters"
+            "{K} {k} is more than the {m} micro-clusters the two-stage hierarchical clustering cuts from; use a {K} of at most {m}, or raise {M}",
+            K = Param::K,
+            M = Param::MicroClusters
         )));
     }
     Ok(())
@@ -681,7 +680,7 @@ fn micro_clusters<B: Backend>(
 ) -> Result<(Vec<u32>, Vec<f64>, Vec<u64>)> {
     let n = x.nrows();
     let sample_rows = (m * SAMPLE_PER_MICRO).max(SAMPLE_MIN);
-    let idx = crate::analysis::sample_indices(n, sample_rows, seed);
+    let idx = crate::data::sample::sample_indices(n, sample_rows, seed);
     let sample = x.select(ndarray::Axis(0), &idx);
     // The sample may hold fewer distinct rows than the data; k-means needs k distinct points.
     let m = m.min(distinct_rows(sample.view(), m));
@@ -806,11 +805,11 @@ mod tests {
         let t = ward(x.view(), None).unwrap();
         assert_eq!(
             t.cut(0).unwrap_err().to_string(),
-            "--k must be at least 1 for hierarchical clustering"
+            "invalid parameter: k must be at least 1"
         );
         assert_eq!(
             t.cut(4).unwrap_err().to_string(),
-            "--k 4 is more than the 3 leaves of the tree; use a --k of at most 3"
+            "k 4 is more than the 3 leaves of the tree; use a k of at most 3"
         );
     }
 

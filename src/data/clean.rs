@@ -1,11 +1,10 @@
 //! Cleaning: duplicates, unusable values, imputation, outliers, constant columns. Every data
 //! row ends either kept or rejected with a reason; nothing is lost silently.
 
-use super::prep::{
-    unusable_reason, CategoricalTransform, NumericTransform, Unusable, MISSING_LEVEL,
-};
+use super::prep::{CategoricalTransform, NumericTransform, MISSING_LEVEL};
+pub use super::reject::{ragged_rejects, Origin, Reject, RejectReason, Unusable};
 use super::schema::{Kind, Schema};
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::io::format::fmt_compact;
 use crate::io::hash::FastMap as HashMap;
 use crate::io::table::Table;
@@ -72,26 +71,6 @@ impl Default for CleanParams {
             min_level_share: 0.01,
         }
     }
-}
-
-/// Where a rejected row lives: a well-formed table row, or a ragged one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Origin {
-    /// Index into the table's rows.
-    Row(usize),
-    /// Index into `Table::ragged`.
-    Ragged(usize),
-}
-
-/// A rejected row and why.
-#[derive(Clone, Debug)]
-pub struct Reject {
-    /// Which row.
-    pub origin: Origin,
-    /// 1-based data row number in the input.
-    pub row: u64,
-    /// Why, naming the column and value.
-    pub reason: String,
 }
 
 /// A cleaned clustered column.
@@ -226,7 +205,7 @@ fn sort_keys(keys: &[u64]) -> Vec<u64> {
 /// (few), instead of an `Option<String>` per row (24 bytes each).
 struct Verdicts {
     rejected: Vec<bool>,
-    reasons: HashMap<usize, String>,
+    reasons: HashMap<usize, RejectReason>,
 }
 
 impl Verdicts {
@@ -242,7 +221,7 @@ impl Verdicts {
     }
 
     /// Rejects row `i` unless it already is (the first reason stands).
-    fn reject(&mut self, i: usize, reason: String) {
+    fn reject(&mut self, i: usize, reason: RejectReason) {
         if !self.rejected[i] {
             self.rejected[i] = true;
             self.reasons.insert(i, reason);
@@ -302,25 +281,6 @@ pub fn quantiles(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
     out
 }
 
-/// One reject per row whose field count differs from the header's.
-pub fn ragged_rejects(table: &Table) -> Vec<Reject> {
-    table
-        .ragged
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Reject {
-            origin: Origin::Ragged(i),
-            row: r.row,
-            reason: format!(
-                "expected {} fields as in the header, found {} (line {})",
-                table.n_cols(),
-                r.fields.len(),
-                r.line
-            ),
-        })
-        .collect()
-}
-
 /// Cleans `table` by `schema`: removes duplicates, rejects unusable rows, imputes, handles
 /// outliers and drops constant columns. Fails only when nothing usable is left.
 pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cleaned> {
@@ -339,7 +299,9 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         if let Some(f) = d {
             bad.reject(
                 i,
-                format!("duplicate of row {}", table.row_number(*f as usize)),
+                RejectReason::Duplicate {
+                    of_row: table.row_number(*f as usize),
+                },
             );
         }
     }
@@ -417,7 +379,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             if bad.kept(i) {
                 bad.reject(
                     i,
-                    unusable_reason(&table.columns[j], table.field(i, j), why, kind),
+                    RejectReason::unusable(&table.columns[j], table.field(i, j), why, kind),
                 );
                 count += 1;
             }
@@ -530,13 +492,11 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 if params.outliers == Outliers::Drop && bad.kept(i) {
                     bad.reject(
                         i,
-                        format!(
-                            "column '{}': {} is an outlier (outside [{}, {}]; --outliers drop)",
-                            table.columns[j],
-                            fmt_compact(v),
-                            fmt_compact(lo),
-                            fmt_compact(hi)
-                        ),
+                        RejectReason::Outlier {
+                            column: table.columns[j].clone(),
+                            value: v,
+                            fence: [lo, hi],
+                        },
                     );
                 }
             }
@@ -564,7 +524,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         let rejected = bad.reasons.len() + table.ragged.len();
         let first = (0..n)
             .filter_map(|i| bad.reasons.get(&i))
-            .find(|b| !b.starts_with("duplicate"))
+            .find(|b| !matches!(b, RejectReason::Duplicate { .. }))
             .map(|b| format!("; first reason: {b}"))
             .unwrap_or_default();
         return Err(Error::Data(format!(
@@ -613,12 +573,14 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             .map(|c| format!("'{}' {}", c.name, c.kind.name()))
             .collect();
         return Err(Error::Data(format!(
-            "{}: no column left to cluster on (columns: {}); mark one with --numeric or --categorical",
+            "{}: no column left to cluster on (columns: {}); mark one with {} or {}",
             table.path.display(),
-            names.join(", ")
+            names.join(", "),
+            Param::Numeric,
+            Param::Categorical
         )));
     }
-    let mut reasons: Vec<(usize, String)> = bad.reasons.into_iter().collect();
+    let mut reasons: Vec<(usize, RejectReason)> = bad.reasons.into_iter().collect();
     reasons.sort_unstable_by_key(|r| r.0);
     for (i, reason) in reasons {
         {

@@ -4,7 +4,7 @@
 use super::clean::{quantiles, CleanColumn, Cleaned};
 use super::prep::{Prep, Transform};
 use super::schema::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ParamError, Result};
 use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -74,9 +74,7 @@ pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded>
                 matches!(col, CleanColumn::Numeric { t, .. } if &t.column == c && t.kind == Kind::Numeric)
             });
             if !ok {
-                return Err(Error::Data(format!(
-                    "--log '{c}': not a clustered numeric column"
-                )));
+                return Err(ParamError::LogColumn(c.clone()).into());
             }
         }
     }
@@ -94,10 +92,11 @@ pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded>
                         LogSpec::Columns(cols) => {
                             let on = cols.contains(&t.column);
                             if on && min < 0.0 {
-                                return Err(Error::Data(format!(
-                                    "--log '{}': the column has negative values (down to {min}); log1p needs values ≥ 0",
-                                    t.column
-                                )));
+                                return Err(ParamError::LogNegative {
+                                    column: t.column.clone(),
+                                    min: min.to_string(),
+                                }
+                                .into());
                             }
                             on
                         }

@@ -2,6 +2,7 @@
 //! (impute, clip, date offset, log, scale, one-hot). `run` and `predict` apply the same code,
 //! so a row scores the same whichever command sees it.
 
+use super::reject::{RejectReason, Unusable};
 use super::schema::Kind;
 use crate::error::{Error, Result};
 use crate::io::table::{is_missing, Table};
@@ -55,17 +56,6 @@ pub enum Transform {
     Numeric(NumericTransform),
     /// One-hot features from a categorical column.
     Categorical(CategoricalTransform),
-}
-
-/// Why a field cannot be used (the caller adds row and column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unusable {
-    /// Not a number / boolean / date as the column's kind needs.
-    Invalid,
-    /// Infinite.
-    Infinite,
-    /// Missing, and missing values are not imputed.
-    Missing,
 }
 
 impl NumericTransform {
@@ -175,29 +165,8 @@ pub struct Prep {
 pub struct RowIssue {
     /// Index of the row in the table.
     pub index: usize,
-    /// Why (names the column and the value).
-    pub reason: String,
-}
-
-/// Message for an unusable field.
-pub fn unusable_reason(column: &str, field: &[u8], why: Unusable, kind: Kind) -> String {
-    let v: String = String::from_utf8_lossy(field.trim_ascii())
-        .chars()
-        .take(40)
-        .collect();
-    match why {
-        Unusable::Invalid => format!("column '{column}': '{v}' is not a {}", kind_noun(kind)),
-        Unusable::Infinite => format!("column '{column}': '{v}' is not a finite number"),
-        Unusable::Missing => format!("column '{column}': missing value (--impute drop)"),
-    }
-}
-
-fn kind_noun(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Boolean => "boolean (true/false, yes/no, 1/0)",
-        Kind::Date => "date (YYYY-MM-DD)",
-        _ => "number",
-    }
+    /// Why.
+    pub reason: RejectReason,
 }
 
 impl Prep {
@@ -238,7 +207,7 @@ impl Prep {
         rows: &[usize],
     ) -> (Array2<f32>, Vec<usize>, Vec<RowIssue>) {
         let d = self.features.len();
-        let results: Vec<std::result::Result<Vec<f32>, String>> = rows
+        let results: Vec<std::result::Result<Vec<f32>, RejectReason>> = rows
             .par_iter()
             .map(|&i| {
                 let mut out = vec![0f32; d];
@@ -249,7 +218,7 @@ impl Prep {
                         Transform::Numeric(n) => {
                             let v = n
                                 .clean(n.parse(f))
-                                .map_err(|w| unusable_reason(&n.column, f, w, n.kind))?;
+                                .map_err(|w| RejectReason::unusable(&n.column, f, w, n.kind))?;
                             out[at] = n.feature(v);
                             at += 1;
                         }

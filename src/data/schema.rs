@@ -1,6 +1,6 @@
 //! Schema inference: what each column holds, and whether it is clustered on.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::io::hash::FastSet as HashSet;
 use crate::io::table::{is_missing, Table};
 use crate::io::values::{parse_bool, parse_date_days, parse_number, Parsed};
@@ -229,11 +229,11 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
                     "every value missing: not clustered".to_string(),
                 )
             } else if has(&ov.id) {
-                (Kind::Identifier, "--id".to_string())
+                (Kind::Identifier, Param::Id.to_string())
             } else if has(&ov.numeric) {
-                (Kind::Numeric, "--numeric".to_string())
+                (Kind::Numeric, Param::Numeric.to_string())
             } else if has(&ov.categorical) {
-                (Kind::Categorical, "--categorical".to_string())
+                (Kind::Categorical, Param::Categorical.to_string())
             } else {
                 let why = match inferred {
                     Kind::Identifier | Kind::Text => "inferred; kept in the output, not clustered",
@@ -247,7 +247,7 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
                 kind,
                 clustered: kind.is_feature() && !dropped,
                 note: if dropped {
-                    "--drop: kept in the output, not clustered".into()
+                    format!("{}: kept in the output, not clustered", Param::Drop)
                 } else {
                     note
                 },

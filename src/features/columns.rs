@@ -1,7 +1,7 @@
-//! Finding the columns a feature builder needs: the one a flag names, else the first of a
-//! list of common names (compared ignoring case, spaces and underscores).
+//! Finding the columns a feature builder needs: the one a parameter names, else the first of
+//! a list of common names (compared ignoring case, spaces and underscores).
 
-use crate::error::{Error, Result};
+use crate::error::{ColumnParam, Error, Result};
 use crate::io::Source;
 
 /// How one column is looked for.
@@ -9,11 +9,11 @@ use crate::io::Source;
 pub struct Want<'a> {
     /// What the column holds, for messages ("customer id").
     pub role: &'static str,
-    /// The flag that names it ("--customer").
-    pub flag: &'static str,
-    /// The name given with the flag, if any.
+    /// The parameter that names it.
+    pub param: ColumnParam,
+    /// The name given with the parameter, if any.
     pub given: Option<&'a str>,
-    /// Common names tried in order when the flag is absent.
+    /// Common names tried in order when the parameter is absent.
     pub aliases: &'static [&'static str],
 }
 
@@ -39,7 +39,10 @@ pub fn find(src: &Source, w: &Want<'_>) -> Result<Option<usize>> {
             .map(Some)
             .ok_or_else(|| Error::UnknownColumn {
                 path: src.path().into(),
-                flag: w.flag.into(),
+                param: match w.param {
+                    ColumnParam::One(p) => p,
+                    ColumnParam::AmountOrQuantityPrice => crate::error::Param::Amount,
+                },
                 column: g.into(),
                 columns: listing(cols),
             });
@@ -50,27 +53,27 @@ pub fn find(src: &Source, w: &Want<'_>) -> Result<Option<usize>> {
         .find_map(|a| normals.iter().position(|n| *n == normal(a))))
 }
 
-/// Like [`find`], failing with a message naming the flag when the column is not found.
+/// Like [`find`], failing with a message naming the parameter when the column is not found.
 pub fn require(src: &Source, w: &Want<'_>) -> Result<usize> {
     find(src, w)?.ok_or_else(|| Error::NoColumn {
         path: src.path().into(),
         role: w.role.into(),
-        flag: w.flag.into(),
+        param: w.param,
         tried: w.aliases.join(", "),
         columns: listing(src.columns()),
     })
 }
 
-/// A [`Want`] from a flag's optional value.
+/// A [`Want`] from a parameter's optional value.
 pub fn want<'a>(
     role: &'static str,
-    flag: &'static str,
+    param: ColumnParam,
     given: &'a Option<String>,
     aliases: &'static [&'static str],
 ) -> Want<'a> {
     Want {
         role,
-        flag,
+        param,
         given: given.as_deref(),
         aliases,
     }

@@ -25,14 +25,13 @@ use super::columns::{find, require, want as w};
 use super::rejects::{detail, RejectLog};
 use super::rfm::normalise_id;
 use super::{id_order, parse_number, TimeOptions};
-use crate::error::{Error, Result};
+use crate::error::{ColumnParam, Error, Param, Result};
 use crate::io::dates::{day_of, parse_timestamp};
 use crate::io::format::push_decimal;
 use crate::io::hash::{hash_bytes, pair_key, Interner, KeyMap, KeySet, SmallDistinct};
 use crate::io::table::push_csv_field;
 use crate::io::Source;
 use std::io::Write;
-use std::path::Path;
 
 /// Output columns, in order.
 pub const EVENT_COLUMNS: [&str; 16] = [
@@ -119,15 +118,59 @@ impl EventColumns {
     /// Resolves the flags against the source's columns, detecting common names.
     pub fn resolve(src: &Source, f: &EventFlags) -> Result<EventColumns> {
         Ok(EventColumns {
-            user: require(src, &w("user id", "--user", &f.user, USER))?,
-            time: require(src, &w("event time", "--time", &f.time, TIME))?,
-            kind: require(src, &w("event type", "--type", &f.kind, KIND))?,
+            user: require(
+                src,
+                &w("user id", ColumnParam::One(Param::User), &f.user, USER),
+            )?,
+            time: require(
+                src,
+                &w("event time", ColumnParam::One(Param::Time), &f.time, TIME),
+            )?,
+            kind: require(
+                src,
+                &w(
+                    "event type",
+                    ColumnParam::One(Param::EventType),
+                    &f.kind,
+                    KIND,
+                ),
+            )?,
             optional: [
-                find(src, &w("session", "--session", &f.session, SESSION))?,
-                find(src, &w("product", "--product", &f.product, PRODUCT))?,
-                find(src, &w("category", "--category", &f.category, CATEGORY))?,
-                find(src, &w("brand", "--brand", &f.brand, BRAND))?,
-                find(src, &w("price", "--price", &f.price, PRICE))?,
+                find(
+                    src,
+                    &w(
+                        "session",
+                        ColumnParam::One(Param::Session),
+                        &f.session,
+                        SESSION,
+                    ),
+                )?,
+                find(
+                    src,
+                    &w(
+                        "product",
+                        ColumnParam::One(Param::Product),
+                        &f.product,
+                        PRODUCT,
+                    ),
+                )?,
+                find(
+                    src,
+                    &w(
+                        "category",
+                        ColumnParam::One(Param::CategoryColumn),
+                        &f.category,
+                        CATEGORY,
+                    ),
+                )?,
+                find(
+                    src,
+                    &w("brand", ColumnParam::One(Param::Brand), &f.brand, BRAND),
+                )?,
+                find(
+                    src,
+                    &w("price", ColumnParam::One(Param::Price), &f.price, PRICE),
+                )?,
             ],
             names: src.columns().to_vec(),
         })
@@ -580,13 +623,13 @@ fn rejects_err(e: std::io::Error) -> Error {
 }
 
 impl EventFeatures {
-    /// Writes the table as CSV with the [`EVENT_COLUMNS`] header, atomically.
-    pub fn write_csv(&self, path: &Path) -> Result<()> {
-        crate::io::write_atomic(path, |w| {
-            writeln!(w, "{}", EVENT_COLUMNS.join(","))?;
-            let mut line = Vec::with_capacity(160);
+    /// The table as CSV with the [`EVENT_COLUMNS`] header.
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut line = Vec::with_capacity(160 * (self.rows.len() + 1));
+        line.extend_from_slice(EVENT_COLUMNS.join(",").as_bytes());
+        line.push(b'\n');
+        {
             for r in &self.rows {
-                line.clear();
                 push_csv_field(&mut line, r.customer_id.as_bytes());
                 let _ = write!(
                     line,
@@ -603,10 +646,9 @@ impl EventFeatures {
                 line.push(b',');
                 push_decimal(&mut line, r.session_minutes);
                 line.push(b'\n');
-                w.write_all(&line)?;
             }
-            Ok(())
-        })
+        }
+        line
     }
 }
 

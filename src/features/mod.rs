@@ -10,7 +10,7 @@ pub mod rfm;
 pub use events::{EventColumns, EventFeatures, EventsBuilder, EVENT_COLUMNS};
 pub use rfm::{RfmBuilder, RfmColumns, RfmFeatures, RFM_COLUMNS};
 
-use crate::error::{Error, Result};
+use crate::error::{Param, ParamError, Result};
 use crate::io::dates;
 
 /// Options shared by both builders.
@@ -27,10 +27,13 @@ pub struct TimeOptions {
 pub fn parse_as_of(value: &str, dayfirst: bool) -> Result<i64> {
     dates::parse_timestamp(value.as_bytes(), dayfirst)
         .map(dates::day_of)
-        .ok_or_else(|| Error::BadFlag {
-            flag: "--as-of".into(),
-            value: value.into(),
-            expected: "not a date; use YYYY-MM-DD".into(),
+        .ok_or_else(|| {
+            ParamError::Invalid {
+                param: Param::AsOf,
+                value: value.into(),
+                expected: "not a date; use YYYY-MM-DD".into(),
+            }
+            .into()
         })
 }
 

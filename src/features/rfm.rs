@@ -19,14 +19,13 @@
 use super::columns::{find, require, want as w};
 use super::rejects::{detail, RejectLog};
 use super::{id_order, parse_number, quintile_scores, TimeOptions};
-use crate::error::{Error, Result};
+use crate::error::{ColumnParam, Error, Param, Result};
 use crate::io::dates::{day_of, parse_timestamp};
 use crate::io::format::push_decimal;
 use crate::io::hash::{hash_bytes, FastSet, Interner};
 use crate::io::table::push_csv_field;
 use crate::io::Source;
 use std::io::Write;
-use std::path::Path;
 
 /// Output columns, in order.
 pub const RFM_COLUMNS: [&str; 11] = [
@@ -127,17 +126,44 @@ const INVOICE: &[&str] = &[
 impl RfmColumns {
     /// Resolves the flags against the source's columns, detecting common names.
     pub fn resolve(src: &Source, f: &RfmFlags) -> Result<RfmColumns> {
-        let customer = require(src, &w("customer id", "--customer", &f.customer, CUSTOMER))?;
-        let date = require(src, &w("date", "--date", &f.date, DATE))?;
+        let customer = require(
+            src,
+            &w(
+                "customer id",
+                ColumnParam::One(Param::Customer),
+                &f.customer,
+                CUSTOMER,
+            ),
+        )?;
+        let date = require(
+            src,
+            &w("date", ColumnParam::One(Param::Date), &f.date, DATE),
+        )?;
         if f.amount.is_some() && (f.quantity.is_some() || f.price.is_some()) {
-            return Err(Error::Data(
-                "give either --amount or --quantity with --price, not both".into(),
-            ));
+            return Err(Error::Data(format!(
+                "give either {} or {} with {}, not both",
+                Param::Amount,
+                Param::Quantity,
+                Param::Price
+            )));
         }
-        let qw = w("quantity", "--quantity", &f.quantity, QUANTITY);
-        let pw = w("unit price", "--price", &f.price, PRICE);
+        let qw = w(
+            "quantity",
+            ColumnParam::One(Param::Quantity),
+            &f.quantity,
+            QUANTITY,
+        );
+        let pw = w(
+            "unit price",
+            ColumnParam::One(Param::Price),
+            &f.price,
+            PRICE,
+        );
         let value = if f.amount.is_some() {
-            Value::Amount(require(src, &w("amount", "--amount", &f.amount, AMOUNT))?)
+            Value::Amount(require(
+                src,
+                &w("amount", ColumnParam::One(Param::Amount), &f.amount, AMOUNT),
+            )?)
         } else if f.quantity.is_some() || f.price.is_some() {
             Value::QuantityPrice(require(src, &qw)?, require(src, &pw)?)
         } else {
@@ -147,14 +173,22 @@ impl RfmColumns {
                     src,
                     &w(
                         "amount (or quantity and unit price)",
-                        "--amount (or --quantity and --price)",
+                        ColumnParam::AmountOrQuantityPrice,
                         &None,
                         AMOUNT,
                     ),
                 )?),
             }
         };
-        let invoice = find(src, &w("invoice", "--invoice", &f.invoice, INVOICE))?;
+        let invoice = find(
+            src,
+            &w(
+                "invoice",
+                ColumnParam::One(Param::Invoice),
+                &f.invoice,
+                INVOICE,
+            ),
+        )?;
         Ok(RfmColumns {
             customer,
             date,
@@ -491,13 +525,13 @@ pub fn segment(r: u8, f: u8, m: u8) -> &'static str {
 }
 
 impl RfmFeatures {
-    /// Writes the table as CSV with the [`RFM_COLUMNS`] header, atomically.
-    pub fn write_csv(&self, path: &Path) -> Result<()> {
-        crate::io::write_atomic(path, |w| {
-            writeln!(w, "{}", RFM_COLUMNS.join(","))?;
-            let mut line = Vec::with_capacity(128);
+    /// The table as CSV with the [`RFM_COLUMNS`] header.
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut line = Vec::with_capacity(128 * (self.rows.len() + 1));
+        line.extend_from_slice(RFM_COLUMNS.join(",").as_bytes());
+        line.push(b'\n');
+        {
             for r in &self.rows {
-                line.clear();
                 push_csv_field(&mut line, r.customer_id.as_bytes());
                 let _ = write!(line, ",{},{},", r.recency_days, r.frequency);
                 push_decimal(&mut line, r.monetary);
@@ -510,10 +544,9 @@ impl RfmFeatures {
                     ",{},{},{},{}",
                     r.r_score, r.f_score, r.m_score, r.rfm_segment
                 );
-                w.write_all(&line)?;
             }
-            Ok(())
-        })
+        }
+        line
     }
 }
 

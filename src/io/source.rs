@@ -2,7 +2,9 @@
 //! behind one interface that streams the wanted columns of each row as text, so the feature
 //! builders never hold more than one row of input.
 
-use crate::error::{Error, Result};
+use super::format::push_csv_field;
+use super::table::{read_table, Table};
+use crate::error::{Error, Param, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +68,68 @@ pub struct Source {
     options: SourceOptions,
 }
 
+impl Table {
+    /// Reads a whole customer table from any source: CSV (delimiter, BOM and quoting detected,
+    /// mapped from the page cache), gzip-compressed CSV, a SQLite table or query, or Parquet.
+    /// SQLite and Parquet values become the text a CSV export of them would hold.
+    pub fn read(src: &Source) -> Result<Table> {
+        let t = std::time::Instant::now();
+        let mut table = match src.kind {
+            SourceKind::Csv { gzip: false } => return read_table(&src.path),
+            SourceKind::Csv { gzip: true } => {
+                let file = std::fs::File::open(&src.path).map_err(|e| Error::read(&src.path, e))?;
+                let mut bytes = Vec::new();
+                flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, file))
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::Csv {
+                        path: src.path.clone(),
+                        message: format!("{e} (is it a valid gzip file?)"),
+                    })?;
+                Table::from_csv_bytes(&src.path, bytes)?
+            }
+            SourceKind::Sqlite | SourceKind::Parquet => {
+                let mut bytes = Vec::new();
+                for (j, c) in src.columns.iter().enumerate() {
+                    if j > 0 {
+                        bytes.push(b',');
+                    }
+                    push_csv_field(&mut bytes, c.as_bytes());
+                }
+                bytes.push(b'\n');
+                let all: Vec<usize> = (0..src.columns.len()).collect();
+                let rows = src.scan(&all, &mut |_, fields| {
+                    for (j, f) in fields.iter().enumerate() {
+                        if j > 0 {
+                            bytes.push(b',');
+                        }
+                        push_csv_field(&mut bytes, f);
+                    }
+                    bytes.push(b'\n');
+                    Ok(())
+                })?;
+                if rows == 0 {
+                    return Err(Error::NoRows {
+                        path: src.path.clone(),
+                    });
+                }
+                Table::from_csv_bytes(&src.path, bytes)?
+            }
+        };
+        table.set_read_seconds(t.elapsed().as_secs_f64());
+        Ok(table)
+    }
+
+    /// Reads the whole table at `path` ([`Table::read`]); the kind comes from the name and the
+    /// first bytes, as [`Source::open`] decides it.
+    pub fn open(path: &Path, options: &SourceOptions) -> Result<Table> {
+        let plain = SourceKind::detect(path) == SourceKind::Csv { gzip: false };
+        if plain && options.table.is_none() && options.query.is_none() {
+            return read_table(path);
+        }
+        Table::read(&Source::open(path, options)?)
+    }
+}
+
 /// Receives each data row: its 1-based number and the wanted fields as text.
 pub type RowSink<'a> = dyn FnMut(u64, &[&[u8]]) -> Result<()> + 'a;
 
@@ -85,8 +149,10 @@ impl Source {
         let kind = SourceKind::detect(path);
         if kind != SourceKind::Sqlite && (options.table.is_some() || options.query.is_some()) {
             return Err(Error::Data(format!(
-                "{}: --table and --query apply to SQLite databases only (this file is read as {})",
+                "{}: {} and {} apply to SQLite databases only (this file is read as {})",
                 path.display(),
+                Param::Table,
+                Param::Query,
                 match kind {
                     SourceKind::Parquet => "Parquet",
                     _ => "CSV",
@@ -125,8 +191,10 @@ impl Source {
     /// Calls `sink(row, fields)` for every data row, in input order: `row` counts data rows
     /// from 1, `fields[i]` is column `wanted[i]` as text (empty when missing or NULL).
     /// Returns the number of rows read.
+    /// CSV delivers at most [`MAX_FIELDS`] fields a row; SQLite and Parquet any number.
     pub fn scan(&self, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
-        if wanted.len() > MAX_FIELDS || wanted.iter().any(|&w| w >= self.columns.len()) {
+        let csv = matches!(self.kind, SourceKind::Csv { .. });
+        if (csv && wanted.len() > MAX_FIELDS) || wanted.iter().any(|&w| w >= self.columns.len()) {
             return Err(Error::Data(format!(
                 "{}: internal error: bad column selection {wanted:?}",
                 self.path.display()
@@ -432,8 +500,10 @@ mod sqlite {
         if let Some(q) = &src.options.query {
             if src.options.table.is_some() {
                 return Err(Error::Data(format!(
-                    "{}: give --table or --query, not both",
-                    path.display()
+                    "{}: give {} or {}, not both",
+                    path.display(),
+                    Param::Table,
+                    Param::Query
                 )));
             }
             return Ok(q.clone());
@@ -457,11 +527,13 @@ mod sqlite {
             None if tables.len() == 1 => tables[0].clone(),
             None => {
                 return Err(Error::Data(format!(
-                "{}: {} tables; pick one with --table (the database has: {}) or pass --query SQL",
-                path.display(),
-                if tables.is_empty() { "no" } else { "several" },
-                tables.join(", ")
-            )))
+                    "{}: {} tables; pick one with {} (the database has: {}) or pass {} SQL",
+                    path.display(),
+                    if tables.is_empty() { "no" } else { "several" },
+                    Param::Table,
+                    tables.join(", "),
+                    Param::Query
+                )))
             }
         };
         Ok(format!("SELECT * FROM {}", quote_ident(&table)))
@@ -493,11 +565,8 @@ mod sqlite {
                     ValueRef::Text(t) | ValueRef::Blob(t) => b.extend_from_slice(t),
                 }
             }
-            let mut fields: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-            for (f, b) in fields.iter_mut().zip(&bufs) {
-                *f = b;
-            }
-            sink(n, &fields[..wanted.len()])?;
+            let fields: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+            sink(n, &fields)?;
         }
         Ok(n)
     }
@@ -595,11 +664,8 @@ mod parquet_src {
                     }
                 }
             }
-            let mut fields: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-            for (f, b) in fields.iter_mut().zip(&bufs) {
-                *f = b;
-            }
-            sink(n, &fields[..wanted.len()])?;
+            let fields: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+            sink(n, &fields)?;
         }
         Ok(n)
     }

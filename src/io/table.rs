@@ -38,6 +38,7 @@ pub struct Table {
     row_start: Vec<u64>,
     field_end: Vec<u32>,
     row_no: Vec<u64>,
+    read_seconds: Option<f64>,
 }
 
 /// The file's bytes after any BOM: mapped from the page cache when possible (no copy, no
@@ -177,6 +178,38 @@ impl Table {
         unquote(self.raw_field(i, j))
     }
 
+    /// Records how long reading the table took.
+    pub(crate) fn set_read_seconds(&mut self, s: f64) {
+        self.read_seconds = Some(s);
+    }
+
+    /// Seconds it took to read the table from its file, when it was read from one.
+    pub fn read_seconds(&self) -> Option<f64> {
+        self.read_seconds
+    }
+
+    /// Fails when most rows do not have the header's number of fields: the file then mixes
+    /// delimiters or is malformed, and rejecting row by row would reject nearly everything.
+    pub fn check_well_formed(&self) -> Result<()> {
+        let total = self.rows_in();
+        if self.row_no.is_empty() || self.ragged.len() as u64 * 2 > total {
+            if let Some(r) = self.ragged.first() {
+                return Err(Error::Data(format!(
+                    "{}: {} of {total} data rows do not have the header's {} fields (delimiter {}); \
+                     row {} (line {}) has {}; the file seems to mix delimiters or to be malformed",
+                    self.path.display(),
+                    self.ragged.len(),
+                    self.n_cols(),
+                    delimiter_name(self.delimiter),
+                    r.row,
+                    r.line,
+                    r.fields.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Index of the column named `name`, if any.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
@@ -314,17 +347,23 @@ const MIN_PART: usize = 4 << 20;
 /// line breaks). Rows with the wrong number of fields are set aside in `ragged`; bytes that are
 /// not UTF-8 stop the read with the row number.
 pub fn read_table(path: &Path) -> Result<Table> {
-    parse_table(path, load(path)?)
+    let t = std::time::Instant::now();
+    let mut table = parse_table(path, load(path)?)?;
+    table.read_seconds = Some(t.elapsed().as_secs_f64());
+    Ok(table)
 }
 
 impl Table {
     /// Parses a delimited table held in memory (a request body, a derived table) exactly as
     /// [`read_table`] parses a file; `name` stands for the file in messages.
     pub fn from_csv_bytes(name: &Path, mut bytes: Vec<u8>) -> Result<Table> {
+        let t = std::time::Instant::now();
         if bytes.starts_with(b"\xEF\xBB\xBF") {
             bytes.drain(..3);
         }
-        parse_table(name, Bytes::Owned(bytes))
+        let mut table = parse_table(name, Bytes::Owned(bytes))?;
+        table.read_seconds = Some(t.elapsed().as_secs_f64());
+        Ok(table)
     }
 }
 
@@ -445,19 +484,6 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
         at = s as usize;
         ragged.push(RaggedRow { row, line, fields });
     }
-    if row_no.is_empty() || ragged.len() as u64 * 2 > total {
-        let r = &ragged[0];
-        return Err(Error::Data(format!(
-            "{}: {} of {total} data rows do not have the header's {d} fields (delimiter {}); \
-             row {} (line {}) has {}; the file seems to mix delimiters or to be malformed",
-            path.display(),
-            ragged.len(),
-            delimiter_name(delimiter),
-            r.row,
-            r.line,
-            r.fields.len()
-        )));
-    }
     Ok(Table {
         path: path.into(),
         delimiter,
@@ -467,6 +493,7 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
         row_start,
         field_end,
         row_no,
+        read_seconds: None,
     })
 }
 

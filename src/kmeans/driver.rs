@@ -146,19 +146,17 @@ fn mean_variance(x: &[f32], d: usize) -> f64 {
         / d as f64
 }
 
-/// Labels, squared distances and inertia against `centroids`, all in f64.
+/// Squared distances of every point to its centroid (`centroids` row-major k×d) and their
+/// sum in a fixed order (per chunk, chunks in order), all in f64.
 pub fn exact_distances(x: &[f32], d: usize, centroids: &[f32], labels: &[u32]) -> (Vec<f64>, f64) {
-    let sq: Vec<f64> = x
-        .par_chunks(d)
-        .zip(labels.par_iter())
-        .map(|(p, &l)| {
-            let c = &centroids[l as usize * d..(l as usize + 1) * d];
-            p.iter()
-                .zip(c)
-                .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-                .sum()
-        })
-        .collect();
+    let n = x.len() / d.max(1);
+    let (Ok(xv), Ok(cv)) = (
+        ArrayView2::from_shape((n, d), x),
+        ArrayView2::from_shape((centroids.len() / d.max(1), d), centroids),
+    ) else {
+        return (Vec::new(), 0.0);
+    };
+    let sq = super::assign::sq_distances(xv, labels, cv);
     let inertia = sq
         .par_chunks(ROWS_PER_CHUNK)
         .map(|c| c.iter().sum::<f64>())

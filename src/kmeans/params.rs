@@ -1,5 +1,6 @@
 //! k-means parameters: a plain struct with a builder, validated by `check` before any work.
 
+pub use crate::error::ParamError;
 use serde::{Deserialize, Serialize};
 
 /// How initial centroids are chosen.
@@ -37,23 +38,6 @@ pub enum Algorithm {
     Lloyd,
     /// Lloyd with Hamerly's bounds.
     Hamerly,
-}
-
-/// One validation rule that parameters broke.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ParamError {
-    /// k must be positive.
-    #[error("k must be at least 1")]
-    KZero,
-    /// n-init must be positive.
-    #[error("n-init must be at least 1")]
-    NInitZero,
-    /// max-iter must be positive.
-    #[error("max-iter must be at least 1")]
-    MaxIterZero,
-    /// tol must be a finite non-negative number.
-    #[error("tol must be finite and >= 0, got {0}")]
-    Tol(f64),
 }
 
 /// Parameters of a k-means fit.

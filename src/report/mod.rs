@@ -1,4 +1,5 @@
-//! Writing results: atomic files, label tables, and the report (Markdown, HTML, CSV, plots).
+//! Writing results: the labelled tables, the model, the report (Markdown, HTML, CSV, plots)
+//! and the run's summary; [`write_dir`] writes everything a segmentation produces.
 
 pub mod dendrogram;
 pub mod html;
@@ -6,6 +7,9 @@ pub mod input;
 pub mod markdown;
 pub mod plots;
 pub mod profile_csv;
+pub mod run;
+pub mod summary;
+pub mod tables;
 pub mod write;
 
 pub use crate::analysis::correlation;
@@ -13,4 +17,7 @@ pub use input::{
     feature_sample, scatter_sample, ColumnInfo, FeatureSample, ReportInput, HISTOGRAM_MAX,
     SCATTER_MAX,
 };
+pub use run::{prepare_out_dir, report_input, write_dir, write_dir_observed};
+pub use summary::RunSummary;
+pub use tables::{rejects_path, write_rejects, write_scored, write_segments, Scored};
 pub use write::{write_report, ReportFiles};

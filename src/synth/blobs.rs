@@ -1,6 +1,6 @@
 //! Isotropic Gaussian blobs (like scikit-learn's `make_blobs`): a numeric CSV `x0..x{D-1}`.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ParamError, Result};
 use crate::io::AtomicFile;
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
@@ -38,15 +38,10 @@ pub fn blob_centers(spec: &BlobsSpec) -> Vec<Vec<f64>> {
 
 fn check_spec(spec: &BlobsSpec) -> Result<()> {
     if spec.dims == 0 || spec.centers == 0 {
-        return Err(Error::Data(
-            "blobs need --dims and --centers of at least 1".into(),
-        ));
+        return Err(ParamError::BlobsZero.into());
     }
     if !spec.std.is_finite() || spec.std < 0.0 {
-        return Err(Error::Data(format!(
-            "--std must be finite and >= 0, got {}",
-            spec.std
-        )));
+        return Err(ParamError::Std(spec.std).into());
     }
     Ok(())
 }

@@ -187,8 +187,9 @@ pub(crate) fn start(
     if max_groups == 0 || 8 * row_f > binding {
         return Err(Error::Unsupported(format!(
             "k = {k} with {d} features needs {} bytes of partial sums per workgroup, more than \
-             this GPU can bind; use --backend cpu",
-            4 * row_f
+             this GPU can bind; use {cpu}",
+            4 * row_f,
+            cpu = crate::error::Param::Backend.set("cpu")
         )));
     }
     let max_x = max_groups_x.max(1) as u64;

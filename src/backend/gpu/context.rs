@@ -210,7 +210,8 @@ impl GpuContext {
     pub(crate) fn check_alive(&self) -> Result<()> {
         if let Some(m) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Err(Error::Gpu(format!(
-                "the GPU device was lost ({m}); rerun with --backend cpu"
+                "the GPU device was lost ({m}); rerun with {cpu}",
+                cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
         if let Some(m) = self
@@ -235,7 +236,8 @@ impl GpuContext {
         let o = pollster::block_on(oom.pop());
         if let Some(e) = o {
             return Err(Error::Gpu(format!(
-                "out of GPU memory while {what} ({e}); use --backend cpu or less data"
+                "out of GPU memory while {what} ({e}); use {cpu} or less data",
+                cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
         if let Some(e) = v {

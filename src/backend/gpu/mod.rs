@@ -131,7 +131,8 @@ pub fn unsupported_dims(d: usize) -> Option<String> {
     (d > MAX_DIMS).then(|| {
         format!(
             "the GPU kernels support at most {MAX_DIMS} features and this data has {d}; \
-             use --backend cpu (or auto, which routes it to the CPU), or reduce the features"
+             use {cpu} (or auto, which routes it to the CPU), or reduce the features",
+            cpu = crate::error::Param::Backend.set("cpu")
         )
     })
 }
@@ -208,7 +209,8 @@ impl Backend for GpuBackend {
         }
         if n > u32::MAX as usize - 1 {
             return Err(Error::Unsupported(format!(
-                "{n} points exceed the GPU kernels' 32-bit indices; use --backend cpu"
+                "{n} points exceed the GPU kernels' 32-bit indices; use {cpu}",
+                cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
         // Compile the kernels for this d now, so their one-off cost is not counted as iterations.

@@ -167,7 +167,8 @@ impl Pipelines {
             if ppt == 1 {
                 return Err(Error::Unsupported(format!(
                     "k = {k} with {d} features needs more loop iterations per shader invocation \
-                     than '{adapter}' runs correctly; use --backend cpu"
+                     than '{adapter}' runs correctly; use {cpu}",
+                    cpu = crate::error::Param::Backend.set("cpu")
                 )));
             }
             ppt /= 2;

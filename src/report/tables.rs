@@ -2,8 +2,8 @@
 //! reproducing every original column, formatted in parallel and written through one buffered,
 //! atomic file.
 
-use super::cluster_stage::NOISE;
-use crate::data::clean::{Origin, Reject};
+use crate::cluster::NOISE;
+use crate::data::reject::{Origin, Reject};
 use crate::error::{Error, Result};
 use crate::io::format::{push_fixed4, push_u64};
 use crate::io::table::push_csv_field;
@@ -156,7 +156,7 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
         for r in rejects {
             push_u64(out, r.row);
             out.push(b',');
-            push_csv_field(out, r.reason.as_bytes());
+            push_csv_field(out, r.reason.to_string().as_bytes());
             match r.origin {
                 Origin::Row(i) => push_row_fields(out, table, i),
                 Origin::Ragged(g) => {
@@ -175,6 +175,42 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
             out.push(b'\n');
         }
     })
+}
+
+/// `scored.csv` → `scored.rejects.csv`, beside it.
+pub fn rejects_path(output: &Path) -> std::path::PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scored".into());
+    output.with_file_name(format!("{stem}.rejects.csv"))
+}
+
+/// Writes a table scored by a model as `output` (the layout of `segments.csv`) and, when some
+/// rows could not be scored, their rejects beside it; returns the rejects file if written.
+pub fn write_scored(
+    output: &Path,
+    table: &Table,
+    model: &crate::pipeline::SegmentModel,
+    scores: &crate::pipeline::Scores,
+) -> Result<Option<std::path::PathBuf>> {
+    write_segments(
+        output,
+        table,
+        &Scored {
+            rows: &scores.kept,
+            labels: &scores.labels,
+            names: &model.segment_names,
+            pcs: scores.pcs.as_deref(),
+            distances: &scores.distances,
+        },
+    )?;
+    if scores.rejects.is_empty() {
+        return Ok(None);
+    }
+    let p = rejects_path(output);
+    write_rejects(&p, table, &scores.rejects)?;
+    Ok(Some(p))
 }
 
 #[cfg(test)]

@@ -2,10 +2,11 @@
 //! convergence test) on each backend, timed, with the labels compared against the CPU's.
 
 use crate::backend::{dispatch, gpu, Assign, Backend, BackendChoice, Problem, WithBackend};
-use crate::data::read_numeric_csv;
-use crate::error::{Error, Result};
+use crate::error::{Error, ParamError, Result};
+use crate::io::Table;
 use crate::kmeans::init::{initial_centroids, rng_from_seed};
 use crate::kmeans::Init;
+use crate::pipeline::numeric::NumericTable;
 use crate::synth::{blobs_matrix, BlobsSpec};
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
@@ -124,7 +125,7 @@ impl WithBackend for TimedLloyd<'_> {
 
 fn load(cmd: &BenchCommand) -> Result<Array2<f32>> {
     match &cmd.input {
-        Some(path) => Ok(read_numeric_csv(path)?.values),
+        Some(path) => Ok(NumericTable::from_table(&Table::open(path, &Default::default())?)?.values),
         None => Ok(blobs_matrix(&BlobsSpec {
             rows: cmd.rows,
             dims: cmd.dims,
@@ -139,9 +140,7 @@ fn load(cmd: &BenchCommand) -> Result<Array2<f32>> {
 /// Runs the benchmark: one row per requested backend, in the order asked.
 pub fn run_bench(cmd: &BenchCommand) -> Result<BenchReport> {
     if cmd.k == 0 || cmd.iters == 0 {
-        return Err(Error::Data(
-            "bench needs --k and --iters of at least 1".into(),
-        ));
+        return Err(ParamError::BenchZero.into());
     }
     let x = load(cmd)?;
     let (n, d) = x.dim();
@@ -267,4 +266,18 @@ pub fn table(rows: &[BenchRow]) -> String {
         s += &line(c);
     }
     s
+}
+
+/// CPU seconds (user + system) of this process so far, from /proc (0 where unavailable): on a
+/// shared machine it measures the work done even when other jobs take the wall clock.
+pub fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
 }

@@ -1,48 +1,40 @@
-//! Flag-to-configuration glue for `features` and the log generators, kept apart from
-//! `main.rs` so the subcommands of other issues merge cleanly.
+//! Flags to library parameters for `features`, `run --from` and the log generators.
 
-use crate::cli::{
+use super::args::{
     EventsArgs, EventsGenArgs, FeaturesCommand, FromArgs, FromKind, LogArgs, RfmArgs,
     TransactionsArgs,
 };
-use segmenter::commands::{run_features as run, FeatureKind, FeaturesCommand as Cmd};
+use super::text;
+use segmenter::error::Param;
 use segmenter::features::events::EventFlags;
 use segmenter::features::rfm::RfmFlags;
 use segmenter::features::{parse_as_of, TimeOptions};
 use segmenter::io::SourceOptions;
+use segmenter::pipeline::derive::{Derivation, FeatureKind};
 use segmenter::synth::{generate_events as gen_events, generate_transactions as gen_tx};
 use segmenter::synth::{EventsOutput, EventsSpec, TransactionsSpec};
 use segmenter::{Error, Result};
 
-fn command(log: LogArgs, kind: FeatureKind, threads: Option<usize>) -> Result<(Cmd, bool)> {
-    let as_of = log
-        .as_of
-        .as_deref()
-        .map(|v| parse_as_of(v, log.dayfirst))
-        .transpose()?;
-    Ok((
-        Cmd {
-            input: log.file,
-            source: SourceOptions {
-                table: log.table,
-                query: log.query,
-            },
-            output: log.output,
-            rejects: log.rejects,
-            time: TimeOptions {
-                as_of,
-                dayfirst: log.dayfirst,
-            },
-            kind,
-            threads,
-        },
-        log.json,
-    ))
+fn derivation(
+    kind: FeatureKind,
+    table: Option<String>,
+    query: Option<String>,
+    as_of: Option<&str>,
+    dayfirst: bool,
+    threads: Option<usize>,
+) -> Result<Derivation> {
+    let as_of = as_of.map(|v| parse_as_of(v, dayfirst)).transpose()?;
+    Ok(Derivation {
+        kind,
+        source: SourceOptions { table, query },
+        time: TimeOptions { as_of, dayfirst },
+        threads,
+    })
 }
 
 /// `segmenter features rfm|events`.
 pub fn run_features(f: FeaturesCommand) -> Result<String> {
-    let (cmd, json) = match f {
+    let (log, kind, threads): (LogArgs, FeatureKind, Option<usize>) = match f {
         FeaturesCommand::Rfm(RfmArgs {
             log,
             customer,
@@ -51,7 +43,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
             quantity,
             price,
             invoice,
-        }) => command(
+        }) => (
             log,
             FeatureKind::Rfm(RfmFlags {
                 customer,
@@ -62,7 +54,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
                 invoice,
             }),
             None,
-        )?,
+        ),
         FeaturesCommand::Events(EventsArgs {
             log,
             user,
@@ -74,7 +66,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
             brand,
             price,
             threads,
-        }) => command(
+        }) => (
             log,
             FeatureKind::Events(EventFlags {
                 user,
@@ -87,15 +79,21 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
                 price,
             }),
             threads,
-        )?,
+        ),
     };
-    let s = run(&cmd)?;
-    if json {
-        serde_json::to_string_pretty(&s)
-            .map(|s| s + "\n")
-            .map_err(|e| Error::Data(e.to_string()))
+    let d = derivation(
+        kind,
+        log.table,
+        log.query,
+        log.as_of.as_deref(),
+        log.dayfirst,
+        threads,
+    )?;
+    let (s, _) = d.write(&log.file, &log.output, log.rejects.as_deref())?;
+    if log.json {
+        super::json(&s)
     } else {
-        Ok(s.to_text())
+        Ok(text::features(&s))
     }
 }
 
@@ -129,7 +127,13 @@ pub fn generate_events(a: EventsGenArgs) -> Result<String> {
             " (table events)",
         ),
         (None, Some(o)) => (gen_events(&spec, EventsOutput::Csv(o))?, o, ""),
-        (None, None) => return Err(Error::Data("give -o FILE or --sqlite FILE".into())),
+        (None, None) => {
+            return Err(Error::Data(format!(
+                "give {} FILE or {} FILE",
+                Param::Output,
+                Param::Sqlite
+            )))
+        }
     };
     Ok(format!(
         "wrote {n} events of {} users to {}{what}\n",
@@ -138,14 +142,10 @@ pub fn generate_events(a: EventsGenArgs) -> Result<String> {
     ))
 }
 
-/// `segmenter run --from`: derives the customer table and adapts `run` to it; returns the
-/// derivation's summary text (empty without --from).
-pub fn prepare_run_from(
-    from: FromArgs,
-    run: &mut segmenter::commands::RunCommand,
-) -> Result<String> {
+/// `segmenter run --from`: the derivation the flags ask for, if any.
+pub fn run_from(from: FromArgs) -> Result<Option<Derivation>> {
     let Some(kind) = from.from else {
-        return Ok(String::new());
+        return Ok(None);
     };
     let kind = match kind {
         FromKind::Transactions => FeatureKind::Rfm(RfmFlags {
@@ -167,22 +167,13 @@ pub fn prepare_run_from(
             price: from.price,
         }),
     };
-    let as_of = from
-        .as_of
-        .as_deref()
-        .map(|v| parse_as_of(v, from.dayfirst))
-        .transpose()?;
-    let s = segmenter::commands::features::prepare_run_from(
-        &kind,
-        SourceOptions {
-            table: from.table,
-            query: from.query,
-        },
-        TimeOptions {
-            as_of,
-            dayfirst: from.dayfirst,
-        },
-        run,
-    )?;
-    Ok(s.to_text())
+    derivation(
+        kind,
+        from.table,
+        from.query,
+        from.as_of.as_deref(),
+        from.dayfirst,
+        None,
+    )
+    .map(Some)
 }

@@ -1,24 +1,22 @@
-//! The clustering stage of `run`: chooses k with the k-means elbow sweep when an algorithm
-//! needs one, then runs `--algorithm` and every `--compare` algorithm on the same scaled
-//! matrix, on one backend, each timed.
+//! The clustering stage: chooses k with the k-means elbow sweep when an algorithm needs one,
+//! then runs the algorithm and every compared one on the same scaled matrix, on one backend,
+//! each timed and reported to the observer.
 
 use crate::analysis::{self, KChoice};
 use crate::backend::{Backend, DeviceInfo, WithBackend};
 use crate::cluster::dbscan::{dbscan, suggest_eps, DbscanParams, EpsSuggestion};
-use crate::cluster::kprototypes::{self, KPrototypesModel, KPrototypesParams};
+use crate::cluster::kprototypes::{self, split_mixed, KPrototypesModel, KPrototypesParams};
 use crate::cluster::ward::{hierarchical, Dendrogram, HierarchicalParams};
 use crate::cluster::ClusterAlgorithm;
-use crate::data::prep::{Prep, Transform};
-use crate::data::Kind;
+use crate::data::prep::Prep;
 use crate::error::{Error, Result};
-use crate::kmeans::{fit_uploaded, Fit, KMeansParams, Start, Uploaded};
+use crate::kmeans::{fit_uploaded, nearest, sq_distances, Fit, KMeansParams, Start, Uploaded};
 use ndarray::{Array2, ArrayView2, Axis};
-use rayon::prelude::*;
 use std::ops::RangeInclusive;
 use std::time::Instant;
 
-use super::run::KSpec;
-use super::score::nearest_centroids;
+use super::observer::{Observer, Stage, StageTimes};
+use super::params::KSpec;
 
 pub use crate::cluster::NOISE;
 
@@ -114,14 +112,16 @@ pub struct Clustered {
 /// Elbow sweep (on a sample when large) when k is auto and some algorithm takes k, then every
 /// requested algorithm on one backend.
 pub struct ClusterJob<'a> {
+    /// Told as the sweep, the clustering and the comparison start and end.
+    pub observer: &'a mut dyn Observer,
+    /// Where their seconds are recorded.
+    pub times: &'a mut StageTimes,
     /// Scaled, one-hot encoded rows.
     pub x: ArrayView2<'a, f32>,
     /// The transforms that made `x` (k-prototypes splits it back into columns).
     pub prep: &'a Prep,
     /// k or auto.
     pub k: KSpec,
-    /// Range of the sweep.
-    pub k_range: RangeInclusive<usize>,
     /// k-means parameters (k is set per fit).
     pub params: KMeansParams,
     /// Rows of the sweep's exact silhouette.
@@ -132,64 +132,6 @@ pub struct ClusterJob<'a> {
     pub algorithms: Vec<ClusterAlgorithm>,
     /// Their settings.
     pub settings: AlgorithmSettings,
-}
-
-/// Columns k-prototypes treats as categorical: categorical and boolean ones.
-pub fn categorical_columns(prep: &Prep) -> usize {
-    prep.transforms
-        .iter()
-        .filter(|t| match t {
-            Transform::Numeric(n) => n.kind == Kind::Boolean,
-            Transform::Categorical(_) => true,
-        })
-        .count()
-}
-
-/// Numeric features and categorical codes of the one-hot matrix, for k-prototypes: each
-/// one-hot block becomes its level code and each boolean its 0/1 code; other features stay
-/// numeric.
-pub fn split_mixed(x: ArrayView2<'_, f32>, prep: &Prep) -> (Array2<f32>, Array2<u32>) {
-    enum Part {
-        Num(usize),
-        Cat(usize, usize),
-    }
-    let mut parts = Vec::new();
-    let mut at = 0;
-    for t in &prep.transforms {
-        match t {
-            Transform::Numeric(n) if n.kind == Kind::Boolean => parts.push(Part::Cat(at, 1)),
-            Transform::Numeric(_) => parts.push(Part::Num(at)),
-            Transform::Categorical(c) => parts.push(Part::Cat(at, c.width())),
-        }
-        at += t.width();
-    }
-    let dn = parts.iter().filter(|p| matches!(p, Part::Num(_))).count();
-    let dc = parts.len() - dn;
-    let n = x.nrows();
-    let mut xn = Array2::<f32>::zeros((n, dn));
-    let mut xc = Array2::<u32>::zeros((n, dc));
-    for ((row, mut rn), mut rc) in x.rows().into_iter().zip(xn.rows_mut()).zip(xc.rows_mut()) {
-        let (mut jn, mut jc) = (0, 0);
-        for p in &parts {
-            match *p {
-                Part::Num(j) => {
-                    rn[jn] = row[j];
-                    jn += 1;
-                }
-                Part::Cat(j, 1) => {
-                    rc[jc] = u32::from(row[j] > 0.5);
-                    jc += 1;
-                }
-                Part::Cat(j, w) => {
-                    // A level unseen in training and without an `other` feature has no 1 in
-                    // its block: code `w` then mismatches every prototype's mode.
-                    rc[jc] = (0..w).find(|&l| row[j + l] > 0.5).unwrap_or(w) as u32;
-                    jc += 1;
-                }
-            }
-        }
-    }
-    (xn, xc)
 }
 
 /// Mean of every cluster's rows (noise left out), k × d, in f64 then rounded.
@@ -218,25 +160,7 @@ fn distances_to(
     labels: &[u32],
     centres: ArrayView2<'_, f32>,
 ) -> (Vec<f32>, f64) {
-    let d = x.ncols().max(1);
-    let x = x.as_standard_layout();
-    let xs = x.as_slice().unwrap_or(&[]);
-    let sq: Vec<f64> = xs
-        .par_chunks(d)
-        .zip(labels.par_iter())
-        .map(|(row, &l)| {
-            if l == NOISE {
-                return f64::NAN;
-            }
-            row.iter()
-                .zip(centres.row(l as usize))
-                .map(|(&a, &b)| {
-                    let t = a as f64 - b as f64;
-                    t * t
-                })
-                .sum()
-        })
-        .collect();
+    let sq = sq_distances(x, labels, centres);
     // fold from +0.0: an empty f64 sum is -0.0, printed as "-0" when every row is noise.
     let total = sq.iter().filter(|s| s.is_finite()).fold(0.0, |a, b| a + b);
     (sq.iter().map(|&s| s.sqrt() as f32).collect(), total)
@@ -283,7 +207,11 @@ fn from_centres(
 impl ClusterJob<'_> {
     /// The sweep: chosen k, the chosen k's sweep fit (reusable when it saw every row), the
     /// rows it saw.
-    fn sweep<B: Backend>(&self, backend: &B) -> Result<(KChoice, Option<Fit>, usize)> {
+    fn sweep<B: Backend>(
+        &self,
+        backend: &B,
+        k_range: RangeInclusive<usize>,
+    ) -> Result<(KChoice, Option<Fit>, usize)> {
         let n = self.x.nrows();
         let sample = (n > self.sweep_sample).then(|| {
             let idx = analysis::sample_indices(n, self.sweep_sample, self.params.seed);
@@ -296,12 +224,7 @@ impl ClusterJob<'_> {
             n_init: 1,
             ..self.params.clone()
         };
-        let fits = analysis::sweep_k(
-            &data,
-            self.k_range.clone(),
-            &sweep_params,
-            self.silhouette_sample,
-        )?;
+        let fits = analysis::sweep_k(&data, k_range, &sweep_params, self.silhouette_sample)?;
         let scores: Vec<_> = fits.iter().map(|(s, _)| s.clone()).collect();
         let c = analysis::choose_k(&scores);
         let chosen = fits.into_iter().find(|(s, _)| s.k == c.k).map(|(_, f)| f);
@@ -338,15 +261,8 @@ impl ClusterJob<'_> {
             }
         };
         let k = fit.model.centroids.nrows();
-        let centroids: Vec<Vec<f32>> = fit
-            .model
-            .centroids
-            .rows()
-            .into_iter()
-            .map(|r| r.to_vec())
-            .collect();
         // Label with the function predict uses, so run and predict agree row for row.
-        let (labels, sq) = nearest_centroids(self.x, &centroids);
+        let (labels, sq) = nearest(self.x, fit.model.centroids.view());
         Ok(AlgoRun {
             algorithm: ClusterAlgorithm::Kmeans,
             labels,
@@ -465,33 +381,49 @@ impl WithBackend for ClusterJob<'_> {
     type Output = Clustered;
 
     fn run<B: Backend>(self, backend: &B) -> Result<Clustered> {
-        let t0 = Instant::now();
         let needs_k = self.algorithms.iter().any(|a| a.takes_k());
         let mut choice = None;
         let mut sweep_rows = 0;
         let mut swept: Option<(Fit, bool)> = None;
-        let k = match self.k {
-            KSpec::Fixed(k) => k,
-            KSpec::Auto if needs_k => {
-                let (c, fit, rows) = self.sweep(backend)?;
+        let mut sweep_seconds = 0.0;
+        let k = match &self.k {
+            KSpec::Fixed(k) => *k,
+            KSpec::Auto(range) if needs_k => {
+                self.observer.started(Stage::ChooseK);
+                let t0 = Instant::now();
+                let r = self.sweep(backend, range.clone());
+                sweep_seconds = t0.elapsed().as_secs_f64();
+                self.observer
+                    .finished(Stage::ChooseK, sweep_seconds, r.is_ok());
+                let (c, fit, rows) = r?;
                 let k = c.k;
                 swept = fit.map(|f| (f, rows == self.x.nrows()));
                 sweep_rows = rows;
                 choice = Some(c);
                 k
             }
-            KSpec::Auto => 0,
+            KSpec::Auto(_) => 0,
         };
-        let sweep_seconds = t0.elapsed().as_secs_f64();
         let mut runs = Vec::with_capacity(self.algorithms.len());
         let mut skipped = Vec::new();
         for (i, &a) in self.algorithms.iter().enumerate() {
+            if i < 2 {
+                self.observer.started(if i == 0 {
+                    Stage::Cluster
+                } else {
+                    Stage::Compare
+                });
+            }
             let run = match a {
                 ClusterAlgorithm::Kmeans => self.kmeans(backend, k, swept.take()),
                 ClusterAlgorithm::Dbscan => self.dbscan(),
                 ClusterAlgorithm::Hierarchical => self.hierarchical(backend, k),
                 ClusterAlgorithm::Kprototypes => self.kprototypes(k),
             };
+            if i == 0 {
+                let secs = run.as_ref().map_or(0.0, |r| r.seconds);
+                self.observer.finished(Stage::Cluster, secs, run.is_ok());
+            }
             match run {
                 Ok(r) => runs.push(r),
                 // Only the algorithm whose segments are written must succeed; a compared one
@@ -502,6 +434,17 @@ impl WithBackend for ClusterJob<'_> {
         }
         if runs.is_empty() {
             return Err(Error::Data("no clustering algorithm to run".into()));
+        }
+        if choice.is_some() {
+            self.times.record(Stage::ChooseK, sweep_seconds);
+        }
+        self.times.record(Stage::Cluster, runs[0].seconds);
+        if self.algorithms.len() > 1 {
+            let compare: f64 = runs[1..].iter().map(|r| r.seconds).sum();
+            self.observer.finished(Stage::Compare, compare, true);
+            if runs.len() > 1 {
+                self.times.record(Stage::Compare, compare);
+            }
         }
         Ok(Clustered {
             runs,

@@ -49,8 +49,9 @@ pub struct InfoArgs {
 /// `segmenter run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Customer table: CSV with a header row; `,` `;` or tab detected; UTF-8 (a BOM is fine).
-    /// With --from, a transaction or event log (CSV, .csv.gz, SQLite or Parquet).
+    /// Customer table: CSV with a header row (`,` `;` or tab detected; UTF-8, a BOM is fine),
+    /// .csv.gz, SQLite (.db, .sqlite; see --table, --query) or Parquet. With --from, a
+    /// transaction or event log in any of these formats.
     pub file: PathBuf,
     #[command(flatten)]
     pub from: FromArgs,
@@ -550,11 +551,11 @@ pub struct FromArgs {
     /// The input is a log to derive one row per customer from.
     #[arg(long, value_enum)]
     pub from: Option<FromKind>,
-    /// SQLite: the table to read.
-    #[arg(long, requires = "from")]
+    /// SQLite: the table to read (default: the only one).
+    #[arg(long)]
     pub table: Option<String>,
-    /// SQLite: a query to read instead of a table.
-    #[arg(long, requires = "from")]
+    /// SQLite: a query whose result is read instead of a table.
+    #[arg(long)]
     pub query: Option<String>,
     /// Reference date for recency and tenure (default: the day after the latest date).
     #[arg(long, value_name = "DATE", requires = "from")]

@@ -1,18 +1,109 @@
-//! `segmenter kmeans FILE`: k-means on a numeric CSV, every column a feature.
+//! A numeric table for plain k-means (`segmenter kmeans`): every column a feature, every
+//! field a finite number, the first bad field named by row and column.
 
 use crate::backend::{dispatch, Backend, BackendChoice, Problem, WithBackend};
-use crate::data::read_numeric_csv;
-use crate::data::NumericTable;
-use crate::error::{Error, Result};
-use crate::io::write_labels;
+use crate::error::{Error, ParamError, Result};
+use crate::io::{write_labels, Table};
 use crate::kmeans::{fit_uploaded, Fit, KMeansParams, Start, Uploaded};
+use ndarray::Array2;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// A validated `kmeans` invocation.
+/// A numeric table: column names and an n×d row-major matrix.
 #[derive(Clone, Debug)]
-pub struct KMeansCommand {
+pub struct NumericTable {
+    /// Header names, one per column.
+    pub columns: Vec<String>,
+    /// The values, one row per data row.
+    pub values: Array2<f32>,
+}
+
+/// Rows parsed per parallel task.
+const ROWS_PER_TASK: usize = 4096;
+
+impl NumericTable {
+    /// Every field of `table` as an f32; fails on the first row (in file order) with the wrong
+    /// number of fields or a field that is missing, not a number or not finite.
+    pub fn from_table(table: &Table) -> Result<NumericTable> {
+        let (n, d) = (table.n_rows(), table.n_cols());
+        let first_ragged = table.ragged.first();
+        let parts: Vec<Result<Vec<f32>>> = (0..n.div_ceil(ROWS_PER_TASK))
+            .into_par_iter()
+            .map(|t| {
+                let rows = t * ROWS_PER_TASK..((t + 1) * ROWS_PER_TASK).min(n);
+                let mut out = Vec::with_capacity(rows.len() * d);
+                for i in rows {
+                    let row = table.row_number(i);
+                    if let Some(r) = first_ragged.filter(|r| r.row < row) {
+                        return Err(ragged(table, r));
+                    }
+                    for j in 0..d {
+                        out.push(parse_field(table, row, j, table.field(i, j))?);
+                    }
+                }
+                Ok(out)
+            })
+            .collect();
+        let mut values = Vec::with_capacity(n * d);
+        for p in parts {
+            values.extend(p?);
+        }
+        if let Some(r) = first_ragged {
+            return Err(ragged(table, r));
+        }
+        let values =
+            Array2::from_shape_vec((n, d), values).map_err(|e| Error::Data(e.to_string()))?;
+        Ok(NumericTable {
+            columns: table.columns.clone(),
+            values,
+        })
+    }
+}
+
+fn ragged(table: &Table, r: &crate::io::table::RaggedRow) -> Error {
+    Error::Ragged {
+        path: table.path.clone(),
+        row: r.row,
+        line: r.line,
+        expected: table.n_cols(),
+        found: r.fields.len(),
+    }
+}
+
+fn parse_field(table: &Table, row: u64, j: usize, f: &[u8]) -> Result<f32> {
+    // The table is valid UTF-8 (checked when it was read).
+    let t = String::from_utf8_lossy(f);
+    let t = t.trim();
+    let column = || table.columns[j].clone();
+    if t.is_empty() {
+        return Err(Error::Missing {
+            path: table.path.clone(),
+            row,
+            column: column(),
+        });
+    }
+    match t.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(Error::NotFinite {
+            path: table.path.clone(),
+            row,
+            column: column(),
+            value: t.into(),
+        }),
+        Err(_) => Err(Error::NotNumeric {
+            path: table.path.clone(),
+            row,
+            column: column(),
+            value: t.chars().take(40).collect(),
+        }),
+    }
+}
+
+/// k-means on a numeric table file, as `segmenter kmeans` runs it.
+#[derive(Clone, Debug)]
+pub struct KMeansJob {
     /// Numeric CSV with a header.
     pub input: PathBuf,
     /// k-means parameters (checked before reading).
@@ -25,7 +116,7 @@ pub struct KMeansCommand {
     pub backend: BackendChoice,
 }
 
-/// What `kmeans --json` prints.
+/// What a numeric k-means fit did (`segmenter kmeans --json` prints it).
 #[derive(Clone, Debug, Serialize)]
 pub struct KMeansSummary {
     /// Clusters.
@@ -73,7 +164,7 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
         if t == 0 {
-            return Err(Error::Data("--threads must be at least 1".into()));
+            return Err(ParamError::ThreadsZero.into());
         }
         b = b.num_threads(t);
     }
@@ -123,13 +214,13 @@ pub fn summarize<B: Backend>(
     }
 }
 
-/// Reads the file, fits, writes labels if asked, and returns the summary.
-pub fn run_kmeans(cmd: &KMeansCommand) -> Result<KMeansSummary> {
+/// Reads the file, fits, writes `row,cluster` labels if asked, and returns the summary.
+pub fn run_kmeans(cmd: &KMeansJob) -> Result<KMeansSummary> {
     cmd.params.check()?;
     let pool = thread_pool(cmd.threads)?;
     pool.install(|| {
         let t0 = Instant::now();
-        let table = read_numeric_csv(&cmd.input)?;
+        let table = NumericTable::from_table(&Table::open(&cmd.input, &Default::default())?)?;
         let read_seconds = t0.elapsed().as_secs_f64();
         let (n, d) = table.values.dim();
         let problem = Problem {
@@ -148,7 +239,7 @@ pub fn run_kmeans(cmd: &KMeansCommand) -> Result<KMeansSummary> {
 
 /// The part of `kmeans` that runs on whichever backend `dispatch` picks.
 struct FitJob<'a> {
-    cmd: &'a KMeansCommand,
+    cmd: &'a KMeansJob,
     table: &'a NumericTable,
     read_seconds: f64,
 }
@@ -165,39 +256,5 @@ impl WithBackend for FitJob<'_> {
             write_labels(path, &fit.labels)?;
         }
         Ok(summarize(backend, &fit, fit_seconds, self.read_seconds))
-    }
-}
-
-impl KMeansSummary {
-    /// A short human-readable summary.
-    pub fn to_text(&self) -> String {
-        let mut s = format!(
-            "k-means: k={} on {} rows × {} features, {} backend ({}), {} kernel\n\
-             {} iterations ({}), inertia {:.6e}, fit {:.3} s, {:.3} ms/iter\n",
-            self.k,
-            self.n,
-            self.d,
-            self.backend,
-            self.adapter,
-            self.algorithm,
-            self.iterations,
-            if self.converged {
-                "converged"
-            } else {
-                "max-iter reached"
-            },
-            self.inertia,
-            self.fit_seconds,
-            self.ms_per_iter
-        );
-        for (c, (row, size)) in self.centroids.iter().zip(&self.sizes).enumerate() {
-            let vals: Vec<String> = row.iter().take(8).map(|v| format!("{v:.4}")).collect();
-            let more = if row.len() > 8 { ", …" } else { "" };
-            s += &format!(
-                "  cluster {c}: {size} points, centroid [{}{more}]\n",
-                vals.join(", ")
-            );
-        }
-        s
     }
 }

@@ -1,0 +1,207 @@
+//! The text the binary prints for each command's result (the library returns values; `--json`
+//! prints them as they are).
+
+use segmenter::cluster::ClusterAlgorithm;
+use segmenter::pipeline::derive::FeaturesSummary;
+use segmenter::pipeline::numeric::KMeansSummary;
+use segmenter::pipeline::StageTimes;
+use segmenter::report::RunSummary;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// The human-readable summary printed at the end of a run.
+pub fn run(r: &RunSummary) -> String {
+    let mut s = String::new();
+    s += "schema\n";
+    s += &r.schema_text;
+    if !r.notes.is_empty() {
+        s += "\ncleaning\n";
+        for n in &r.notes {
+            s += &format!("  {n}\n");
+        }
+    }
+    s += &format!(
+        "\n{} rows in: {} segmented, {} rejected ({} duplicates)\n",
+        r.rows_in, r.rows_segmented, r.rows_rejected, r.duplicates
+    );
+    s += &format!(
+        "k = {} ({}); silhouette {:.3} (sampled), simplified {:.3}, inertia {:.4e}; {} backend ({})\n",
+        r.k,
+        r.k_rule,
+        r.silhouette,
+        r.simplified_silhouette,
+        r.inertia,
+        r.backend,
+        r.adapter
+    );
+    if r.algorithm != ClusterAlgorithm::Kmeans.name() || !r.algorithm_notes.is_empty() {
+        s += &format!("\nalgorithm: {}\n", r.algorithm);
+        for n in &r.algorithm_notes {
+            s += &format!("  {n}\n");
+        }
+    }
+    if !r.compare.is_empty() {
+        s += "\ncompared (silhouette on the same sample, noise left out)\n";
+        s += &format!(
+            "  {:<13} {:>8} {:>7} {:>10} {:>8}  how\n",
+            "algorithm", "clusters", "noise", "silhouette", "seconds"
+        );
+        for c in &r.compare {
+            s += &format!(
+                "  {:<13} {:>8} {:>6.1}% {:>10.3} {:>8.3}  {}\n",
+                c.algorithm,
+                c.clusters,
+                100.0 * c.noise_share,
+                c.silhouette,
+                c.seconds,
+                c.note
+            );
+        }
+    }
+    s += "\nsegments\n";
+    for (c, (size, name)) in r.sizes.iter().zip(&r.segment_names).enumerate() {
+        s += &format!(
+            "  {c}: {name} — {size} rows ({:.1}%)\n",
+            100.0 * *size as f64 / r.rows_segmented.max(1) as f64
+        );
+    }
+    if r.noise_rows > 0 {
+        s += &format!(
+            "  -1: noise — {} rows ({:.1}%)\n",
+            r.noise_rows,
+            100.0 * r.noise_rows as f64 / r.rows_segmented.max(1) as f64
+        );
+    }
+    s += "\n";
+    s += &stage_times(&r.stage_seconds);
+    s += &format!(
+        "\nwrote {}/segments.csv, rejects.csv, model.json and the report ({}/report.html)\n",
+        r.out.display(),
+        r.out.display()
+    );
+    s
+}
+
+/// The summary of `segmenter kmeans`.
+pub fn kmeans(r: &KMeansSummary) -> String {
+    let mut s = format!(
+        "k-means: k={} on {} rows × {} features, {} backend ({}), {} kernel\n\
+         {} iterations ({}), inertia {:.6e}, fit {:.3} s, {:.3} ms/iter\n",
+        r.k,
+        r.n,
+        r.d,
+        r.backend,
+        r.adapter,
+        r.algorithm,
+        r.iterations,
+        if r.converged {
+            "converged"
+        } else {
+            "max-iter reached"
+        },
+        r.inertia,
+        r.fit_seconds,
+        r.ms_per_iter
+    );
+    for (c, (row, size)) in r.centroids.iter().zip(&r.sizes).enumerate() {
+        let vals: Vec<String> = row.iter().take(8).map(|v| format!("{v:.4}")).collect();
+        let more = if row.len() > 8 { ", …" } else { "" };
+        s += &format!(
+            "  cluster {c}: {size} points, centroid [{}{more}]\n",
+            vals.join(", ")
+        );
+    }
+    s
+}
+
+/// What `predict` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct PredictSummary {
+    /// Data rows read.
+    pub rows_in: u64,
+    /// Rows scored.
+    pub rows_scored: u64,
+    /// Rows that could not be scored (written to `rejects`).
+    pub rows_rejected: u64,
+    /// Where unscorable rows went, when there were any.
+    pub rejects: Option<PathBuf>,
+    /// Columns of the file the model does not use.
+    pub extra_columns: Vec<String>,
+    /// Rows per segment.
+    pub sizes: Vec<u64>,
+    /// Segment names.
+    pub segment_names: Vec<String>,
+    /// The scored file.
+    pub output: PathBuf,
+}
+
+/// The summary of `segmenter predict`.
+pub fn predict(r: &PredictSummary) -> String {
+    let mut s = String::new();
+    if !r.extra_columns.is_empty() {
+        s += &format!(
+            "note: column{} {} not in the file the model was fitted on: copied to the output, not used\n",
+            if r.extra_columns.len() > 1 { "s" } else { "" },
+            r.extra_columns
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    s += &format!(
+        "scored {} of {} rows into {}\n",
+        r.rows_scored,
+        r.rows_in,
+        r.output.display()
+    );
+    if let Some(p) = &r.rejects {
+        s += &format!(
+            "{} rows could not be scored: see {}\n",
+            r.rows_rejected,
+            p.display()
+        );
+    }
+    for (c, (size, name)) in r.sizes.iter().zip(&r.segment_names).enumerate() {
+        s += &format!("  {c}: {name} — {size} rows\n");
+    }
+    s
+}
+
+/// An aligned table of stage, seconds and share of the total.
+pub fn stage_times(t: &StageTimes) -> String {
+    let total = t.total().max(1e-12);
+    let mut s = format!("{:<10} {:>9} {:>6}\n", "stage", "seconds", "share");
+    for (k, v) in &t.0 {
+        s += &format!("{k:<10} {v:>9.3} {:>5.1}%\n", 100.0 * v / total);
+    }
+    s += &format!("{:<10} {:>9.3}\n", "total", t.total());
+    s
+}
+
+/// The summary of `segmenter features`.
+pub fn features(r: &FeaturesSummary) -> String {
+    let mut s = format!(
+        "read {} lines ({}); {} used; as of {}\nwrote {} customers to {}\n",
+        r.lines_read,
+        r.columns,
+        r.lines_used,
+        r.as_of,
+        r.customers,
+        r.output.display()
+    );
+    let total: u64 = r.rejects.iter().map(|(_, n)| n).sum();
+    s += &format!("rejected {total} (see {})", r.rejects_file.display());
+    for (i, (reason, n)) in r.rejects.iter().enumerate() {
+        s += &format!("{}{reason}: {n}", if i == 0 { ": " } else { ", " });
+    }
+    s.push('\n');
+    if r.rejects
+        .iter()
+        .any(|(reason, _)| reason == "unparseable date")
+    {
+        s += "note: accepted dates are ISO 8601 (2011-12-09, 2011-12-09T08:26:00, +01:00/Z), \
+              'YYYY-MM-DD HH:MM:SS UTC' and M/D/YYYY H:MM; pass --dayfirst for D/M/YYYY\n";
+    }
+    s
+}

@@ -1,0 +1,156 @@
+//! Everything a segmentation writes into its output directory: `segments.csv`,
+//! `rejects.csv`, `model.json`, then the report (`report.md`, `report.html`, `profile.csv`,
+//! `plots/`), each file through a temporary file and a rename.
+
+use super::input::{scatter_sample, ColumnInfo, ReportInput, SCATTER_MAX};
+use super::tables::{write_rejects, write_segments, Scored};
+use super::write::write_report;
+use crate::analysis;
+use crate::error::{Error, Result};
+use crate::io::Table;
+use crate::pipeline::cluster::Detail;
+use crate::pipeline::{Observer, Quiet, Segmentation, Stage, StageTimes};
+use ndarray::{Array2, ArrayView2};
+use std::path::Path;
+
+/// Creates `out` and checks that a file can be written there, before any work.
+pub fn prepare_out_dir(out: &Path) -> Result<()> {
+    let fail = |e: std::io::Error| Error::OutDir {
+        path: out.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(out).map_err(fail)?;
+    let probe = out.join(format!(".segmenter-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Writes every output of `seg` (fitted on `table`) into `out`; returns the stage timings,
+/// the fit's and the writes'.
+pub fn write_dir(seg: &Segmentation, table: &Table, out: &Path) -> Result<StageTimes> {
+    write_dir_observed(seg, table, out, &mut Quiet)
+}
+
+/// [`write_dir`], telling `observer` about the write and report stages.
+pub fn write_dir_observed(
+    seg: &Segmentation,
+    table: &Table,
+    out: &Path,
+    observer: &mut dyn Observer,
+) -> Result<StageTimes> {
+    prepare_out_dir(out)?;
+    let mut times = seg.stage_seconds().clone();
+    times.run(observer, Stage::Write, || {
+        write_segments(
+            &out.join("segments.csv"),
+            table,
+            &Scored {
+                rows: seg.rows(),
+                labels: seg.labels(),
+                names: seg.segment_names(),
+                pcs: Some(seg.projection()),
+                distances: seg.distances(),
+            },
+        )?;
+        write_rejects(&out.join("rejects.csv"), table, seg.rejects())?;
+        seg.model().save(&out.join("model.json"))
+    })?;
+    let input = report_input(seg, &times)?;
+    times.run(observer, Stage::Report, || write_report(out, &input))?;
+    Ok(times)
+}
+
+/// The report's contents for `seg`, with `times` as its timings.
+pub fn report_input(seg: &Segmentation, times: &StageTimes) -> Result<ReportInput> {
+    let n = seg.rows().len();
+    let mut reasons: Vec<(String, u64)> = Vec::new();
+    for r in seg.rejects() {
+        let c = r.reason.category();
+        match reasons.iter_mut().find(|(k, _)| *k == c) {
+            Some(e) => e.1 += 1,
+            None => reasons.push((c, 1)),
+        }
+    }
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let prep = seg.prep();
+    let columns = seg
+        .schema()
+        .columns
+        .iter()
+        .map(|c| ColumnInfo {
+            name: c.name.clone(),
+            kind: c.kind.name().into(),
+            missing: c.missing as u64,
+            distinct: c.distinct as u64,
+            used_for_clustering: c.clustered
+                && prep.transforms.iter().any(|t| t.column() == c.name),
+            note: c.note.clone(),
+        })
+        .collect();
+    let groups = seg.groups();
+    let pcs = ArrayView2::from_shape((n, 2), seg.projection())
+        .map_err(|e| Error::Data(format!("PCA coordinates: {e}")))?;
+    // Correlation of the numeric features on the histogram sample: scale does not change it.
+    let hist = seg.histograms().clone();
+    let correlation = (hist.features.len() >= 2).then(|| {
+        let m = hist.features[0].1.len();
+        let d = hist.features.len();
+        let x = Array2::from_shape_fn((m, d), |(i, j)| hist.features[j].1[i] as f32);
+        let names = hist.features.iter().map(|(n, _)| n.clone()).collect();
+        (names, analysis::correlation(x.view()))
+    });
+    let params = seg.params();
+    let sweep_rows = seg.sweep_rows();
+    let k = seg.k();
+    let backend = seg.backend();
+    Ok(ReportInput {
+        title: format!("Customer segments of {}", seg.source_name()),
+        input_file: seg.source_path().to_string(),
+        rows_in: seg.rows_in(),
+        rows_segmented: n as u64,
+        rows_rejected: seg.rejects().len() as u64,
+        reject_reasons: reasons,
+        columns,
+        notes: seg.notes().to_vec(),
+        features: seg.features().to_vec(),
+        k_choice: seg.k_choice().cloned(),
+        sweep_sample: (sweep_rows > 0 && sweep_rows < n).then_some(sweep_rows as u64),
+        silhouette_sample: params.silhouette_sample.min(n) as u64,
+        k,
+        silhouette_from_sweep: seg.silhouette_from_sweep(),
+        inertia: seg.inertia(),
+        silhouette: seg.silhouette(),
+        simplified_silhouette: seg.simplified_silhouette(),
+        explained_variance: seg.pca().explained_variance.clone(),
+        explained_variance_ratio: seg.pca().explained_variance_ratio.clone(),
+        pca_points: scatter_sample(pcs, &groups, SCATTER_MAX, params.seed),
+        histograms: hist,
+        correlation,
+        profiles: seg.profiles().to_vec(),
+        timings: times.0.clone(),
+        backend: backend.backend.clone(),
+        adapter: backend.adapter.clone(),
+        seed: params.seed,
+        version: env!("CARGO_PKG_VERSION").into(),
+        noise_slot: (seg.noise_rows() > 0).then_some(k as u32),
+        algorithm: seg.algorithm().name().into(),
+        algorithm_notes: seg.algorithm_notes().to_vec(),
+        comparison: seg.comparison().to_vec(),
+        dendrogram: match seg.detail() {
+            Detail::Hierarchical { dendrogram, .. } => Some(dendrogram.clone()),
+            _ => None,
+        },
+        k_distance: match seg.detail() {
+            Detail::Dbscan {
+                suggested: Some(s), ..
+            } => Some((
+                s.curve.clone(),
+                s.knee_index,
+                s.min_samples.saturating_sub(1).max(1),
+                s.eps,
+            )),
+            _ => None,
+        },
+    })
+}
