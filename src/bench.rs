@@ -1,7 +1,9 @@
 //! `segmenter bench`: the same Lloyd iterations (same data, same k-means++ init, no
 //! convergence test) on each backend, timed, with the labels compared against the CPU's.
 
-use crate::backend::{dispatch, gpu, Assign, Backend, BackendChoice, Problem, WithBackend};
+#[cfg(feature = "gpu")]
+use crate::backend::gpu;
+use crate::backend::{dispatch, Assign, Backend, BackendChoice, Problem, WithBackend};
 use crate::error::{Error, ParamError, Result};
 use crate::io::Table;
 use crate::kmeans::init::{initial_centroids, rng_from_seed};
@@ -125,7 +127,9 @@ impl WithBackend for TimedLloyd<'_> {
 
 fn load(cmd: &BenchCommand) -> Result<Array2<f32>> {
     match &cmd.input {
-        Some(path) => Ok(NumericTable::from_table(&Table::open(path, &Default::default())?)?.values),
+        Some(path) => {
+            Ok(NumericTable::from_table(&Table::open(path, &Default::default())?)?.values)
+        }
         None => Ok(blobs_matrix(&BlobsSpec {
             rows: cmd.rows,
             dims: cmd.dims,
@@ -162,6 +166,7 @@ pub fn run_bench(cmd: &BenchCommand) -> Result<BenchReport> {
     );
     let backends = match &cmd.backends {
         Some(b) => b.clone(),
+        #[cfg(feature = "gpu")]
         None if gpu::context().is_ok() => vec![BackendChoice::Cpu, BackendChoice::Gpu],
         None => vec![BackendChoice::Cpu],
     };

@@ -1,8 +1,40 @@
 //! segmenter: fast, reproducible customer segmentation.
 //!
-//! Data flows one way: read → clean → features → scale → cluster → analyse → report. The
-//! k-means driver (`kmeans`) runs on any `backend::Backend`; the CPU backend is the reference
-//! the GPU backend is verified against.
+//! Data flows one way: read ([`io`]) → schema, cleaning, encoding and scaling ([`data`]) →
+//! k choice and clustering ([`kmeans`], [`cluster`], on a [`backend`]) → PCA, silhouettes and
+//! profiles ([`analysis`]) → the [`pipeline::Segmentation`] → files ([`report`]). The
+//! [`pipeline`] runs the stages in order; the CLI, the Python package and the server call it
+//! and nothing else. The CPU backend is the reference the GPU backend is verified against.
+//!
+//! ```
+//! use segmenter::io::TableBuilder;
+//! use segmenter::pipeline::{KSpec, Quiet, Segmenter};
+//!
+//! # fn main() -> segmenter::Result<()> {
+//! // A table built in memory (`Table::open` reads CSV, .csv.gz, SQLite and Parquet files).
+//! let mut b = TableBuilder::new("customers", &["id", "visits", "spend"]);
+//! for i in 0..60 {
+//!     let (visits, spend) = if i % 2 == 0 { (2.0, 20.0) } else { (30.0, 900.0) };
+//!     let jitter = (i % 7) as f64 * 0.1;
+//!     b.push_row([format!("c{i}"), (visits + jitter).to_string(), (spend + jitter).to_string()]);
+//! }
+//! let table = b.finish()?;
+//!
+//! let seg = Segmenter::params()
+//!     .k(KSpec::Auto(2..=4))
+//!     .seed(42)
+//!     .check()?
+//!     .fit(&table, &mut Quiet)?;
+//! assert_eq!(seg.k(), 2);
+//! assert_eq!(seg.labels().len(), 60);
+//! // The model scores new rows as the fit scored these.
+//! let scores = seg.model().predict(&table)?;
+//! assert_eq!(scores.labels, seg.labels());
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
 
 #[macro_use]
 mod simd;

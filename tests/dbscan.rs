@@ -400,10 +400,7 @@ fn empty_and_tiny_inputs_are_noise() {
 fn suggest_eps_refuses_what_cannot_work() {
     let x = messy(50, 2, 0);
     let e = suggest_eps(x.view(), 1, 100, 0).unwrap_err().to_string();
-    assert!(
-        e.starts_with("cannot suggest eps for min_samples 1"),
-        "{e}"
-    );
+    assert!(e.starts_with("cannot suggest eps for min_samples 1"), "{e}");
     let e = suggest_eps(x.view(), 5, 0, 0).unwrap_err().to_string();
     assert!(e.contains("at least 1 row"), "{e}");
     // All rows identical: every k-distance is 0, which is no eps.

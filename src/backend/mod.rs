@@ -5,13 +5,16 @@
 //! iterations, every n-init run and every k of an elbow sweep.
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
 pub mod gpu;
+#[cfg(feature = "gpu")]
 pub mod info;
 
 use crate::error::Result;
 use ndarray::ArrayView2;
 
 pub use cpu::CpuBackend;
+#[cfg(feature = "gpu")]
 pub use gpu::{GpuBackend, GpuConfig};
 
 /// How the assignment step finds the nearest centroid.
@@ -131,18 +134,30 @@ pub fn dispatch<W: WithBackend>(
 ) -> Result<W::Output> {
     match choice {
         BackendChoice::Cpu => job.run(&CpuBackend),
+        #[cfg(feature = "gpu")]
         BackendChoice::Gpu => {
             if let Some(why) = gpu::unsupported_dims(problem.d) {
                 return Err(crate::Error::Unsupported(why));
             }
             job.run(&GpuBackend::new()?)
         }
+        #[cfg(not(feature = "gpu"))]
+        BackendChoice::Gpu => Err(crate::Error::Unsupported(format!(
+            "this segmenter was built without the 'gpu' feature; use {}",
+            crate::error::Param::Backend.set("cpu")
+        ))),
+        #[cfg(feature = "gpu")]
         BackendChoice::Auto => {
             if gpu::auto_choice(problem).backend == "gpu" {
                 job.run(&GpuBackend::new()?)
             } else {
                 job.run(&CpuBackend)
             }
+        }
+        #[cfg(not(feature = "gpu"))]
+        BackendChoice::Auto => {
+            let _ = problem;
+            job.run(&CpuBackend)
         }
     }
 }

@@ -12,4 +12,4 @@ pub mod values;
 
 pub use atomic::{write_atomic, write_atomic_bytes, write_labels, AtomicFile};
 pub use source::{Source, SourceKind, SourceOptions};
-pub use table::{read_table, Table};
+pub use table::{read_table, Table, TableBuilder};

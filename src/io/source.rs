@@ -22,7 +22,10 @@ pub struct SourceOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceKind {
     /// Comma-separated text with a header row, optionally gzip-compressed.
-    Csv { gzip: bool },
+    Csv {
+        /// Whether the text is gzip-compressed.
+        gzip: bool,
+    },
     /// A SQLite database file.
     Sqlite,
     /// An Apache Parquet file.
@@ -65,6 +68,7 @@ pub struct Source {
     path: PathBuf,
     kind: SourceKind,
     columns: Vec<String>,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     options: SourceOptions,
 }
 
@@ -167,8 +171,12 @@ impl Source {
         };
         s.columns = match kind {
             SourceKind::Csv { gzip } => csv_header(path, gzip)?,
+            #[cfg(feature = "sqlite")]
             SourceKind::Sqlite => sqlite::columns(&s)?,
+            #[cfg(feature = "parquet")]
             SourceKind::Parquet => parquet_src::columns(path)?,
+            #[allow(unreachable_patterns)]
+            other => return Err(not_built(path, other)),
         };
         Ok(s)
     }
@@ -202,10 +210,28 @@ impl Source {
         }
         match self.kind {
             SourceKind::Csv { gzip } => csv_scan(&self.path, gzip, wanted, sink),
+            #[cfg(feature = "sqlite")]
             SourceKind::Sqlite => sqlite::scan(self, wanted, sink),
+            #[cfg(feature = "parquet")]
             SourceKind::Parquet => parquet_src::scan(&self.path, wanted, sink),
+            #[allow(unreachable_patterns)]
+            other => Err(not_built(&self.path, other)),
         }
     }
+}
+
+/// The error for a kind of input this build was compiled without.
+#[allow(dead_code)] // unused when every format is built in
+fn not_built(path: &Path, kind: SourceKind) -> Error {
+    let (what, feature) = match kind {
+        SourceKind::Sqlite => ("a SQLite database", "sqlite"),
+        SourceKind::Parquet => ("a Parquet file", "parquet"),
+        SourceKind::Csv { .. } => ("CSV", "default"),
+    };
+    Error::Unsupported(format!(
+        "{}: this is {what}, and this segmenter was built without the '{feature}' feature",
+        path.display()
+    ))
 }
 
 fn csv_reader(path: &Path, gzip: bool) -> Result<csv::Reader<Box<dyn Read + Send>>> {
@@ -461,6 +487,7 @@ fn csv_scan_stream(
 }
 
 /// Appends the text of an f64 the way a CSV export would: integers without a fraction.
+#[cfg(any(feature = "sqlite", feature = "parquet"))]
 fn push_f64(out: &mut Vec<u8>, v: f64) {
     use std::io::Write;
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -470,6 +497,7 @@ fn push_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+#[cfg(feature = "sqlite")]
 mod sqlite {
     use super::*;
     use rusqlite::types::ValueRef;
@@ -572,6 +600,7 @@ mod sqlite {
     }
 }
 
+#[cfg(feature = "parquet")]
 mod parquet_src {
     use super::*;
     use parquet::basic::{LogicalType, TimeUnit};

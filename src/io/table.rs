@@ -216,6 +216,55 @@ impl Table {
     }
 }
 
+/// Builds a [`Table`] in memory, row by row, from the fields' text: for callers whose data
+/// is not in a file (a DataFrame, a request body). Fields are quoted as CSV needs, so the
+/// table is parsed exactly as the same rows read from a file.
+#[derive(Clone, Debug)]
+pub struct TableBuilder {
+    name: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl TableBuilder {
+    /// A table named `name` in messages (a file name, "request"), with these columns.
+    pub fn new<S: AsRef<str>>(name: impl Into<PathBuf>, columns: &[S]) -> Self {
+        let mut bytes = Vec::new();
+        for (j, c) in columns.iter().enumerate() {
+            if j > 0 {
+                bytes.push(b',');
+            }
+            push_csv_field(&mut bytes, c.as_ref().as_bytes());
+        }
+        bytes.push(b'\n');
+        TableBuilder {
+            name: name.into(),
+            bytes,
+        }
+    }
+
+    /// Appends a row; an empty field is a missing value.
+    pub fn push_row<F: AsRef<[u8]>>(&mut self, fields: impl IntoIterator<Item = F>) {
+        let start = self.bytes.len();
+        for (j, f) in fields.into_iter().enumerate() {
+            if j > 0 {
+                self.bytes.push(b',');
+            }
+            push_csv_field(&mut self.bytes, f.as_ref());
+        }
+        if self.bytes.len() == start {
+            // One empty field: quoted, or the line would read as blank and be skipped.
+            self.bytes.extend_from_slice(b"\"\"");
+        }
+        self.bytes.push(b'\n');
+    }
+
+    /// The table (rows with another number of fields than the header are kept aside as in
+    /// a file).
+    pub fn finish(self) -> Result<Table> {
+        Table::from_csv_bytes(&self.name, self.bytes)
+    }
+}
+
 /// Picks the delimiter from the header line: the most frequent of `,` `;` tab outside quotes.
 pub fn detect_delimiter(sample: &[u8]) -> u8 {
     let mut counts = [0usize; 3];

@@ -195,7 +195,9 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let base_day = days_from_civil(2019, 10, 1);
     let (t0, span) = (base_day * 86_400, 31 * 86_400);
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_assignments))]
     let mut csv = None;
+    #[cfg(feature = "sqlite")]
     let mut db = None;
     match out {
         EventsOutput::Csv(p) => {
@@ -203,7 +205,15 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
             f.line(b"event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n")?;
             csv = Some(f);
         }
+        #[cfg(feature = "sqlite")]
         EventsOutput::Sqlite(p) => db = Some(SqliteEvents::create(p)?),
+        #[cfg(not(feature = "sqlite"))]
+        EventsOutput::Sqlite(p) => {
+            return Err(Error::Unsupported(format!(
+                "{}: this segmenter was built without the 'sqlite' feature",
+                p.display()
+            )))
+        }
     }
     let mut events = Vec::new();
     let mut line = Vec::with_capacity(160);
@@ -236,7 +246,9 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
             line.push(b'\n');
             if let Some(f) = csv.as_mut() {
                 f.line(&line)?;
-            } else if let Some(d) = db.as_mut() {
+            }
+            #[cfg(feature = "sqlite")]
+            if let Some(d) = db.as_mut() {
                 d.insert(e, base_day, &mut line)?;
             }
             written += 1;
@@ -246,12 +258,14 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
     if let Some(f) = csv {
         f.commit()?;
     }
+    #[cfg(feature = "sqlite")]
     if let Some(d) = db {
         d.commit()?;
     }
     Ok(written)
 }
 
+#[cfg(feature = "sqlite")]
 /// The `events` table of a SQLite database, filled in one transaction.
 struct SqliteEvents {
     path: std::path::PathBuf,
@@ -259,6 +273,7 @@ struct SqliteEvents {
     conn: rusqlite::Connection,
 }
 
+#[cfg(feature = "sqlite")]
 impl SqliteEvents {
     fn err(&self, e: rusqlite::Error) -> Error {
         Error::Sqlite {
