@@ -1,6 +1,7 @@
 //! Writing results: atomic files, label tables, and the report (Markdown, HTML, CSV, plots).
 
 pub mod atomic;
+pub mod canvas;
 pub mod dendrogram;
 pub mod html;
 pub mod input;
