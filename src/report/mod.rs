@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod canvas;
 pub mod dendrogram;
+pub mod doc;
 pub mod html;
 pub mod input;
 pub mod markdown;
