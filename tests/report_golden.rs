@@ -1,13 +1,18 @@
 //! Golden test of the report: a small fixed `ReportInput` must render to the checked-in
-//! `tests/golden/report.md` and `tests/golden/profile.csv`. `BLESS=1 cargo test --release`
+//! `tests/golden/report.md`, `report.html` and `profile.csv`. `BLESS=1 cargo test --release`
 //! rewrites them; review the diff before committing. Timings are left empty and the version
-//! fixed, so nothing in the files depends on the machine.
+//! fixed, so nothing in the files depends on the machine. The HTML is pinned with each embedded
+//! PNG replaced by the name of the plot file whose bytes it decodes to, so a change to a plot
+//! alone does not touch the HTML golden files while every other byte is compared exactly.
 
+use base64::Engine;
 use segmenter::analysis::{
     choose_k, correlation, mark_noise, profile_segments, KScore, Pca, ProfileInput,
 };
 use segmenter::report::input::CompareRow;
-use segmenter::report::{feature_sample, scatter_sample, write_report, ColumnInfo, ReportInput};
+use segmenter::report::{
+    feature_sample, scatter_sample, write_report, ColumnInfo, ReportFiles, ReportInput,
+};
 use std::path::Path;
 
 fn input() -> ReportInput {
@@ -36,21 +41,7 @@ fn input_with(labels: Vec<u32>, groups: usize) -> ReportInput {
     });
     let pca = Pca::fit(x.view()).unwrap_or_else(|e| panic!("{e}"));
     let pcs = pca.project(x.view(), 2);
-    let scores: Vec<KScore> = [
-        (2, 1.9, 0.81, 0.93),
-        (3, 1.1, 0.52, 0.70),
-        (4, 0.7, 0.40, 0.61),
-    ]
-    .iter()
-    .map(|&(k, inertia, sil, simple)| KScore {
-        k,
-        inertia,
-        silhouette: sil,
-        simplified_silhouette: simple,
-        iterations: 3,
-        seconds: 0.0,
-    })
-    .collect();
+    let scores = sweep_scores(0.0);
     ReportInput {
         title: "Customer segments".into(),
         input_file: "customers.csv".into(),
@@ -152,6 +143,143 @@ fn dbscan_input() -> ReportInput {
     }
 }
 
+/// The scores of the golden sweep over k = 2..4, `seconds` each.
+fn sweep_scores(seconds: f64) -> Vec<KScore> {
+    [
+        (2, 1.9, 0.81, 0.93),
+        (3, 1.1, 0.52, 0.70),
+        (4, 0.7, 0.40, 0.61),
+    ]
+    .iter()
+    .map(|&(k, inertia, sil, simple)| KScore {
+        k,
+        inertia,
+        silhouette: sil,
+        simplified_silhouette: simple,
+        iterations: 3,
+        seconds,
+    })
+    .collect()
+}
+
+/// `report.html` with every embedded PNG replaced by `[plots/NAME]`, NAME being the plot file
+/// whose bytes the base64 payload decodes to exactly (a payload matching none fails the test).
+fn pinned_html(files: &ReportFiles) -> String {
+    let html = std::fs::read_to_string(&files.html).unwrap_or_else(|e| panic!("{e}"));
+    let plots: Vec<(String, Vec<u8>)> = files
+        .plots
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, std::fs::read(p).unwrap_or_else(|e| panic!("{e}")))
+        })
+        .collect();
+    let marker = "src=\"data:image/png;base64,";
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html.as_str();
+    while let Some(at) = rest.find(marker) {
+        let start = at + marker.len();
+        let len = rest[start..]
+            .find('"')
+            .unwrap_or_else(|| panic!("unterminated data URI"));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(&rest[start..start + len])
+            .unwrap_or_else(|e| panic!("embedded PNG is not base64: {e}"));
+        let name = plots
+            .iter()
+            .find(|(_, bytes)| *bytes == png)
+            .map(|(n, _)| n.as_str())
+            .unwrap_or_else(|| panic!("an embedded PNG matches no file under plots/"));
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("[plots/{name}]"));
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Branches the two golden inputs leave out, each rendered to Markdown and pinned HTML:
+/// k given on the command line with timings, an adapter and text that needs escaping; Ward's
+/// tree with a sampled, timed sweep and a comparison; DBSCAN with a k-distance curve and no
+/// sweep; and an empty input.
+fn variants() -> Vec<(&'static str, ReportInput)> {
+    let mut given = input();
+    given.title = String::new();
+    given.input_file = "my <data> & \"co's\".csv".into();
+    given.k_choice = None;
+    given.silhouette_from_sweep = false;
+    given.timings = vec![("read".into(), 0.25), ("cluster | gpu".into(), 1.5)];
+    given.adapter = "llvmpipe <LLVM & co>".into();
+    given.backend = String::new();
+    given.version = String::new();
+    given
+        .notes
+        .push("Customers' \"age\" clipped at <0 & >120.".into());
+    given
+        .reject_reasons
+        .push(("Age: not a number | blank".into(), 3));
+    given.columns[0].note = String::new();
+    given.correlation = None;
+
+    let mut ward_input = input();
+    let x = ndarray::Array2::from_shape_fn((8, 2), |(i, j)| (i * (j + 2)) as f32 + 0.5 * j as f32);
+    ward_input.algorithm = "hierarchical".into();
+    ward_input.dendrogram =
+        Some(segmenter::cluster::ward::ward(x.view(), None).unwrap_or_else(|e| panic!("{e}")));
+    ward_input.k_choice = Some(choose_k(&sweep_scores(0.125)));
+    ward_input.sweep_sample = Some(6);
+    ward_input.algorithm_notes = vec!["Ward linkage on 8 rows (exact tree)".into()];
+    ward_input.comparison = vec![
+        CompareRow {
+            algorithm: "hierarchical".into(),
+            clusters: 2,
+            noise_share: 0.0,
+            silhouette: 0.8,
+            inertia: 2.5e7,
+            seconds: 0.5,
+            note: "Ward, cut at k = 2".into(),
+        },
+        CompareRow {
+            algorithm: "kprototypes".into(),
+            clusters: 2,
+            noise_share: 0.0,
+            silhouette: 0.7,
+            inertia: 3.0,
+            seconds: 0.25,
+            note: "gamma <auto> & 2 levels".into(),
+        },
+    ];
+    ward_input.silhouette_from_sweep = false;
+
+    let mut dbscan = dbscan_input();
+    dbscan.k_choice = None;
+    dbscan.comparison = Vec::new();
+    dbscan.k_distance = Some(((0..20).map(|i| i as f64 * 0.1).collect(), 15, 3, 1.5));
+
+    let mut kproto = input();
+    kproto.algorithm = "kprototypes".into();
+    kproto.explained_variance = Vec::new();
+    kproto.explained_variance_ratio = Vec::new();
+    kproto.pca_points = Vec::new();
+
+    vec![
+        ("given k, escaping, timings", given),
+        ("hierarchical, sampled timed sweep, comparison", ward_input),
+        ("dbscan, k-distance, no sweep", dbscan),
+        ("k-prototypes without principal components", kproto),
+        ("empty", ReportInput::default()),
+    ]
+}
+
+/// The CLI's flag names (the golden reports are what `segmenter run` writes), from the
+/// binary's own table.
+#[path = "../src/cli/names.rs"]
+#[allow(dead_code)]
+mod names;
+
 fn check_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
@@ -181,6 +309,7 @@ fn check_golden(name: &str, actual: &str) {
 
 #[test]
 fn report_matches_golden_files() {
+    segmenter::error::use_names(&names::FLAGS);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let files = write_report(dir.path(), &input()).unwrap_or_else(|e| panic!("{e}"));
     let md = std::fs::read_to_string(&files.markdown).unwrap_or_else(|e| panic!("{e}"));
@@ -210,6 +339,7 @@ fn report_matches_golden_files() {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", p.display());
     }
     let html = std::fs::read_to_string(&files.html).unwrap_or_else(|e| panic!("{e}"));
+    check_golden("report.html", &pinned_html(&files));
     assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 6);
     assert!(!html.contains("src=\"plots/") && !html.contains("http"));
     assert!(html.contains("high yearly spend · long membership"));
@@ -225,6 +355,7 @@ fn report_matches_golden_files() {
 
 #[test]
 fn unwritable_directory_is_an_error_not_a_panic() {
+    segmenter::error::use_names(&names::FLAGS);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
@@ -234,6 +365,7 @@ fn unwritable_directory_is_an_error_not_a_panic() {
 
 #[test]
 fn an_empty_input_still_renders() {
+    segmenter::error::use_names(&names::FLAGS);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let files = write_report(dir.path(), &ReportInput::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(files.plots.is_empty());
@@ -243,10 +375,27 @@ fn an_empty_input_still_renders() {
 
 #[test]
 fn dbscan_report_with_noise_and_comparison_matches_golden_file() {
+    segmenter::error::use_names(&names::FLAGS);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let files = write_report(dir.path(), &dbscan_input()).unwrap_or_else(|e| panic!("{e}"));
     let md = std::fs::read_to_string(&files.markdown).unwrap_or_else(|e| panic!("{e}"));
     check_golden("report_dbscan.md", &md);
     let csv = std::fs::read_to_string(&files.profile_csv).unwrap_or_else(|e| panic!("{e}"));
     check_golden("profile_dbscan.csv", &csv);
+    check_golden("report_dbscan.html", &pinned_html(&files));
+}
+
+#[test]
+fn report_variants_match_golden_files() {
+    segmenter::error::use_names(&names::FLAGS);
+    let (mut md, mut html) = (String::new(), String::new());
+    for (name, input) in variants() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let files = write_report(dir.path(), &input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = std::fs::read_to_string(&files.markdown).unwrap_or_else(|e| panic!("{e}"));
+        md.push_str(&format!("==== {name} ====\n{text}"));
+        html.push_str(&format!("==== {name} ====\n{}", pinned_html(&files)));
+    }
+    check_golden("report_variants.md", &md);
+    check_golden("report_variants.html", &html);
 }

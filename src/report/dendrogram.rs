@@ -2,7 +2,7 @@
 //! `dendrogram(Z, truncate_mode='lastp')`, with the cut for k marked and the branches below it
 //! in the colours of the segments they belong to.
 
-use super::plots::{render, segment_color, Plot, FONT};
+use super::canvas::{render, segment_color, Plot, FONT};
 use crate::cluster::ward::Dendrogram;
 use crate::error::{Error, Result};
 use plotters::prelude::*;

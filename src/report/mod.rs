@@ -1,7 +1,9 @@
 //! Writing results: the labelled tables, the model, the report (Markdown, HTML, CSV, plots)
 //! and the run's summary; [`write_dir`] writes everything a segmentation produces.
 
+pub mod canvas;
 pub mod dendrogram;
+pub mod doc;
 pub mod html;
 pub mod input;
 pub mod markdown;

@@ -1,10 +1,10 @@
 //! `write_report`: every report file of a run, each written atomically.
 
-use super::html::render_html;
+use super::doc;
 use super::input::ReportInput;
-use super::markdown::render_markdown;
 use super::plots::render_all;
 use super::profile_csv::write_profile_csv;
+use super::{html, markdown};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use std::io::Write;
@@ -41,9 +41,10 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
         files.plots.push(path);
     }
     let names: Vec<&str> = plots.iter().map(|p| p.name).collect();
-    let md = render_markdown(input, &names);
+    let doc = doc::build(input, &names);
+    let md = markdown::render(&doc);
     write_atomic(&files.markdown, |w| w.write_all(md.as_bytes()))?;
-    let html = render_html(input, &plots);
+    let html = html::render(&doc, &plots);
     write_atomic(&files.html, |w| w.write_all(html.as_bytes()))?;
     write_profile_csv(&files.profile_csv, &input.profiles)?;
     Ok(files)
