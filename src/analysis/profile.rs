@@ -29,7 +29,14 @@ pub struct NumericStat {
     pub lift: f64,
     /// (mean − overall_mean) / overall standard deviation: how distinctive the segment is here.
     pub z: f64,
+    /// The same on values winsorised at the overall [`WINSOR`] and 1 − [`WINSOR`] quantiles:
+    /// distinctiveness a handful of gross errors cannot hide (one value of 10⁶ inflates the
+    /// standard deviation of every z); segment names use it.
+    pub robust_z: f64,
 }
+
+/// Share of values winsorised at each end for [`NumericStat::robust_z`].
+pub const WINSOR: f64 = 0.005;
 
 /// The share of one categorical level within one segment, against the whole population.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -96,6 +103,19 @@ fn mean_median(v: &mut [f64]) -> (f64, f64) {
     (mean, median)
 }
 
+/// The [`WINSOR`] and 1 − [`WINSOR`] quantiles of `v` (reordered); the extremes when there
+/// are too few values to cut.
+fn winsor_limits(v: &mut [f64]) -> [f64; 2] {
+    let n = v.len();
+    if n == 0 {
+        return [f64::NEG_INFINITY, f64::INFINITY];
+    }
+    let cut = (WINSOR * n as f64) as usize;
+    let lo = *v.select_nth_unstable_by(cut, f64::total_cmp).1;
+    let hi = *v.select_nth_unstable_by(n - 1 - cut, f64::total_cmp).1;
+    [lo, hi]
+}
+
 /// Profiles the `k` segments of `labels` (labels ≥ k are ignored).
 pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<SegmentProfile> {
     let n = labels.len();
@@ -128,8 +148,15 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
             let var = all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64;
             let sd = var.sqrt();
             let (_, omed) = mean_median(&mut all);
+            let [lo, hi] = winsor_limits(&mut all);
+            let w = |v: f64| v.clamp(lo, hi);
+            let wm = all.iter().map(|&v| w(v)).sum::<f64>() / all.len() as f64;
+            let wsd = (all.iter().map(|&v| (w(v) - wm).powi(2)).sum::<f64>()
+                / all.len() as f64)
+                .sqrt();
             per.iter_mut()
                 .map(|p| {
+                    let pw = p.iter().map(|&v| w(v)).sum::<f64>() / p.len().max(1) as f64;
                     let (m, med) = mean_median(p);
                     NumericStat {
                         column: name.clone(),
@@ -140,6 +167,11 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
                         lift: if om != 0.0 { m / om } else { f64::NAN },
                         z: if sd > 0.0 && m.is_finite() {
                             (m - om) / sd
+                        } else {
+                            0.0
+                        },
+                        robust_z: if wsd > 0.0 && m.is_finite() {
+                            (pw - wm) / wsd
                         } else {
                             0.0
                         },
@@ -236,12 +268,12 @@ fn traits(p: &SegmentProfile) -> Vec<Trait> {
     let mut t: Vec<Trait> = p
         .numeric
         .iter()
-        .filter(|s| s.z.abs() >= NAME_MIN_Z)
+        .filter(|s| s.robust_z.abs() >= NAME_MIN_Z)
         .map(|s| Trait {
-            strength: s.z.abs(),
-            phrase: phrase(&s.column, s.z > 0.0),
+            strength: s.robust_z.abs(),
+            phrase: phrase(&s.column, s.robust_z > 0.0),
             column: s.column.clone(),
-            high: s.z > 0.0,
+            high: s.robust_z > 0.0,
             money: has_word(&clean_column(&s.column), &MONEY),
         })
         .collect();
@@ -685,6 +717,7 @@ mod tests {
             overall_median: 1.0,
             lift: 1.0 + z,
             z,
+            robust_z: z,
         };
         let seg = |segment: i32, zs: [f64; 3]| SegmentProfile {
             segment,

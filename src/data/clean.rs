@@ -83,6 +83,9 @@ pub enum CleanColumn {
         t: NumericTransform,
         /// Cleaned values of the kept rows.
         values: Vec<f64>,
+        /// (kept row, real value) where cleaning changed the value: clipped outliers with
+        /// their value, imputed ones with NaN.
+        changed: Vec<(u32, f64)>,
     },
     /// Categorical: level code per kept row (`levels.len()` is `other`).
     Categorical {
@@ -253,6 +256,76 @@ fn decode_parsed(v: f64) -> Parsed {
     } else {
         Parsed::Value(v)
     }
+}
+
+/// Skewness above which a non-negative column's fence is drawn on log1p of its values: a
+/// spend or count distribution is then near log-normal, and Tukey's fence on the raw values
+/// would clip a long tail of real customers.
+pub const FENCE_LOG_SKEW: f64 = 1.0;
+
+/// Tukey's fence (1.5 × IQR beyond the quartiles), made safe for the columns real exports
+/// have, so that clipping never erases the structure it is meant to protect:
+/// - a skewed non-negative column (skewness above [`FENCE_LOG_SKEW`]) is fenced on log1p of
+///   its values, and the fence mapped back;
+/// - a column with a spike (most rows at one value, such as 0 purchases: the quartiles are
+///   equal and the fence would be that value alone) is fenced on the values off the spike,
+///   widened to include the spike;
+/// - a fence that would leave fewer than two distinct values is widened to the column's range.
+///
+/// `v` are the present values (reordered); `q1`, `q3` their quartiles.
+fn iqr_fence(v: &mut [f64], q1: f64, q3: f64) -> [f64; 2] {
+    let (min, max) = v
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let (m2, m3) = v.iter().fold((0.0, 0.0), |(a, b), x| {
+        let d = x - mean;
+        (a + d * d, b + d * d * d)
+    });
+    let skew = if m2 > 0.0 {
+        (m3 / n) / (m2 / n).powf(1.5)
+    } else {
+        0.0
+    };
+    let log = min >= 0.0 && skew > FENCE_LOG_SKEW;
+    let (f, back): (fn(f64) -> f64, fn(f64) -> f64) = if log {
+        (f64::ln_1p, f64::exp_m1)
+    } else {
+        (|x| x, |x| x)
+    };
+    let tukey = |a: f64, b: f64| [a - 1.5 * (b - a), b + 1.5 * (b - a)];
+    let (mut lo, mut hi) = if q3 > q1 {
+        let (a, b) = if log {
+            let mut t: Vec<f64> = v.iter().map(|&x| f(x)).collect();
+            let q = quantiles(&mut t, &[0.25, 0.75]);
+            (q[0], q[1])
+        } else {
+            (q1, q3)
+        };
+        let [lo, hi] = tukey(a, b);
+        (back(lo), back(hi))
+    } else {
+        // A spike at q1: fence what lies off it.
+        let mut off: Vec<f64> = v.iter().copied().filter(|&x| x != q1).map(f).collect();
+        if off.is_empty() {
+            return [min, max];
+        }
+        let q = quantiles(&mut off, &[0.25, 0.75]);
+        let [lo, hi] = if q[1] > q[0] {
+            tukey(q[0], q[1])
+        } else {
+            [q[0], q[1]]
+        };
+        (back(lo).min(q1), back(hi).max(q1))
+    };
+    lo = lo.max(min);
+    hi = hi.min(max);
+    // Clipped values lie in [lo, hi]: two distinct values remain unless the fence is a point.
+    if hi <= lo {
+        return [min, max];
+    }
+    [lo, hi]
 }
 
 /// Linear-interpolated quantiles of `v` (as numpy's default), `qs` ascending; reorders `v`.
@@ -437,7 +510,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 (_, Impute::Drop) => None,
             };
             let fence = match params.outlier_method {
-                OutlierMethod::Iqr => [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)],
+                OutlierMethod::Iqr => iqr_fence(&mut present, q1, q3),
                 OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
             };
             let clip =
@@ -504,10 +577,21 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         if count > 0 {
             let what = match params.outliers {
                 Outliers::Drop => "rows rejected",
-                _ => "values clipped",
+                _ => "values clipped for clustering only (profiles use the real values)",
+            };
+            let share = count as f64 / kept0.len().max(1) as f64;
+            // More than 1% is no longer a few gross errors: say how to keep them.
+            let many = if share > 0.01 {
+                format!(
+                    "; that is {:.1}% of the column: pass {} to leave them as they are",
+                    100.0 * share,
+                    Param::Outliers.set("keep")
+                )
+            } else {
+                String::new()
             };
             notes.push(format!(
-                "column '{}': {count} outliers outside [{}, {}] ({} fence): {what}",
+                "column '{}': {count} outliers outside [{}, {}] ({} fence): {what}{many}",
                 table.columns[j],
                 fmt_compact(lo),
                 fmt_compact(hi),
@@ -556,7 +640,22 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                     t.clean(p).unwrap_or(0.0)
                 })
                 .collect();
-            CleanColumn::Numeric { t, values }
+            // The real value wherever cleaning changed one (NaN: it was missing), so what a
+            // user reads is computed on their data, not on imputed or clipped values.
+            let changed: Vec<(u32, f64)> = kept
+                .iter()
+                .zip(&values)
+                .enumerate()
+                .filter_map(|(r, (&i, &clean))| {
+                    let real = match decode_parsed(vals[i]) {
+                        Parsed::Value(v) if kind == Kind::Date => t.reference.unwrap_or(0.0) - v,
+                        Parsed::Value(v) => v,
+                        _ => f64::NAN,
+                    };
+                    (real.to_bits() != clean.to_bits()).then_some((r as u32, real))
+                })
+                .collect();
+            CleanColumn::Numeric { t, values, changed }
         };
         if is_constant(&col) {
             notes.push(format!(

@@ -81,7 +81,7 @@ pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded>
     let mut transforms = Vec::with_capacity(cleaned.columns.len());
     for col in &cleaned.columns {
         match col {
-            CleanColumn::Numeric { t, values } => {
+            CleanColumn::Numeric { t, values, .. } => {
                 let mut t = t.clone();
                 if t.kind == Kind::Numeric {
                     let min = values.iter().copied().fold(f64::INFINITY, f64::min);

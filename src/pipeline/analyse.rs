@@ -34,8 +34,8 @@ pub(super) struct Analysis {
     pub histograms: FeatureSample,
 }
 
-/// Profile input: cleaned values in their own units per numeric column (never the scaled
-/// features), levels and codes per categorical. Takes the values out of `cleaned` (they are
+/// Profile input: the real values in their own units per numeric column (neither clipped nor
+/// imputed; missing ones NaN, left out of the statistics), levels and codes per categorical. Takes the values out of `cleaned` (they are
 /// not needed after encoding), so the largest buffers are not copied.
 pub fn profile_input(cleaned: &mut Cleaned) -> ProfileInput {
     let mut input = ProfileInput {
@@ -44,13 +44,21 @@ pub fn profile_input(cleaned: &mut Cleaned) -> ProfileInput {
     };
     for col in &mut cleaned.columns {
         match col {
-            CleanColumn::Numeric { t, values } => {
+            CleanColumn::Numeric {
+                t,
+                values,
+                changed,
+            } => {
                 let name = if t.kind == Kind::Date {
                     format!("{} (days before latest)", t.column)
                 } else {
                     t.column.clone()
                 };
-                input.numeric.push((name, std::mem::take(values)));
+                let mut real = std::mem::take(values);
+                for &(r, v) in changed.iter() {
+                    real[r as usize] = v;
+                }
+                input.numeric.push((name, real));
             }
             CleanColumn::Categorical { t, codes } => {
                 let mut levels = t.levels.clone();

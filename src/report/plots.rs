@@ -627,7 +627,7 @@ fn profiles(r: &ReportInput) -> Option<Result<Plot>> {
             n.column.clone(),
             r.profiles
                 .iter()
-                .map(|p| p.numeric.get(i).map_or(0.0, |s| s.z))
+                .map(|p| p.numeric.get(i).map_or(0.0, |s| s.robust_z))
                 .collect(),
         ));
     }

@@ -91,12 +91,17 @@ pub fn report_input(seg: &Segmentation, times: &StageTimes) -> Result<ReportInpu
     let groups = seg.groups();
     let pcs = ArrayView2::from_shape((n, 2), seg.projection())
         .map_err(|e| Error::Data(format!("PCA coordinates: {e}")))?;
-    // Correlation of the numeric features on the histogram sample: scale does not change it.
+    // Correlation of the numeric features on the histogram sample (scale does not change
+    // it), over the rows with every value present.
     let hist = seg.histograms().clone();
     let correlation = (hist.features.len() >= 2).then(|| {
-        let m = hist.features[0].1.len();
         let d = hist.features.len();
-        let x = Array2::from_shape_fn((m, d), |(i, j)| hist.features[j].1[i] as f32);
+        let complete: Vec<usize> = (0..hist.features[0].1.len())
+            .filter(|&i| hist.features.iter().all(|(_, v)| v[i].is_finite()))
+            .collect();
+        let x = Array2::from_shape_fn((complete.len(), d), |(i, j)| {
+            hist.features[j].1[complete[i]] as f32
+        });
         let names = hist.features.iter().map(|(n, _)| n.clone()).collect();
         (names, analysis::correlation(x.view()))
     });
