@@ -66,8 +66,16 @@ fn a_zero_inflated_column_keeps_its_segment_with_default_cleaning() {
     let got = segments(&out);
     let best = (0..=got.iter().copied().max().unwrap())
         .map(|s| {
-            let both = got.iter().zip(&truth).filter(|(&g, &t)| g == s && t == 1).count();
-            let either = got.iter().zip(&truth).filter(|(&g, &t)| g == s || t == 1).count();
+            let both = got
+                .iter()
+                .zip(&truth)
+                .filter(|(&g, &t)| g == s && t == 1)
+                .count();
+            let either = got
+                .iter()
+                .zip(&truth)
+                .filter(|(&g, &t)| g == s || t == 1)
+                .count();
             both as f64 / either as f64
         })
         .fold(0.0, f64::max);

@@ -151,9 +151,8 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
             let [lo, hi] = winsor_limits(&mut all);
             let w = |v: f64| v.clamp(lo, hi);
             let wm = all.iter().map(|&v| w(v)).sum::<f64>() / all.len() as f64;
-            let wsd = (all.iter().map(|&v| (w(v) - wm).powi(2)).sum::<f64>()
-                / all.len() as f64)
-                .sqrt();
+            let wsd =
+                (all.iter().map(|&v| (w(v) - wm).powi(2)).sum::<f64>() / all.len() as f64).sqrt();
             per.iter_mut()
                 .map(|p| {
                     let pw = p.iter().map(|&v| w(v)).sum::<f64>() / p.len().max(1) as f64;

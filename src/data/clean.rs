@@ -276,7 +276,9 @@ pub const FENCE_LOG_SKEW: f64 = 1.0;
 fn iqr_fence(v: &mut [f64], q1: f64, q3: f64) -> [f64; 2] {
     let (min, max) = v
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let (m2, m3) = v.iter().fold((0.0, 0.0), |(a, b), x| {

@@ -44,11 +44,7 @@ pub fn profile_input(cleaned: &mut Cleaned) -> ProfileInput {
     };
     for col in &mut cleaned.columns {
         match col {
-            CleanColumn::Numeric {
-                t,
-                values,
-                changed,
-            } => {
+            CleanColumn::Numeric { t, values, changed } => {
                 let name = if t.kind == Kind::Date {
                     format!("{} (days before latest)", t.column)
                 } else {
