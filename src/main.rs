@@ -144,7 +144,7 @@ fn run(cli: Cli) -> Result<String> {
             if a.json {
                 cli::json(&r)
             } else {
-                Ok(r.to_text())
+                Ok(text::info(&r))
             }
         }
         Command::Bench(a) => {
@@ -163,7 +163,7 @@ fn run(cli: Cli) -> Result<String> {
             if a.json {
                 cli::json(&report.rows)
             } else {
-                Ok(report.to_text())
+                Ok(text::bench(&report))
             }
         }
     }

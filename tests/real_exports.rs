@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::cli::{adjusted_rand_index, col, read_csv, run_err, run_ok, s, segmenter, stderr};
+use common::cli::{adjusted_rand_index, col, read_csv, run_ok};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};

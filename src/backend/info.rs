@@ -33,38 +33,3 @@ pub fn run_info() -> InfoReport {
         ),
     }
 }
-
-impl InfoReport {
-    /// Human-readable listing.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        if self.adapters.is_empty() {
-            s += "GPU adapters: none (wgpu found no Vulkan, Metal, DX12 or GL adapter)\n";
-        } else {
-            s += &format!("GPU adapters ({}, preferred first):\n", self.adapters.len());
-        }
-        for (i, a) in self.adapters.iter().enumerate() {
-            let l = &a.limits;
-            s += &format!(
-                "  {i}: {} — {} {}{}\n     driver: {}\n     max storage binding {} MiB, max buffer {} MiB, \
-                 {} workgroups per dimension, {} invocations per workgroup, {} KiB workgroup memory\n",
-                a.name,
-                a.backend,
-                a.device_type,
-                if a.hardware { "" } else { " (not GPU hardware)" },
-                if a.driver.is_empty() { "?" } else { &a.driver },
-                l.max_storage_buffer_binding_size >> 20,
-                l.max_buffer_size >> 20,
-                l.max_compute_workgroups_per_dimension,
-                l.max_compute_invocations_per_workgroup,
-                l.max_compute_workgroup_storage_size >> 10,
-            );
-        }
-        let p = REFERENCE_PROBLEM;
-        s += &format!(
-            "--backend auto for {} rows × {} features, k = {}: {} ({})\nrule: {}\n",
-            p.n, p.d, p.k, self.auto.backend, self.auto.reason, self.auto_rule
-        );
-        s
-    }
-}

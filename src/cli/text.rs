@@ -1,6 +1,8 @@
 //! The text the binary prints for each command's result (the library returns values; `--json`
 //! prints them as they are).
 
+use segmenter::backend::info::{InfoReport, REFERENCE_PROBLEM};
+use segmenter::bench::{BenchReport, BenchRow};
 use segmenter::cluster::ClusterAlgorithm;
 use segmenter::pipeline::derive::FeaturesSummary;
 use segmenter::pipeline::numeric::KMeansSummary;
@@ -203,5 +205,101 @@ pub fn features(r: &FeaturesSummary) -> String {
         s += "note: accepted dates are ISO 8601 (2011-12-09, 2011-12-09T08:26:00, +01:00/Z), \
               'YYYY-MM-DD HH:MM:SS UTC' and M/D/YYYY H:MM; pass --dayfirst for D/M/YYYY\n";
     }
+    s
+}
+
+/// `bench`: a heading and the rows as an aligned text table.
+pub fn bench(r: &BenchReport) -> String {
+    format!(
+        "k-means bench: {} rows × {} features, k = {}, {} Lloyd iterations from one shared \
+             k-means++ init; agreement = labels equal to the CPU's\n{}",
+        r.n,
+        r.d,
+        r.k,
+        r.iters,
+        bench_table(&r.rows)
+    )
+}
+
+/// The bench rows as an aligned text table.
+fn bench_table(rows: &[BenchRow]) -> String {
+    let header = [
+        "backend",
+        "adapter",
+        "type",
+        "upload s",
+        "ms/iter",
+        "inertia",
+        "agreement",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.backend.clone(),
+                r.adapter.clone(),
+                if r.device_type == "software" {
+                    "software (CPU rasterizer, not a GPU)".into()
+                } else {
+                    r.device_type.clone()
+                },
+                format!("{:.3}", r.upload_seconds),
+                format!("{:.2}", r.ms_per_iter),
+                format!("{:.6e}", r.inertia),
+                format!("{:.4}%", 100.0 * r.agreement),
+            ]
+        })
+        .collect();
+    let mut width = header.map(|h| h.chars().count());
+    for c in &cells {
+        for (w, s) in width.iter_mut().zip(c) {
+            *w = (*w).max(s.chars().count());
+        }
+    }
+    let line = |c: &[String]| -> String {
+        let parts: Vec<String> = c
+            .iter()
+            .zip(&width)
+            .map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count())))
+            .collect();
+        parts.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut s = line(&header.map(String::from));
+    for c in &cells {
+        s += &line(c);
+    }
+    s
+}
+
+/// `info`: the adapters and what `auto` picks, human-readable.
+pub fn info(r: &InfoReport) -> String {
+    let mut s = String::new();
+    if r.adapters.is_empty() {
+        s += "GPU adapters: none (wgpu found no Vulkan, Metal, DX12 or GL adapter)\n";
+    } else {
+        s += &format!("GPU adapters ({}, preferred first):\n", r.adapters.len());
+    }
+    for (i, a) in r.adapters.iter().enumerate() {
+        let l = &a.limits;
+        s += &format!(
+                "  {i}: {} — {} {}{}\n     driver: {}\n     max storage binding {} MiB, max buffer {} MiB, \
+                 {} workgroups per dimension, {} invocations per workgroup, {} KiB workgroup memory\n",
+                a.name,
+                a.backend,
+                a.device_type,
+                if a.hardware { "" } else { " (not GPU hardware)" },
+                if a.driver.is_empty() { "?" } else { &a.driver },
+                l.max_storage_buffer_binding_size >> 20,
+                l.max_buffer_size >> 20,
+                l.max_compute_workgroups_per_dimension,
+                l.max_compute_invocations_per_workgroup,
+                l.max_compute_workgroup_storage_size >> 10,
+            );
+    }
+    let p = REFERENCE_PROBLEM;
+    s += &format!(
+        "--backend auto for {} rows × {} features, k = {}: {} ({})\nrule: {}\n",
+        p.n, p.d, p.k, r.auto.backend, r.auto.reason, r.auto_rule
+    );
     s
 }

@@ -291,7 +291,8 @@ fn iqr_fence(v: &mut [f64], q1: f64, q3: f64) -> [f64; 2] {
         0.0
     };
     let log = min >= 0.0 && skew > FENCE_LOG_SKEW;
-    let (f, back): (fn(f64) -> f64, fn(f64) -> f64) = if log {
+    type Map = fn(f64) -> f64;
+    let (f, back): (Map, Map) = if log {
         (f64::ln_1p, f64::exp_m1)
     } else {
         (|x| x, |x| x)

@@ -628,25 +628,23 @@ impl EventFeatures {
         let mut line = Vec::with_capacity(160 * (self.rows.len() + 1));
         line.extend_from_slice(EVENT_COLUMNS.join(",").as_bytes());
         line.push(b'\n');
-        {
-            for r in &self.rows {
-                push_csv_field(&mut line, r.customer_id.as_bytes());
-                let _ = write!(
-                    line,
-                    ",{},{},{},{},{},",
-                    r.events, r.sessions, r.views, r.carts, r.purchases
-                );
-                push_decimal(&mut line, r.view_to_cart);
-                line.push(b',');
-                push_decimal(&mut line, r.cart_to_purchase);
-                let _ = write!(line, ",{},{},{},", r.products, r.categories, r.brands);
-                push_decimal(&mut line, r.spend);
-                let _ = write!(line, ",{},{},", r.recency_days, r.active_days);
-                push_decimal(&mut line, r.session_events);
-                line.push(b',');
-                push_decimal(&mut line, r.session_minutes);
-                line.push(b'\n');
-            }
+        for r in &self.rows {
+            push_csv_field(&mut line, r.customer_id.as_bytes());
+            let _ = write!(
+                line,
+                ",{},{},{},{},{},",
+                r.events, r.sessions, r.views, r.carts, r.purchases
+            );
+            push_decimal(&mut line, r.view_to_cart);
+            line.push(b',');
+            push_decimal(&mut line, r.cart_to_purchase);
+            let _ = write!(line, ",{},{},{},", r.products, r.categories, r.brands);
+            push_decimal(&mut line, r.spend);
+            let _ = write!(line, ",{},{},", r.recency_days, r.active_days);
+            push_decimal(&mut line, r.session_events);
+            line.push(b',');
+            push_decimal(&mut line, r.session_minutes);
+            line.push(b'\n');
         }
         line
     }

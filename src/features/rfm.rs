@@ -530,21 +530,19 @@ impl RfmFeatures {
         let mut line = Vec::with_capacity(128 * (self.rows.len() + 1));
         line.extend_from_slice(RFM_COLUMNS.join(",").as_bytes());
         line.push(b'\n');
-        {
-            for r in &self.rows {
-                push_csv_field(&mut line, r.customer_id.as_bytes());
-                let _ = write!(line, ",{},{},", r.recency_days, r.frequency);
-                push_decimal(&mut line, r.monetary);
-                let _ = write!(line, ",{},", r.tenure_days);
-                push_decimal(&mut line, r.avg_order_value);
-                line.push(b',');
-                push_decimal(&mut line, r.return_rate);
-                let _ = writeln!(
-                    line,
-                    ",{},{},{},{}",
-                    r.r_score, r.f_score, r.m_score, r.rfm_segment
-                );
-            }
+        for r in &self.rows {
+            push_csv_field(&mut line, r.customer_id.as_bytes());
+            let _ = write!(line, ",{},{},", r.recency_days, r.frequency);
+            push_decimal(&mut line, r.monetary);
+            let _ = write!(line, ",{},", r.tenure_days);
+            push_decimal(&mut line, r.avg_order_value);
+            line.push(b',');
+            push_decimal(&mut line, r.return_rate);
+            let _ = writeln!(
+                line,
+                ",{},{},{},{}",
+                r.r_score, r.f_score, r.m_score, r.rfm_segment
+            );
         }
         line
     }
