@@ -50,6 +50,16 @@ pub enum Param {
     Output,
     Table,
     Query,
+    /// The spreadsheet sheet to read.
+    Sheet,
+    /// The format every date follows.
+    DateFormat,
+    /// Event types read as views.
+    ViewEvents,
+    /// Event types read as add-to-cart.
+    CartEvents,
+    /// Event types read as purchases.
+    PurchaseEvents,
     AsOf,
     DayFirst,
     Customer,
@@ -108,6 +118,11 @@ impl Param {
             Param::Output => "output",
             Param::Table => "table",
             Param::Query => "query",
+            Param::Sheet => "sheet",
+            Param::DateFormat => "date_format",
+            Param::ViewEvents => "view_events",
+            Param::CartEvents => "cart_events",
+            Param::PurchaseEvents => "purchase_events",
             Param::AsOf => "as_of",
             Param::DayFirst => "dayfirst",
             Param::Customer => "customer",
@@ -586,6 +601,14 @@ pub enum Error {
         message: String,
     },
 
+    /// A spreadsheet (xlsx, xls, ods) could not be read.
+    #[error("{path}: spreadsheet: {message}")]
+    Spreadsheet {
+        /// The file.
+        path: PathBuf,
+        /// What the spreadsheet reader said.
+        message: String,
+    },
     /// A Parquet file could not be read.
     #[error("{path}: Parquet: {message}")]
     Parquet {
@@ -677,6 +700,7 @@ impl Error {
             | Error::TooFewDistinct { .. }
             | Error::Sqlite { .. }
             | Error::Parquet { .. }
+            | Error::Spreadsheet { .. }
             | Error::NoColumn { .. }
             | Error::UnknownColumn { .. }
             | Error::Data(_) => ErrorKind::Data,

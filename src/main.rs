@@ -7,7 +7,7 @@ use clap::Parser;
 use cli::{convert, progress::Spinners, text, Cli, Command, GenerateCommand};
 use segmenter::backend::info::run_info;
 use segmenter::bench::{run_bench, BenchCommand};
-use segmenter::io::{SourceOptions, Table};
+use segmenter::io::Table;
 use segmenter::pipeline::derive::derive_for_run;
 use segmenter::pipeline::numeric::{run_kmeans, KMeansJob};
 use segmenter::pipeline::SegmentModel;
@@ -68,7 +68,7 @@ fn run(cli: Cli) -> Result<String> {
         Command::Run(a) => run_segmentation(*a),
         Command::Predict(a) => {
             let model = SegmentModel::load(&a.model)?;
-            let table = Table::open(&a.file, &SourceOptions::default())?;
+            let table = Table::open(&a.file, &convert::source_options(&a.input, a.decimal)?)?;
             let scores = model.predict(&table)?;
             let rejects = write_scored(&a.output, &table, &model, &scores)?;
             let s = text::PredictSummary {
@@ -172,12 +172,9 @@ fn run(cli: Cli) -> Result<String> {
 /// `segmenter run`: the table (or the table derived from a log), segmented and written.
 fn run_segmentation(mut a: cli::RunArgs) -> Result<String> {
     let from = std::mem::take(&mut a.from);
-    let source = SourceOptions {
-        table: from.table.clone(),
-        query: from.query.clone(),
-    };
+    let source = convert::source_options(&a.input, a.decimal)?;
     let params = convert::run_params(&a)?;
-    let derivation = cli::features::run_from(from)?;
+    let derivation = cli::features::run_from(from, &a.input)?;
     let params = match &derivation {
         Some(d) => params.for_derived(&d.kind),
         None => params,

@@ -195,6 +195,9 @@ fn csv_gzip_parquet_and_sqlite_copies_give_the_same_segments() {
     // differ, not the values.
     let pq = dir.path().join("customers.parquet");
     write_parquet(&pq, &header, &rows, &numeric);
+    // Files are read by their content: a Parquet file named .csv is still Parquet.
+    let misnamed = dir.path().join("parquet-really.csv");
+    std::fs::copy(&pq, &misnamed).unwrap();
 
     let fit = |p: &Path| {
         let t = Table::open(p, &SourceOptions::default()).unwrap();
@@ -210,7 +213,7 @@ fn csv_gzip_parquet_and_sqlite_copies_give_the_same_segments() {
     };
     let want = fit(&file);
     assert!(want.3 > 0, "the generator writes duplicates and outliers");
-    for p in [&gz, &db, &pq] {
+    for p in [&gz, &db, &pq, &misnamed] {
         let got = fit(p);
         assert_eq!(got.0, want.0, "{}", p.display());
         assert_eq!(got.1, want.1, "{}", p.display());

@@ -25,7 +25,9 @@ pub struct NumericStat {
     pub overall_mean: f64,
     /// Median over all clustered rows.
     pub overall_median: f64,
-    /// mean / overall_mean (NaN when the overall mean is 0); meaningful for positive quantities.
+    /// mean / overall_mean, for non-negative columns whose overall mean is at least
+    /// [`LIFT_MIN_CV`] standard deviations from zero; NaN otherwise (a ratio to a near-zero
+    /// mean reads as "+4,066 %" and says nothing: `z` measures those).
     pub lift: f64,
     /// (mean − overall_mean) / overall standard deviation: how distinctive the segment is here.
     pub z: f64,
@@ -34,6 +36,9 @@ pub struct NumericStat {
     /// standard deviation of every z); segment names use it.
     pub robust_z: f64,
 }
+
+/// A lift is shown only when the overall mean is at least this many standard deviations.
+pub const LIFT_MIN_CV: f64 = 0.25;
 
 /// Share of values winsorised at each end for [`NumericStat::robust_z`].
 pub const WINSOR: f64 = 0.005;
@@ -148,6 +153,9 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
             let var = all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64;
             let sd = var.sqrt();
             let (_, omed) = mean_median(&mut all);
+            // Sorted by the median's selection only partly: take the minimum directly.
+            let min = all.iter().copied().fold(f64::INFINITY, f64::min);
+            let ratio_ok = min >= 0.0 && om > 0.0 && om >= LIFT_MIN_CV * sd;
             let [lo, hi] = winsor_limits(&mut all);
             let w = |v: f64| v.clamp(lo, hi);
             let wm = all.iter().map(|&v| w(v)).sum::<f64>() / all.len() as f64;
@@ -163,7 +171,7 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
                         median: med,
                         overall_mean: om,
                         overall_median: omed,
-                        lift: if om != 0.0 { m / om } else { f64::NAN },
+                        lift: if ratio_ok { m / om } else { f64::NAN },
                         z: if sd > 0.0 && m.is_finite() {
                             (m - om) / sd
                         } else {
@@ -334,13 +342,21 @@ fn name_segments(profiles: &mut [SegmentProfile]) {
                 .join(" · ")
         }
     };
+    // Two names with the same phrases in another order are the same name to a reader (at
+    // large k, "frequent · high spend" and "high spend · frequent"): compare them as sets.
+    let key = |t: &[Trait], u: usize| -> Vec<String> {
+        let mut k: Vec<String> = t[..u].iter().map(|t| t.phrase.clone()).collect();
+        k.sort();
+        k
+    };
     loop {
         let names: Vec<String> = (0..profiles.len())
             .map(|i| render(&all[i], used[i]))
             .collect();
+        let keys: Vec<Vec<String>> = (0..profiles.len()).map(|i| key(&all[i], used[i])).collect();
         let mut grew = false;
         for i in 0..profiles.len() {
-            let dup = names.iter().filter(|n| **n == names[i]).count() > 1;
+            let dup = keys.iter().filter(|k| **k == keys[i]).count() > 1;
             if dup && used[i] < all[i].len() {
                 used[i] += 1;
                 grew = true;
@@ -348,7 +364,7 @@ fn name_segments(profiles: &mut [SegmentProfile]) {
         }
         if !grew {
             for (i, p) in profiles.iter_mut().enumerate() {
-                let dup = names.iter().filter(|n| **n == names[i]).count() > 1;
+                let dup = keys.iter().filter(|k| **k == keys[i]).count() > 1;
                 p.name = if dup {
                     format!("{} (segment {})", names[i], p.segment)
                 } else {
@@ -494,9 +510,12 @@ fn describe(p: &SegmentProfile) -> String {
     let mut parts = Vec::new();
     for tr in t.iter().take(3) {
         if let Some(ns) = p.numeric.iter().find(|n| n.column == tr.column) {
-            // A relative change only reads well for positive quantities.
-            let rel = if ns.lift.is_finite() && ns.overall_mean > 0.0 && ns.mean >= 0.0 {
+            // A relative change only reads well for positive quantities away from zero; the
+            // difference in standard deviations says it otherwise.
+            let rel = if ns.lift.is_finite() && ns.mean >= 0.0 {
                 format!(", {:+.0}%", (ns.lift - 1.0) * 100.0)
+            } else if ns.z != 0.0 {
+                format!(", {:+.1} SD", ns.z)
             } else {
                 String::new()
             };
@@ -528,6 +547,26 @@ fn describe(p: &SegmentProfile) -> String {
         n => format!("{} and {}", parts[..n - 1].join(", "), parts[n - 1]),
     };
     format!("{head} Compared with all customers they stand out for {list}.")
+}
+
+/// The kind of column an action speaks about (money, tenure, app, web, recency, visits).
+fn action_class(column: &str) -> Option<&'static str> {
+    let c = clean_column(column);
+    if has_word(&c, &MONEY) {
+        Some("money")
+    } else if has_word(&c, &["membership", "tenure"]) {
+        Some("tenure")
+    } else if has_word(&c, &["app"]) {
+        Some("app")
+    } else if has_word(&c, &["website", "web", "site"]) {
+        Some("web")
+    } else if has_word(&c, &["recency"]) || c.starts_with("days since") {
+        Some("recency")
+    } else if has_word(&c, &["session", "sessions", "visits", "frequency"]) {
+        Some("visits")
+    } else {
+        None
+    }
 }
 
 /// Suggested actions keyed by the kind of column and direction.
@@ -584,7 +623,19 @@ fn suggest_action(p: &SegmentProfile) -> String {
     let named = headline(&mut t);
     // Value first: a named money-like trait leads the suggested actions.
     t[..named].sort_by_key(|x| !x.money);
-    for t in t {
+    // A trait outside the name must not contradict it: with "many sessions" in the name, a
+    // short session length does not earn "bring them back more often".
+    let name_says: Vec<(&'static str, bool)> = t[..named]
+        .iter()
+        .filter_map(|x| action_class(&x.column).map(|c| (c, x.high)))
+        .collect();
+    for (i, t) in t.iter().enumerate() {
+        let class = action_class(&t.column);
+        if i >= named
+            && class.is_some_and(|c| name_says.iter().any(|&(n, high)| n == c && high != t.high))
+        {
+            continue;
+        }
         if let Some(a) = action_for(&t.column, t.high) {
             if !acts.contains(&a) {
                 acts.push(a);
@@ -670,6 +721,77 @@ mod tests {
         );
         assert!(p[0].action.contains("high value"));
         assert!(p[1].action.contains("bundles"));
+    }
+
+    #[test]
+    fn names_differing_only_in_order_are_made_distinct() {
+        // Segments 0 and 1 both stand out for high a and high b, in opposite strengths; the
+        // set of phrases is the same, so each name grows by its next trait.
+        let mut a = vec![0.0; 40];
+        let mut b = vec![0.0; 40];
+        let mut c = vec![0.0; 40];
+        let labels: Vec<u32> = (0..40).map(|i| (i / 10) as u32).collect();
+        for i in 0..40 {
+            let s = i / 10;
+            a[i] = [10.0, 8.0, 0.0, 0.0][s] + (i % 3) as f64 * 0.1;
+            b[i] = [8.0, 10.0, 0.0, 0.0][s] + (i % 2) as f64 * 0.1;
+            c[i] = [5.0, -5.0, 0.0, 0.0][s] + (i % 5) as f64 * 0.1;
+        }
+        let input = ProfileInput {
+            numeric: vec![("a".into(), a), ("b".into(), b), ("c".into(), c)],
+            categorical: vec![],
+        };
+        let p = profile_segments(&input, &labels, 4);
+        let set = |n: &str| {
+            let mut v: Vec<String> = n.split(" · ").map(String::from).collect();
+            v.sort();
+            v
+        };
+        assert_ne!(
+            set(&p[0].name),
+            set(&p[1].name),
+            "{} / {}",
+            p[0].name,
+            p[1].name
+        );
+    }
+
+    #[test]
+    fn actions_do_not_contradict_the_name() {
+        // Many sessions but short ones: the name says "many sessions"; the action must not
+        // ask to bring them back more often.
+        let sessions: Vec<f64> = (0..20)
+            .map(|i| if i < 10 { 30.0 } else { 3.0 } + (i % 3) as f64)
+            .collect();
+        let length: Vec<f64> = (0..20)
+            .map(|i| if i < 10 { 2.0 } else { 9.0 } + (i % 2) as f64)
+            .collect();
+        let input = ProfileInput {
+            numeric: vec![
+                ("sessions".into(), sessions),
+                ("session minutes".into(), length),
+            ],
+            categorical: vec![],
+        };
+        let labels: Vec<u32> = (0..20).map(|i| u32::from(i >= 10)).collect();
+        let p = profile_segments(&input, &labels, 2);
+        assert!(p[0].name.starts_with("high sessions"), "{}", p[0].name);
+        assert!(!p[0].action.contains("more often"), "{}", p[0].action);
+    }
+
+    #[test]
+    fn no_lift_on_a_near_zero_mean() {
+        // 2 buyers of 100 with 20 purchases each: overall mean 0.4, sd 2.8.
+        let v: Vec<f64> = (0..100).map(|i| if i < 2 { 20.0 } else { 0.0 }).collect();
+        let input = ProfileInput {
+            numeric: vec![("purchases".into(), v)],
+            categorical: vec![],
+        };
+        let labels: Vec<u32> = (0..100).map(|i| u32::from(i >= 2)).collect();
+        let p = profile_segments(&input, &labels, 2);
+        assert!(p[0].numeric[0].lift.is_nan());
+        assert!(!p[0].description.contains("%)"), "{}", p[0].description);
+        assert!(p[0].description.contains("SD"), "{}", p[0].description);
     }
 
     #[test]

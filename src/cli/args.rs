@@ -50,11 +50,10 @@ pub struct InfoArgs {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Customer table: CSV with a header row (`,` `;` or tab detected; UTF-8, a BOM is fine),
-    /// .csv.gz, SQLite (.db, .sqlite; see --table, --query) or Parquet. With --from, a
-    /// transaction or event log in any of these formats.
+    /// .csv.gz, SQLite (.db, .sqlite; see --table, --query), Parquet, or a spreadsheet
+    /// (.xlsx, .xls, .ods; see --sheet). With --from, a transaction or event log in any of
+    /// these formats.
     pub file: PathBuf,
-    #[command(flatten)]
-    pub from: FromArgs,
     /// Directory for segments.csv, rejects.csv, profile.csv, model.json, report.md,
     /// report.html and plots/ (created if needed).
     #[arg(long, default_value = "segmenter-out")]
@@ -142,6 +141,19 @@ pub struct RunArgs {
     /// backend, stage_seconds, …) instead of the text summary.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub from: FromArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Decimal separator of a CSV table (default: detected: a decimal comma such as 33,7078
+    /// in a `;` or tab separated file; `.` then separates thousands).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SEP",
+        help_heading = "Reading the input"
+    )]
+    pub decimal: Option<DecimalArg>,
 }
 
 /// `segmenter predict`.
@@ -155,6 +167,11 @@ pub struct PredictArgs {
     /// distance_to_centroid. Rows that cannot be scored go to <name>.rejects.csv beside it.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Decimal separator of a CSV table (default: detected, as `run` does).
+    #[arg(long, value_enum, value_name = "SEP")]
+    pub decimal: Option<DecimalArg>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -450,7 +467,8 @@ pub enum FeaturesCommand {
 /// Input and output options shared by `features rfm` and `features events`.
 #[derive(Args, Debug)]
 pub struct LogArgs {
-    /// The log: CSV (or .csv.gz), SQLite (.db, .sqlite, .sqlite3) or Parquet (.parquet).
+    /// The log: CSV (or .csv.gz), SQLite (.db, .sqlite, .sqlite3), Parquet (.parquet) or a
+    /// spreadsheet (.xlsx, .xls, .ods).
     pub file: PathBuf,
     /// The per-customer table to write (CSV).
     #[arg(short = 'o', long = "output")]
@@ -458,19 +476,12 @@ pub struct LogArgs {
     /// Rejected lines: `row,customer_id,reason,detail` (default: beside the output, NAME.rejects.csv).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
-    /// SQLite: the table to read (default: the only table).
-    #[arg(long)]
-    pub table: Option<String>,
-    /// SQLite: a query to read instead of a table.
-    #[arg(long)]
-    pub query: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Reference date for recency and tenure (default: the day after the latest date);
     /// later lines are rejected.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// Read slash dates as D/M/YYYY instead of M/D/YYYY.
-    #[arg(long)]
-    pub dayfirst: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -530,9 +541,60 @@ pub struct EventsArgs {
     /// Price column (default: price); spend sums it over purchases.
     #[arg(long, value_name = "COL")]
     pub price: Option<String>,
+    #[command(flatten)]
+    pub vocab: EventVocabArgs,
     /// Aggregating threads (default: every core, at most 4). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+/// Which event types are views, carts and purchases (case-insensitive, comma lists).
+#[derive(Args, Debug, Default, Clone)]
+pub struct EventVocabArgs {
+    /// events: event types counted as views (default: view, page_view, product_view).
+    #[arg(long, value_name = "TYPE,..", value_delimiter = ',')]
+    pub view_events: Vec<String>,
+    /// events: event types counted as add-to-cart (default: cart, add_to_cart, addtocart).
+    #[arg(long, value_name = "TYPE,..", value_delimiter = ',')]
+    pub cart_events: Vec<String>,
+    /// events: event types counted as purchases (default: purchase, transaction).
+    #[arg(long, value_name = "TYPE,..", value_delimiter = ',')]
+    pub purchase_events: Vec<String>,
+}
+
+/// How an input is read: SQLite table or query, spreadsheet sheet, date forms.
+#[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Reading the input")]
+pub struct InputArgs {
+    /// SQLite: the table to read (default: the only table).
+    #[arg(long)]
+    pub table: Option<String>,
+    /// SQLite: a query whose result is read instead of a table.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// Spreadsheets (.xlsx, .xls, .ods): the sheet to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Read slash dates as D/M/YYYY (day first) instead of M/D/YYYY; without it a date column
+    /// whose first parts go above 12 is read day first.
+    #[arg(long)]
+    pub dayfirst: bool,
+    /// The one format every date follows, strftime-style (%d.%m.%Y, %Y%m%d, %d %b %Y %H:%M),
+    /// instead of the recognised forms (ISO 8601, M/D/YYYY, D.M.YYYY, YYYYMMDD, 18-Apr-2021,
+    /// Apr 18, 2021).
+    #[arg(long, value_name = "FMT")]
+    pub date_format: Option<String>,
+}
+
+/// The decimal separator of a text table.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DecimalArg {
+    /// `1234.56`
+    #[value(name = ".")]
+    Point,
+    /// `1234,56` (with `.` as thousands separator: `1.234,56`)
+    #[value(name = ",")]
+    Comma,
 }
 
 /// Kinds of log `run --from` derives a customer table from.
@@ -547,22 +609,14 @@ pub enum FromKind {
 /// `segmenter run --from`: segment customers from a log (the derived table is written to
 /// OUT/customers.csv, keyed by customer_id; skewed columns get log1p unless --log is given).
 #[derive(Args, Debug, Default)]
+#[command(next_help_heading = "With --from (a transaction or event log; these apply only there)")]
 pub struct FromArgs {
     /// The input is a log to derive one row per customer from.
     #[arg(long, value_enum)]
     pub from: Option<FromKind>,
-    /// SQLite: the table to read (default: the only one).
-    #[arg(long)]
-    pub table: Option<String>,
-    /// SQLite: a query whose result is read instead of a table.
-    #[arg(long)]
-    pub query: Option<String>,
     /// Reference date for recency and tenure (default: the day after the latest date).
     #[arg(long, value_name = "DATE", requires = "from")]
     pub as_of: Option<String>,
-    /// Read slash dates as D/M/YYYY.
-    #[arg(long, requires = "from")]
-    pub dayfirst: bool,
     /// transactions: customer id column.
     #[arg(long, value_name = "COL", requires = "from")]
     pub customer: Option<String>,
@@ -602,4 +656,6 @@ pub struct FromArgs {
     /// events: brand column.
     #[arg(long, value_name = "COL", requires = "from")]
     pub brand: Option<String>,
+    #[command(flatten)]
+    pub vocab: EventVocabArgs,
 }

@@ -2,13 +2,16 @@
 //! parameter type here, and nowhere else.
 
 use super::args::{
-    AlgorithmArg, BackendArg, ClusterAlgorithmArg, ImputeArg, InitArg, KMeansArgs,
-    OutlierMethodArg, OutliersArg, RunArgs, ScaleArg,
+    AlgorithmArg, BackendArg, ClusterAlgorithmArg, DecimalArg, ImputeArg, InitArg, InputArgs,
+    KMeansArgs, OutlierMethodArg, OutliersArg, RunArgs, ScaleArg,
 };
 use segmenter::backend::BackendChoice;
 use segmenter::cluster::ClusterAlgorithm;
 use segmenter::data::{CleanParams, Impute, LogSpec, OutlierMethod, Outliers, Overrides, Scale};
 use segmenter::error::{Param, ParamError};
+use segmenter::io::dates::{check_format, DateStyle};
+use segmenter::io::values::Decimal;
+use segmenter::io::SourceOptions;
 use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::pipeline::{KSpec, SegmenterParams};
 use segmenter::Result;
@@ -134,4 +137,28 @@ pub fn kmeans_params(a: &KMeansArgs) -> KMeansParams {
             AlgorithmArg::Lloyd => Algorithm::Lloyd,
             AlgorithmArg::Hamerly => Algorithm::Hamerly,
         })
+}
+
+/// How `run`, `predict` and `features` read their input.
+pub fn source_options(input: &InputArgs, decimal: Option<DecimalArg>) -> Result<SourceOptions> {
+    if let Some(f) = &input.date_format {
+        check_format(f).map_err(|expected| ParamError::Invalid {
+            param: Param::DateFormat,
+            value: f.clone(),
+            expected,
+        })?;
+    }
+    Ok(SourceOptions {
+        table: input.table.clone(),
+        query: input.query.clone(),
+        sheet: input.sheet.clone(),
+        decimal: decimal.map(|d| match d {
+            DecimalArg::Point => Decimal::Point,
+            DecimalArg::Comma => Decimal::Comma,
+        }),
+        dates: DateStyle {
+            dayfirst: input.dayfirst,
+            format: input.date_format.clone(),
+        },
+    })
 }

@@ -1,7 +1,7 @@
 //! Flags to library parameters for `features`, `run --from` and the log generators.
 
 use super::args::{
-    EventsArgs, EventsGenArgs, FeaturesCommand, FromArgs, FromKind, LogArgs, RfmArgs,
+    EventsArgs, EventsGenArgs, FeaturesCommand, FromArgs, FromKind, InputArgs, LogArgs, RfmArgs,
     TransactionsArgs,
 };
 use super::text;
@@ -9,7 +9,6 @@ use segmenter::error::Param;
 use segmenter::features::events::EventFlags;
 use segmenter::features::rfm::RfmFlags;
 use segmenter::features::{parse_as_of, TimeOptions};
-use segmenter::io::SourceOptions;
 use segmenter::pipeline::derive::{Derivation, FeatureKind};
 use segmenter::synth::{generate_events as gen_events, generate_transactions as gen_tx};
 use segmenter::synth::{EventsOutput, EventsSpec, TransactionsSpec};
@@ -17,17 +16,20 @@ use segmenter::{Error, Result};
 
 fn derivation(
     kind: FeatureKind,
-    table: Option<String>,
-    query: Option<String>,
+    input: &InputArgs,
     as_of: Option<&str>,
-    dayfirst: bool,
     threads: Option<usize>,
 ) -> Result<Derivation> {
-    let as_of = as_of.map(|v| parse_as_of(v, dayfirst)).transpose()?;
+    let source = super::convert::source_options(input, None)?;
+    let as_of = as_of.map(|v| parse_as_of(v, input.dayfirst)).transpose()?;
     Ok(Derivation {
         kind,
-        source: SourceOptions { table, query },
-        time: TimeOptions { as_of, dayfirst },
+        time: TimeOptions {
+            as_of,
+            dayfirst: input.dayfirst,
+            format: input.date_format.clone(),
+        },
+        source,
         threads,
     })
 }
@@ -65,6 +67,7 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
             category,
             brand,
             price,
+            vocab,
             threads,
         }) => (
             log,
@@ -77,18 +80,14 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
                 category,
                 brand,
                 price,
+                view_events: vocab.view_events,
+                cart_events: vocab.cart_events,
+                purchase_events: vocab.purchase_events,
             }),
             threads,
         ),
     };
-    let d = derivation(
-        kind,
-        log.table,
-        log.query,
-        log.as_of.as_deref(),
-        log.dayfirst,
-        threads,
-    )?;
+    let d = derivation(kind, &log.input, log.as_of.as_deref(), threads)?;
     let (s, _) = d.write(&log.file, &log.output, log.rejects.as_deref())?;
     if log.json {
         super::json(&s)
@@ -143,7 +142,7 @@ pub fn generate_events(a: EventsGenArgs) -> Result<String> {
 }
 
 /// `segmenter run --from`: the derivation the flags ask for, if any.
-pub fn run_from(from: FromArgs) -> Result<Option<Derivation>> {
+pub fn run_from(from: FromArgs, input: &InputArgs) -> Result<Option<Derivation>> {
     let Some(kind) = from.from else {
         return Ok(None);
     };
@@ -165,15 +164,10 @@ pub fn run_from(from: FromArgs) -> Result<Option<Derivation>> {
             category: from.category,
             brand: from.brand,
             price: from.price,
+            view_events: from.vocab.view_events,
+            cart_events: from.vocab.cart_events,
+            purchase_events: from.vocab.purchase_events,
         }),
     };
-    derivation(
-        kind,
-        from.table,
-        from.query,
-        from.as_of.as_deref(),
-        from.dayfirst,
-        None,
-    )
-    .map(Some)
+    derivation(kind, input, from.as_of.as_deref(), None).map(Some)
 }

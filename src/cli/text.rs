@@ -43,18 +43,19 @@ pub fn run(r: &RunSummary) -> String {
         }
     }
     if !r.compare.is_empty() {
-        s += "\ncompared (silhouette on the same sample, noise left out)\n";
+        s += "\ncompared (silhouette on the same sample, noise left out; noise-as-0 counts every row; none is ranked best)\n";
         s += &format!(
-            "  {:<13} {:>8} {:>7} {:>10} {:>8}  how\n",
-            "algorithm", "clusters", "noise", "silhouette", "seconds"
+            "  {:<13} {:>8} {:>7} {:>10} {:>10} {:>8}  how\n",
+            "algorithm", "clusters", "noise", "silhouette", "noise-as-0", "seconds"
         );
         for c in &r.compare {
             s += &format!(
-                "  {:<13} {:>8} {:>6.1}% {:>10.3} {:>8.3}  {}\n",
+                "  {:<13} {:>8} {:>6.1}% {:>10.3} {:>10.3} {:>8.3}  {}\n",
                 c.algorithm,
                 c.clusters,
                 100.0 * c.noise_share,
                 c.silhouette,
+                c.covered_silhouette,
                 c.seconds,
                 c.note
             );
@@ -181,29 +182,50 @@ pub fn stage_times(t: &StageTimes) -> String {
     s
 }
 
-/// The summary of `segmenter features`.
+/// The summary of `segmenter features`: lines read = used + rejected, then customers.
 pub fn features(r: &FeaturesSummary) -> String {
+    let customer_level = |reason: &str| r.customers_rejected.iter().any(|(c, _)| c == reason);
+    let line_reasons: Vec<String> = r
+        .rejects
+        .iter()
+        .filter(|(reason, _)| !customer_level(reason))
+        .map(|(reason, n)| format!("{reason}: {n}"))
+        .collect();
     let mut s = format!(
-        "read {} lines ({}); {} used; as of {}\nwrote {} customers to {}\n",
+        "read {} lines ({}): {} used, {} rejected{}; as of {}\nwrote {} customers to {}\n",
         r.lines_read,
         r.columns,
         r.lines_used,
+        r.lines_rejected,
+        if line_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", line_reasons.join(", "))
+        },
         r.as_of,
         r.customers,
         r.output.display()
     );
-    let total: u64 = r.rejects.iter().map(|(_, n)| n).sum();
-    s += &format!("rejected {total} (see {})", r.rejects_file.display());
-    for (i, (reason, n)) in r.rejects.iter().enumerate() {
-        s += &format!("{}{reason}: {n}", if i == 0 { ": " } else { ", " });
+    let left_out: u64 = r.customers_rejected.iter().map(|(_, n)| n).sum();
+    if left_out > 0 {
+        s += &format!(
+            "left out {left_out} customer{} ({})\n",
+            if left_out == 1 { "" } else { "s" },
+            r.customers_rejected
+                .iter()
+                .map(|(reason, n)| format!("{reason}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
-    s.push('\n');
+    s += &format!("rejects: {}\n", r.rejects_file.display());
     if r.rejects
         .iter()
         .any(|(reason, _)| reason == "unparseable date")
     {
         s += "note: accepted dates are ISO 8601 (2011-12-09, 2011-12-09T08:26:00, +01:00/Z), \
-              'YYYY-MM-DD HH:MM:SS UTC' and M/D/YYYY H:MM; pass --dayfirst for D/M/YYYY\n";
+              'YYYY-MM-DD HH:MM:SS UTC', M/D/YYYY H:MM, D.M.YYYY, YYYYMMDD, 18-Apr-2021 and \
+              Apr 18, 2021; pass --dayfirst for D/M/YYYY or --date-format FMT for any other form\n";
     }
     s
 }

@@ -5,6 +5,7 @@ use super::prep::{CategoricalTransform, NumericTransform, MISSING_LEVEL};
 pub use super::reject::{ragged_rejects, Origin, Reject, RejectReason, Unusable};
 use super::schema::{Kind, Schema};
 use crate::error::{Error, Param, Result};
+use crate::io::dates::DateStyle;
 use crate::io::format::fmt_compact;
 use crate::io::hash::FastMap as HashMap;
 use crate::io::table::Table;
@@ -395,10 +396,21 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         .filter(|(_, c)| c.clustered)
         .map(|(j, c)| (j, c.kind))
         .collect();
+    let styles: Vec<DateStyle> = feature_cols
+        .iter()
+        .map(|&(j, _)| {
+            if table.dates.is_default() {
+                schema.columns[j].dates.clone()
+            } else {
+                table.dates.clone()
+            }
+        })
+        .collect();
     // Rows in chunks over the cores, every column of a chunk together (its bytes are close).
     let parsers: Vec<Option<NumericTransform>> = feature_cols
         .iter()
-        .map(|&(_, kind)| {
+        .zip(&styles)
+        .map(|(&(_, kind), dates)| {
             (kind != Kind::Categorical).then(|| NumericTransform {
                 column: String::new(),
                 kind,
@@ -408,6 +420,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 log: false,
                 center: 0.0,
                 scale: 1.0,
+                dates: dates.clone(),
             })
         })
         .collect();
@@ -431,7 +444,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             let (j, kind) = feature_cols[c];
             let Some(t) = &parsers[c] else { continue };
             for (r, o) in out.iter_mut().enumerate() {
-                *o = match t.parse(table.field(r0 + r, j)) {
+                *o = match t.parse(table.field(r0 + r, j), table.decimal, &DateStyle::default()) {
                     // Dates parse as "0 − days"; flip to days since 1970.
                     Parsed::Value(v) if kind == Kind::Date => -v,
                     p => encode_parsed(p),
@@ -540,6 +553,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 log: false,
                 center: 0.0,
                 scale: 1.0,
+                dates: styles[c].clone(),
             };
             (Some(t), notes)
         })

@@ -5,8 +5,9 @@
 use super::reject::{RejectReason, Unusable};
 use super::schema::Kind;
 use crate::error::{Error, Result};
+use crate::io::dates::DateStyle;
 use crate::io::table::{is_missing, Table};
-use crate::io::values::{parse_bool_value, parse_date_value, parse_number, Parsed};
+use crate::io::values::{parse_bool_value, parse_date_in, parse_number_in, Decimal, Parsed};
 use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,9 @@ pub struct NumericTransform {
     pub center: f64,
     /// Divided by after centering (never 0).
     pub scale: f64,
+    /// Dates: how the training table wrote them (day first, or an explicit format).
+    #[serde(default, skip_serializing_if = "DateStyle::is_default")]
+    pub dates: DateStyle,
 }
 
 /// How one categorical column becomes one-hot features.
@@ -59,15 +63,23 @@ pub enum Transform {
 }
 
 impl NumericTransform {
-    /// Parses a field by the column's kind (dates become days before the reference).
-    pub fn parse(&self, f: &[u8]) -> Parsed {
+    /// Parses a field by the column's kind (dates become days before the reference), numbers
+    /// with the table's `decimal`, dates in `dates` when that is set, else as at training.
+    pub fn parse(&self, f: &[u8], decimal: Decimal, dates: &DateStyle) -> Parsed {
         match self.kind {
             Kind::Boolean => parse_bool_value(f),
-            Kind::Date => match parse_date_value(f) {
-                Parsed::Value(d) => Parsed::Value(self.reference.unwrap_or(0.0) - d),
-                p => p,
-            },
-            _ => parse_number(f),
+            Kind::Date => {
+                let style = if dates.is_default() {
+                    &self.dates
+                } else {
+                    dates
+                };
+                match parse_date_in(f, style) {
+                    Parsed::Value(d) => Parsed::Value(self.reference.unwrap_or(0.0) - d),
+                    p => p,
+                }
+            }
+            _ => parse_number_in(f, decimal),
         }
     }
 
@@ -217,7 +229,7 @@ impl Prep {
                     match t {
                         Transform::Numeric(n) => {
                             let v = n
-                                .clean(n.parse(f))
+                                .clean(n.parse(f, table.decimal, &table.dates))
                                 .map_err(|w| RejectReason::unusable(&n.column, f, w, n.kind))?;
                             out[at] = n.feature(v);
                             at += 1;

@@ -1,9 +1,10 @@
 //! Schema inference: what each column holds, and whether it is clustered on.
 
 use crate::error::{Error, Param, Result};
+use crate::io::dates::{slash_parts, DateStyle};
 use crate::io::hash::FastSet as HashSet;
 use crate::io::table::{is_missing, Table};
-use crate::io::values::{parse_bool, parse_date_days, parse_number, Parsed};
+use crate::io::values::{parse_bool, parse_number_in, Decimal, Parsed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -68,8 +69,14 @@ pub struct ColumnSchema {
     pub note: String,
     /// Missing values (all rows).
     pub missing: usize,
-    /// Distinct non-missing values in the sample.
+    /// Distinct non-missing values in the sample (estimated for all rows when nearly unique).
     pub distinct: usize,
+    /// Whether `distinct` is an estimate from the sample rather than a count of every row.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_approx: bool,
+    /// Dates: how this column writes them (day first when a first part is above 12).
+    #[serde(default, skip_serializing_if = "DateStyle::is_default")]
+    pub dates: DateStyle,
     /// A non-missing example value (truncated).
     pub example: String,
 }
@@ -98,42 +105,112 @@ pub struct Overrides {
     pub numeric: Vec<String>,
 }
 
+/// Names that say "identifier": `customer_id`, `CustomerID`, `CustomerNo`, `member_number`,
+/// `Kundennummer`, `cid`, `account_key`.
 fn looks_like_id_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    name.ends_with("ID")
-        || name.ends_with("Id")
-        || lower
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|t| t == "id" || t == "uuid" || t == "guid")
+    let camel_suffix = ["ID", "Id", "No", "Nr", "Num", "Number", "Code", "Key"]
+        .iter()
+        .any(|s| {
+            name.len() > s.len()
+                && name.ends_with(s)
+                && name[..name.len() - s.len()].ends_with(|c: char| c.is_ascii_lowercase())
+        });
+    camel_suffix
+        || name.ends_with("ID")
+        || lower.ends_with("nummer")
+        || lower.ends_with("nr")
+        || lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| {
+            matches!(
+                t,
+                "id" | "uuid"
+                    | "guid"
+                    | "cid"
+                    | "uid"
+                    | "no"
+                    | "nr"
+                    | "num"
+                    | "number"
+                    | "code"
+                    | "key"
+            )
+        })
 }
 
-/// Infers one column's kind from its sampled values.
-fn infer_kind(name: &str, values: &[&[u8]]) -> (Kind, usize, String) {
+/// Names that say "date": `signup_date`, `LastPurchase`, `created_at`, `dob`, `Datum`.
+fn looks_like_date_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "date", "time", "day", "datum", "_at", "dob", "since", "created", "joined", "signup",
+    ]
+    .iter()
+    .any(|t| lower.contains(t))
+        || lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|t| t == "dt")
+}
+
+/// What inference found for one column.
+struct Inferred {
+    kind: Kind,
+    distinct: usize,
+    example: String,
+    /// Why, when the reason is not just the values' type.
+    why: Option<String>,
+    dates: DateStyle,
+}
+
+/// Infers one column's kind from its sampled values; `rows` is the table's row count,
+/// `style` how the caller said dates are written.
+fn infer_kind(
+    name: &str,
+    values: &[&[u8]],
+    rows: usize,
+    decimal: Decimal,
+    style: &DateStyle,
+) -> Inferred {
     let present: Vec<&[u8]> = values
         .iter()
         .map(|v| v.trim_ascii())
         .filter(|v| !is_missing(v))
         .collect();
-    let example = present
+    let example: String = present
         .first()
         .map(|v| String::from_utf8_lossy(v).chars().take(30).collect())
         .unwrap_or_default();
     let v = present.len();
     let distinct: HashSet<&[u8]> = present.iter().copied().collect();
     let nd = distinct.len();
+    let out = |kind, why: Option<String>| Inferred {
+        kind,
+        distinct: nd,
+        example: example.clone(),
+        why,
+        dates: DateStyle::default(),
+    };
     if v == 0 {
-        return (Kind::Empty, 0, example);
+        return out(Kind::Empty, None);
     }
     // Spellings of a boolean are few (yes, Yes, YES…): only then compare case-insensitively.
     if nd <= 16 && present.iter().all(|p| parse_bool(p).is_some()) {
         let lower: HashSet<Vec<u8>> = distinct.iter().map(|d| d.to_ascii_lowercase()).collect();
         if lower.len() <= 2 {
-            return (Kind::Boolean, nd, example);
+            return out(Kind::Boolean, None);
+        }
+    }
+    // Dates first where a format is given: `%Y%m%d` values are numbers too.
+    if style.format.is_some() {
+        let dates = present.iter().filter(|p| style.days(p).is_some()).count();
+        if dates * 10 >= v * 9 {
+            return Inferred {
+                dates: style.clone(),
+                ..out(Kind::Date, Some("dates in the given format".into()))
+            };
         }
     }
     let numbers: Vec<f64> = present
         .iter()
-        .filter_map(|p| match parse_number(p) {
+        .filter_map(|p| match parse_number_in(p, decimal) {
             Parsed::Value(x) => Some(x),
             Parsed::Infinite => Some(f64::INFINITY),
             _ => None,
@@ -143,29 +220,103 @@ fn infer_kind(name: &str, values: &[&[u8]]) -> (Kind, usize, String) {
     // words is not numeric.
     if numbers.len() * 2 > v {
         let integral = numbers.iter().all(|x| x.fract() == 0.0);
-        if integral && looks_like_id_name(name) && nd * 100 >= v * 95 {
-            return (Kind::Identifier, nd, example);
+        let unique = nd * 100 >= v * 95;
+        if integral {
+            // YYYYMMDD: every value a valid date of 1900–2100, in a column named like a date
+            // or with enough values that chance cannot explain it.
+            let ymd = present.iter().all(|p| {
+                p.len() == 8
+                    && p.iter().all(u8::is_ascii_digit)
+                    && (b"19".as_slice() == &p[..2]
+                        || b"20".as_slice() == &p[..2]
+                        || p.starts_with(b"2100"))
+                    && style.days(p).is_some()
+            });
+            if ymd && (looks_like_date_name(name) || v >= 20) {
+                return out(Kind::Date, Some("YYYYMMDD dates".into()));
+            }
+            let padded = present
+                .iter()
+                .filter(|p| p.len() > 1 && p[0] == b'0' && p.iter().all(u8::is_ascii_digit))
+                .count();
+            if padded * 10 >= v {
+                return out(
+                    Kind::Identifier,
+                    Some(format!(
+                        "zero-padded codes (e.g. {})",
+                        String::from_utf8_lossy(
+                            present[present
+                                .iter()
+                                .position(|p| p.len() > 1 && p[0] == b'0')
+                                .unwrap_or(0)]
+                        )
+                    )),
+                );
+            }
+            if unique && looks_like_id_name(name) {
+                return out(
+                    Kind::Identifier,
+                    Some("unique integers, named like an id".into()),
+                );
+            }
+            let (lo, hi) = numbers
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                });
+            if unique && v >= 20 && hi - lo + 1.0 <= 1.05 * rows.max(v) as f64 {
+                return out(
+                    Kind::Identifier,
+                    Some(format!("unique integers forming a sequence ({lo}..{hi})")),
+                );
+            }
         }
-        return (Kind::Numeric, nd, example);
+        return out(Kind::Numeric, None);
     }
-    let dates = present
-        .iter()
-        .filter(|p| parse_date_days(p).is_some())
-        .count();
-    if dates * 10 >= v * 9 {
-        return (Kind::Date, nd, example);
+    if style.format.is_none() {
+        // Slash dates: day first when the caller says so or when a first part is above 12
+        // and no second part is.
+        let (mut first_big, mut second_big) = (false, false);
+        for p in &present {
+            if let Some((a, b)) = slash_parts(p) {
+                first_big |= a > 12;
+                second_big |= b > 12;
+            }
+        }
+        let dayfirst = style.dayfirst || (first_big && !second_big);
+        let this = DateStyle {
+            dayfirst,
+            format: None,
+        };
+        let dates = present.iter().filter(|p| this.days(p).is_some()).count();
+        if dates * 10 >= v * 9 {
+            let why = (dayfirst && !style.dayfirst)
+                .then(|| "D/M/YYYY dates (a first part above 12)".to_string());
+            return Inferred {
+                dates: this,
+                ..out(Kind::Date, why)
+            };
+        }
     }
     if (nd <= MAX_CATEGORICAL_DISTINCT && nd * 2 <= v) || nd * 20 <= v {
-        return (Kind::Categorical, nd, example);
+        return out(Kind::Categorical, None);
     }
     let spaced = present
         .iter()
         .filter(|p| p.iter().any(|b| b.is_ascii_whitespace()))
         .count();
     if spaced * 2 >= v {
-        (Kind::Text, nd, example)
+        out(
+            Kind::Text,
+            Some("free text: nearly unique values with spaces".into()),
+        )
     } else {
-        (Kind::Identifier, nd, example)
+        out(
+            Kind::Identifier,
+            Some(format!(
+                "{nd} distinct of {v} sampled values, without spaces (an id, code or email)"
+            )),
+        )
     }
 }
 
@@ -221,7 +372,18 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
             let name = &table.columns[j];
             let values: Vec<&[u8]> = rows.iter().map(|&i| table.field(i, j)).collect();
             let missing = missing_counts[j];
-            let (inferred, distinct, example) = infer_kind(name, &values);
+            let inf = if j == 0 && table.unnamed_index {
+                Inferred {
+                    kind: Kind::Identifier,
+                    distinct: values.len(),
+                    example: String::new(),
+                    why: Some("the unnamed first column (a pandas row index)".into()),
+                    dates: DateStyle::default(),
+                }
+            } else {
+                infer_kind(name, &values, n, table.decimal, &table.dates)
+            };
+            let (inferred, distinct, example) = (inf.kind, inf.distinct, inf.example);
             let has = |list: &[String]| list.iter().any(|c| c == name);
             let (kind, note) = if inferred == Kind::Empty {
                 (
@@ -235,12 +397,18 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
             } else if has(&ov.categorical) {
                 (Kind::Categorical, Param::Categorical.to_string())
             } else {
-                let why = match inferred {
-                    Kind::Identifier | Kind::Text => "inferred; kept in the output, not clustered",
-                    _ => "inferred",
+                let kept = matches!(inferred, Kind::Identifier | Kind::Text);
+                let why = match (&inf.why, kept) {
+                    (Some(w), true) => format!("inferred: {w}; kept in the output, not clustered"),
+                    (None, true) => "inferred; kept in the output, not clustered".to_string(),
+                    (Some(w), false) => format!("inferred: {w}"),
+                    (None, false) => "inferred".to_string(),
                 };
-                (inferred, why.to_string())
+                (inferred, why)
             };
+            let sampled = rows.len() < n;
+            let nearly_unique =
+                distinct * 100 >= (rows.len() - missing.min(rows.len())).max(1) * 95;
             let dropped = has(&ov.drop);
             ColumnSchema {
                 name: name.clone(),
@@ -252,7 +420,18 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
                     note
                 },
                 missing,
-                distinct,
+                // A nearly unique column has about as many distinct values as rows.
+                distinct: if sampled && nearly_unique && kind != Kind::Empty {
+                    distinct * (n - missing) / rows.len().max(1)
+                } else {
+                    distinct
+                },
+                distinct_approx: sampled,
+                dates: if kind == Kind::Date {
+                    inf.dates
+                } else {
+                    DateStyle::default()
+                },
                 example,
             }
         })
@@ -262,6 +441,17 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
         sample_rows: rows.len(),
         rows: n,
     })
+}
+
+impl ColumnSchema {
+    /// The distinct count as shown: `≈` marks an estimate from the sample.
+    pub fn distinct_text(&self) -> String {
+        if self.distinct_approx {
+            format!("≈{}", self.distinct)
+        } else {
+            self.distinct.to_string()
+        }
+    }
 }
 
 impl Schema {
@@ -285,7 +475,7 @@ impl Schema {
                 c.kind.name(),
                 if c.clustered { "yes" } else { "no" },
                 100.0 * c.missing as f64 / self.rows.max(1) as f64,
-                c.distinct,
+                c.distinct_text(),
                 c.note
             );
         }
@@ -299,7 +489,7 @@ mod tests {
 
     fn kind(name: &str, vals: &[&str]) -> Kind {
         let v: Vec<&[u8]> = vals.iter().map(|s| s.as_bytes()).collect();
-        infer_kind(name, &v).0
+        infer_kind(name, &v, v.len(), Decimal::Point, &DateStyle::default()).kind
     }
 
     #[test]

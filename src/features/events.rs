@@ -26,7 +26,7 @@ use super::rejects::{detail, RejectLog};
 use super::rfm::normalise_id;
 use super::{id_order, parse_number, TimeOptions};
 use crate::error::{ColumnParam, Error, Param, Result};
-use crate::io::dates::{day_of, parse_timestamp};
+use crate::io::dates::day_of;
 use crate::io::format::push_decimal;
 use crate::io::hash::{hash_bytes, pair_key, Interner, KeyMap, KeySet, SmallDistinct};
 use crate::io::table::push_csv_field;
@@ -89,7 +89,23 @@ pub struct EventFlags {
     pub brand: Option<String>,
     /// `--price`.
     pub price: Option<String>,
+    /// `--view-events`: event types counted as views (default: [`DEFAULT_VIEWS`]).
+    pub view_events: Vec<String>,
+    /// `--cart-events`: event types counted as add-to-cart (default: [`DEFAULT_CARTS`]).
+    pub cart_events: Vec<String>,
+    /// `--purchase-events`: event types counted as purchases (default: [`DEFAULT_PURCHASES`]).
+    pub purchase_events: Vec<String>,
 }
+
+/// Event types read as views unless told otherwise (case-insensitive).
+pub const DEFAULT_VIEWS: &[&str] = &["view", "page_view", "product_view"];
+/// Event types read as add-to-cart unless told otherwise.
+pub const DEFAULT_CARTS: &[&str] = &["cart", "add_to_cart", "addtocart"];
+/// Event types read as purchases unless told otherwise.
+pub const DEFAULT_PURCHASES: &[&str] = &["purchase", "transaction"];
+
+/// Distinct unmatched event types counted for the message when none matches.
+const MAX_OTHER_TYPES: usize = 64;
 
 /// The resolved input columns (indices into the source's columns).
 #[derive(Clone, Debug)]
@@ -102,6 +118,8 @@ pub struct EventColumns {
     pub kind: usize,
     /// Optional columns: session, product, category, brand, price.
     pub optional: [Option<usize>; 5],
+    /// Event types (lower case) read as views, add-to-cart and purchases.
+    pub vocab: [Vec<Vec<u8>>; 3],
     names: Vec<String>,
 }
 
@@ -172,6 +190,23 @@ impl EventColumns {
                     &w("price", ColumnParam::One(Param::Price), &f.price, PRICE),
                 )?,
             ],
+            vocab: [
+                (&f.view_events, DEFAULT_VIEWS),
+                (&f.cart_events, DEFAULT_CARTS),
+                (&f.purchase_events, DEFAULT_PURCHASES),
+            ]
+            .map(|(given, default)| {
+                let words: Vec<Vec<u8>> = if given.is_empty() {
+                    default.iter().map(|w| w.as_bytes().to_vec()).collect()
+                } else {
+                    given
+                        .iter()
+                        .map(|w| w.trim().to_ascii_lowercase().into_bytes())
+                        .filter(|w| !w.is_empty())
+                        .collect()
+                };
+                words
+            }),
             names: src.columns().to_vec(),
         })
     }
@@ -312,6 +347,10 @@ pub struct EventsBuilder<W: Write> {
     /// The previous time field and its value: sorted logs repeat a timestamp many times.
     last_time: (Vec<u8>, i64),
     id_buf: Vec<u8>,
+    /// Events that are a view, cart or purchase.
+    matched: u64,
+    /// Event types that matched none, with counts (at most [`MAX_OTHER_TYPES`]).
+    others: Vec<(Vec<u8>, u64)>,
 }
 
 impl<W: Write> EventsBuilder<W> {
@@ -347,6 +386,8 @@ impl<W: Write> EventsBuilder<W> {
             max_day: i64::MIN,
             last_time: (Vec::new(), 0),
             id_buf: Vec::new(),
+            matched: 0,
+            others: Vec::new(),
         }
     }
 
@@ -379,7 +420,7 @@ impl<W: Write> EventsBuilder<W> {
         let t = if f[1] == self.last_time.0.as_slice() {
             self.last_time.1
         } else {
-            let Some(t) = parse_timestamp(f[1], self.time.dayfirst) else {
+            let Some(t) = self.time.timestamp(f[1]) else {
                 return self.reject(row, id, reason::BAD_TIME, self.cols.time, f[1]);
             };
             self.last_time.0.clear();
@@ -391,11 +432,12 @@ impl<W: Write> EventsBuilder<W> {
         if kind.is_empty() {
             return self.reject(row, id, reason::MISSING_TYPE, self.cols.kind, f[2]);
         }
-        let (view, cart, purchase) = (
-            kind.eq_ignore_ascii_case(b"view"),
-            kind.eq_ignore_ascii_case(b"cart"),
-            kind.eq_ignore_ascii_case(b"purchase"),
-        );
+        let is = |k: usize| {
+            self.cols.vocab[k]
+                .iter()
+                .any(|w| kind.eq_ignore_ascii_case(w))
+        };
+        let (view, cart, purchase) = (is(0), is(1), is(2));
         let mut price = 0.0;
         if purchase {
             if let (Some(p), Some(col)) = (self.at[4], self.cols.optional[4]) {
@@ -412,6 +454,16 @@ impl<W: Write> EventsBuilder<W> {
             }
         }
         self.used += 1;
+        if view || cart || purchase {
+            self.matched += 1;
+        } else {
+            let full = self.others.len() >= MAX_OTHER_TYPES;
+            match self.others.iter_mut().find(|(k, _)| k.as_slice() == kind) {
+                Some((_, n)) => *n += 1,
+                None if !full => self.others.push((kind.to_vec(), 1)),
+                None => {}
+            }
+        }
         self.max_day = self.max_day.max(day);
         let (ix, new) = self.ids.intern(id);
         if new {
@@ -702,6 +754,53 @@ pub fn build_events<W: Write>(
     build_events_with(src, cols, time, rejects, workers())
 }
 
+/// Fails when events were read but none is a view, cart or purchase: the log names its
+/// event types in its own words, and every funnel feature would be zero.
+fn check_vocabulary(
+    src: &Source,
+    vocab: &[Vec<Vec<u8>>; 3],
+    used: u64,
+    matched: u64,
+    others: &[&[(Vec<u8>, u64)]],
+) -> Result<()> {
+    if used == 0 || matched > 0 {
+        return Ok(());
+    }
+    let mut found: Vec<(Vec<u8>, u64)> = Vec::new();
+    for part in others {
+        for (k, n) in part.iter() {
+            match found.iter_mut().find(|(f, _)| f == k) {
+                Some((_, m)) => *m += n,
+                None => found.push((k.clone(), *n)),
+            }
+        }
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let words = |v: &[Vec<u8>]| {
+        v.iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(Error::Data(format!(
+        "{}: none of the {used} events is a view ({}), a cart ({}) or a purchase ({}); the event \
+         types found are {}; say which are which with {}, {} and {}",
+        src.path().display(),
+        words(&vocab[0]),
+        words(&vocab[1]),
+        words(&vocab[2]),
+        found
+            .iter()
+            .take(20)
+            .map(|(k, n)| format!("'{}' ({n})", String::from_utf8_lossy(k)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Param::ViewEvents,
+        Param::CartEvents,
+        Param::PurchaseEvents
+    )))
+}
+
 /// [`build_events`] with a given number of aggregating workers (1: on the calling thread).
 pub fn build_events_with<W: Write>(
     src: &Source,
@@ -711,9 +810,11 @@ pub fn build_events_with<W: Write>(
     workers: usize,
 ) -> Result<(EventFeatures, RejectLog<W>)> {
     let wanted = cols.wanted();
+    let vocab = cols.vocab.clone();
     if workers <= 1 {
         let mut b = EventsBuilder::new(cols, time, rejects)?;
         src.scan(&wanted, &mut |row, f| b.push(row, f))?;
+        check_vocabulary(src, &vocab, b.used, b.matched, &[&b.others])?;
         return b.finish();
     }
     let width = wanted.len();
@@ -725,6 +826,7 @@ pub fn build_events_with<W: Write>(
             let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
             let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
             let cols = cols.clone();
+            let time = time.clone();
             handles.push(scope.spawn(move || -> Result<EventsBuilder<Vec<u8>>> {
                 let mut b = EventsBuilder::with_log(cols, time, RejectLog::buffered());
                 for batch in rx {
@@ -791,6 +893,9 @@ pub fn build_events_with<W: Write>(
     })?;
     let lines = builders.iter().map(|b| b.lines).sum();
     let used = builders.iter().map(|b| b.used).sum();
+    let matched = builders.iter().map(|b| b.matched).sum();
+    let others: Vec<&[(Vec<u8>, u64)]> = builders.iter().map(|b| b.others.as_slice()).collect();
+    check_vocabulary(src, &vocab, used, matched, &others)?;
     let max_day = builders.iter().map(|b| b.max_day).max().unwrap_or(i64::MIN);
     let as_of = time.as_of.unwrap_or(next_day(max_day));
     let mut rows = Vec::new();

@@ -14,13 +14,29 @@ use crate::error::{Param, ParamError, Result};
 use crate::io::dates;
 
 /// Options shared by both builders.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TimeOptions {
     /// The reference day for recency and tenure (days since 1970-01-01); default: the day
     /// after the latest date in the log.
     pub as_of: Option<i64>,
     /// Read slash dates as D/M/YYYY.
     pub dayfirst: bool,
+    /// One strftime format every timestamp follows, instead of the accepted forms.
+    pub format: Option<String>,
+}
+
+impl TimeOptions {
+    /// Parses a timestamp field to seconds since the epoch by these options.
+    pub fn timestamp(&self, field: &[u8]) -> Option<i64> {
+        match &self.format {
+            None => dates::parse_timestamp(field, self.dayfirst),
+            Some(f) => dates::DateStyle {
+                dayfirst: self.dayfirst,
+                format: Some(f.clone()),
+            }
+            .timestamp(field),
+        }
+    }
 }
 
 /// Parses `--as-of` (any accepted date form; the time of day is ignored) to a day number.

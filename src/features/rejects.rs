@@ -10,6 +10,7 @@ pub const REJECTS_HEADER: &str = "row,customer_id,reason,detail";
 pub struct RejectLog<W: Write> {
     out: W,
     counts: Vec<(&'static str, u64)>,
+    examples: Vec<(&'static str, String)>,
     line: Vec<u8>,
     /// (row, end offset, reason) of each line, kept only by [`RejectLog::buffered`] logs so
     /// that the logs of parallel workers can be merged in row order.
@@ -25,6 +26,7 @@ impl<W: Write> RejectLog<W> {
         writeln!(out, "{REJECTS_HEADER}")?;
         Ok(RejectLog {
             out,
+            examples: Vec::new(),
             counts: Vec::new(),
             line: Vec::with_capacity(256),
             marks: None,
@@ -41,6 +43,13 @@ impl<W: Write> RejectLog<W> {
     /// Copies the lines of buffered logs (each in row order) into this one, in row order;
     /// ties keep the order of `parts`.
     pub fn merge(&mut self, parts: Vec<RejectLog<Vec<u8>>>) -> std::io::Result<()> {
+        for p in &parts {
+            for (r, d) in &p.examples {
+                if !self.examples.iter().any(|(s, _)| s == r) {
+                    self.examples.push((r, d.clone()));
+                }
+            }
+        }
         let parts: Vec<(Vec<u8>, Vec<Mark>)> = parts
             .into_iter()
             .map(|p| (p.out, p.marks.unwrap_or_default()))
@@ -74,6 +83,10 @@ impl<W: Write> RejectLog<W> {
         detail: &[u8],
     ) -> std::io::Result<()> {
         self.count(reason);
+        if !self.examples.iter().any(|(r, _)| *r == reason) {
+            self.examples
+                .push((reason, String::from_utf8_lossy(detail).into_owned()));
+        }
         self.line.clear();
         self.line.extend_from_slice(row.to_string().as_bytes());
         self.line.push(b',');
@@ -89,6 +102,11 @@ impl<W: Write> RejectLog<W> {
             m.push((row, end, reason));
         }
         Ok(())
+    }
+
+    /// The first detail recorded for each reason (`InvoiceDate='2021/18/04'`).
+    pub fn examples(&self) -> &[(&'static str, String)] {
+        &self.examples
     }
 
     /// Rejects per reason, in order of first appearance.
@@ -115,6 +133,7 @@ impl RejectLog<Vec<u8>> {
         RejectLog {
             out: Vec::new(),
             counts: Vec::new(),
+            examples: Vec::new(),
             line: Vec::with_capacity(256),
             marks: Some(Vec::new()),
         }

@@ -20,7 +20,7 @@ use super::columns::{find, require, want as w};
 use super::rejects::{detail, RejectLog};
 use super::{id_order, parse_number, quintile_scores, TimeOptions};
 use crate::error::{ColumnParam, Error, Param, Result};
-use crate::io::dates::{day_of, parse_timestamp};
+use crate::io::dates::day_of;
 use crate::io::format::push_decimal;
 use crate::io::hash::{hash_bytes, FastSet, Interner};
 use crate::io::table::push_csv_field;
@@ -357,7 +357,7 @@ impl<W: Write> RfmBuilder<W> {
         if id.is_empty() {
             return self.reject(row, id, reason::MISSING_CUSTOMER, customer_col, f[0]);
         }
-        let Some(t) = parse_timestamp(f[1], self.time.dayfirst) else {
+        let Some(t) = self.time.timestamp(f[1]) else {
             return self.reject(row, id, reason::BAD_DATE, date_col, f[1]);
         };
         let day = day_of(t);

@@ -1,7 +1,9 @@
 //! The one date parser: fields of customer tables and of transaction and event logs, parsed
 //! without allocating to seconds since 1970-01-01 UTC: ISO 8601 (`2011-12-09`,
-//! `2011-12-09T12:50:00`, `…Z`, `…+01:00`, also `YYYY/MM/DD`), `2019-10-01 00:00:00 UTC`, and
-//! slash dates `M/D/YYYY H:MM[:SS]` (or `D/M/YYYY` day-first).
+//! `2011-12-09T12:50:00`, `…Z`, `…+01:00`, also `YYYY/MM/DD`), `2019-10-01 00:00:00 UTC`,
+//! `YYYYMMDD`, slash dates `M/D/YYYY H:MM[:SS]` (or `D/M/YYYY` day-first), `D.M.YYYY`,
+//! `18-Apr-2021` / `18-APR-21` / `18 Apr 2021`, and `Apr 18, 2021`; or one explicit
+//! strftime format ([`DateStyle`]).
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
@@ -135,6 +137,80 @@ fn combine(y: i64, m: u32, d: u32, secs: i64) -> Option<i64> {
     Some(days_from_civil(y, m, d) * DAY + secs)
 }
 
+/// How a source writes dates: which comes first in slash dates, or one explicit format.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DateStyle {
+    /// Read slash dates as D/M/YYYY.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dayfirst: bool,
+    /// A strftime-style format (`%d/%m/%Y`, `%Y%m%d %H:%M`) every date must follow; the forms
+    /// listed in the module docs otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+impl DateStyle {
+    /// Whether this is the default style (nothing to record).
+    pub fn is_default(&self) -> bool {
+        *self == DateStyle::default()
+    }
+
+    /// Day-first slash dates.
+    pub fn dayfirst() -> DateStyle {
+        DateStyle {
+            dayfirst: true,
+            format: None,
+        }
+    }
+
+    /// Seconds since the epoch and the fraction of a second of `field` in this style.
+    fn parse(&self, field: &[u8]) -> Option<(i64, f64)> {
+        match &self.format {
+            Some(f) => parse_format(field, f),
+            None => parse(field, self.dayfirst),
+        }
+    }
+
+    /// Parses a timestamp to whole seconds since the epoch (UTC).
+    pub fn timestamp(&self, field: &[u8]) -> Option<i64> {
+        self.parse(field).map(|(secs, _)| secs)
+    }
+
+    /// Parses a date or date-time to fractional days since 1970-01-01.
+    pub fn days(&self, field: &[u8]) -> Option<f64> {
+        self.parse(field)
+            .map(|(secs, frac)| (secs as f64 + frac) / DAY as f64)
+    }
+}
+
+/// Checks a `--date-format` before any work: it must be a valid format that reads a date.
+pub fn check_format(format: &str) -> std::result::Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(format!(
+            "'{format}' is not a valid date format (use %Y, %m, %d, %H, %M, %S, %b, …)"
+        ));
+    }
+    Ok(())
+}
+
+/// A date or date-time in an explicit strftime format (time of day optional in the format).
+fn parse_format(field: &[u8], format: &str) -> Option<(i64, f64)> {
+    let s = std::str::from_utf8(field.trim_ascii()).ok()?;
+    let (date, time) = match chrono::NaiveDateTime::parse_from_str(s, format) {
+        Ok(t) => (t.date(), t.time()),
+        Err(_) => (
+            chrono::NaiveDate::parse_from_str(s, format).ok()?,
+            chrono::NaiveTime::MIN,
+        ),
+    };
+    use chrono::{Datelike, Timelike};
+    let days = days_from_civil(date.year() as i64, date.month(), date.day());
+    let secs = days * DAY + time.num_seconds_from_midnight() as i64;
+    Some((secs, time.nanosecond() as f64 * 1e-9))
+}
+
 /// Parses one timestamp to seconds since the epoch (UTC), fractions of a second dropped (log
 /// features are in days and minutes); `None` when it is not one of the accepted forms or
 /// names an impossible date. `dayfirst` reads slash dates as D/M/YYYY.
@@ -148,31 +224,154 @@ pub fn parse_days(field: &[u8], dayfirst: bool) -> Option<f64> {
     parse(field, dayfirst).map(|(secs, frac)| (secs as f64 + frac) / DAY as f64)
 }
 
+/// Month names and their numbers (English; three-letter abbreviations, full names, `Sept`).
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Reads a month name at the cursor.
+fn month_name(c: &mut Cur<'_>) -> Option<u32> {
+    let start = c.i;
+    while c.i < c.s.len() && c.s[c.i].is_ascii_alphabetic() {
+        c.i += 1;
+    }
+    let w = c.s[start..c.i].to_ascii_lowercase();
+    let w = w.strip_suffix(b".").unwrap_or(&w);
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| {
+            let m = m.as_bytes();
+            w == m || w == &m[..3] || (w == b"sept" && m[0] == b's')
+        })
+        .map(|i| i as u32 + 1)
+}
+
+/// A 4-digit year, or a 2-digit one read as 1969–2068 (POSIX `%y`).
+fn year(c: &mut Cur<'_>, short_ok: bool) -> Option<i64> {
+    let start = c.i;
+    let y = c.num(4)? as i64;
+    match c.i - start {
+        4 => Some(y),
+        2 if short_ok => Some(if y < 69 { 2000 + y } else { 1900 + y }),
+        _ => None,
+    }
+}
+
+/// The optional time after a date: ` HH:MM[:SS[.f]]`, then ` AM`/` PM` or a zone.
+fn time_after_date(c: &mut Cur<'_>, t_ok: bool) -> Option<(i64, f64)> {
+    if c.done() {
+        return Some((0, 0.0));
+    }
+    if !(c.eat(b' ') || (t_ok && c.eat(b'T'))) {
+        return None;
+    }
+    let (mut secs, frac) = time_of_day(c)?;
+    // 12-hour clocks (`1:30 PM`) as some spreadsheet exports write them.
+    let r = c.rest().trim_ascii_start();
+    if r.eq_ignore_ascii_case(b"PM") || r.eq_ignore_ascii_case(b"AM") {
+        let h = secs / 3600;
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        let pm = r.eq_ignore_ascii_case(b"PM");
+        secs = secs % 3600 + 3600 * ((h % 12) + if pm { 12 } else { 0 });
+    } else if !c.done() {
+        secs -= zone(c)?;
+    }
+    Some((secs, frac))
+}
+
 /// Seconds since the epoch and the fraction of a second.
 fn parse(field: &[u8], dayfirst: bool) -> Option<(i64, f64)> {
     let s = field.trim_ascii();
     let mut c = Cur { s, i: 0 };
-    let a = c.num(4)?;
-    if c.i == 4 && (c.eat(b'-') || c.eat(b'/')) {
-        // ISO: YYYY-MM-DD[(T| )HH:MM[:SS[.f]]][zone]; also YYYY/MM/DD.
-        let sep = s[4];
-        let m = c.fixed(2)?;
-        if !c.eat(sep) {
+    if s.first()?.is_ascii_alphabetic() {
+        // `Apr 18, 2021`, `April 18 2021 10:30`.
+        let m = month_name(&mut c)?;
+        c.eat(b'.');
+        if !c.eat(b' ') {
             return None;
         }
-        let d = c.fixed(2)?;
-        let (mut secs, mut frac) = (0, 0.0);
-        if !c.done() {
-            if !(c.eat(b'T') || c.eat(b' ')) {
+        let d = c.num(2)?;
+        c.eat(b',');
+        if !c.eat(b' ') {
+            return None;
+        }
+        let y = year(&mut c, false)?;
+        let (secs, frac) = time_after_date(&mut c, false)?;
+        return combine(y, m, d, secs).map(|t| (t, frac));
+    }
+    let a = c.num(8)?;
+    let digits = c.i;
+    match digits {
+        8 => {
+            // YYYYMMDD, as some logs and warehouse exports write dates.
+            let (y, m, d) = ((a / 10_000) as i64, a / 100 % 100, a % 100);
+            if y < 1000 {
                 return None;
             }
-            (secs, frac) = time_of_day(&mut c)?;
-            secs -= zone(&mut c)?;
+            let (secs, frac) = time_after_date(&mut c, true)?;
+            return combine(y, m, d, secs).map(|t| (t, frac));
         }
-        return combine(a as i64, m, d, secs).map(|t| (t, frac));
+        4 if c.eat(b'-') || c.eat(b'/') => {
+            // ISO: YYYY-MM-DD[(T| )HH:MM[:SS[.f]]][zone]; also YYYY/MM/DD.
+            let sep = s[4];
+            let m = c.fixed(2)?;
+            if !c.eat(sep) {
+                return None;
+            }
+            let d = c.fixed(2)?;
+            let (mut secs, mut frac) = (0, 0.0);
+            if !c.done() {
+                if !(c.eat(b'T') || c.eat(b' ')) {
+                    return None;
+                }
+                (secs, frac) = time_of_day(&mut c)?;
+                secs -= zone(&mut c)?;
+            }
+            return combine(a as i64, m, d, secs).map(|t| (t, frac));
+        }
+        1 | 2 => {}
+        _ => return None,
+    }
+    if c.eat(b'.') {
+        // D.M.YYYY (German, Swiss, Nordic exports): always day first.
+        let m = c.num(2)?;
+        if !c.eat(b'.') {
+            return None;
+        }
+        let y = year(&mut c, false)?;
+        let (secs, frac) = time_after_date(&mut c, false)?;
+        return combine(y, m, a, secs).map(|t| (t, frac));
+    }
+    if c.eat(b'-') || c.eat(b' ') {
+        // 18-Apr-2021, 18-APR-21, 18 Apr 2021.
+        let sep = s[c.i - 1];
+        let m = month_name(&mut c)?;
+        c.eat(b'.');
+        if !(c.eat(sep) || c.eat(b' ')) {
+            return None;
+        }
+        let y = year(&mut c, true)?;
+        let (secs, frac) = time_after_date(&mut c, false)?;
+        return combine(y, m, a, secs).map(|t| (t, frac));
     }
     // Slash dates: M/D/YYYY or D/M/YYYY, optional time.
-    if c.i > 2 || !c.eat(b'/') {
+    if !c.eat(b'/') {
         return None;
     }
     let b = c.num(2)?;
@@ -180,27 +379,21 @@ fn parse(field: &[u8], dayfirst: bool) -> Option<(i64, f64)> {
         return None;
     }
     let y = c.fixed(4)? as i64;
-    let (mut secs, mut frac) = (0, 0.0);
-    if !c.done() {
-        if !c.eat(b' ') {
-            return None;
-        }
-        (secs, frac) = time_of_day(&mut c)?;
-        // 12-hour clocks (`1:30 PM`) as some spreadsheet exports write them.
-        let r = c.rest().trim_ascii_start();
-        if r.eq_ignore_ascii_case(b"PM") || r.eq_ignore_ascii_case(b"AM") {
-            let h = secs / 3600;
-            if !(1..=12).contains(&h) {
-                return None;
-            }
-            let pm = r.eq_ignore_ascii_case(b"PM");
-            secs = secs % 3600 + 3600 * ((h % 12) + if pm { 12 } else { 0 });
-        } else if !c.done() {
-            secs -= zone(&mut c)?;
-        }
-    }
+    let (secs, frac) = time_after_date(&mut c, false)?;
     let (m, d) = if dayfirst { (b, a) } else { (a, b) };
     combine(y, m, d, secs).map(|t| (t, frac))
+}
+
+/// For slash dates `A/B/YYYY`: `(A, B)`, so that a column can tell day-first from month-first.
+pub fn slash_parts(field: &[u8]) -> Option<(u32, u32)> {
+    let s = field.trim_ascii();
+    let mut c = Cur { s, i: 0 };
+    let a = c.num(2)?;
+    if !c.eat(b'/') {
+        return None;
+    }
+    let b = c.num(2)?;
+    c.eat(b'/').then_some((a, b))
 }
 
 /// Day number (days since 1970-01-01) of a timestamp.
@@ -265,6 +458,33 @@ mod tests {
             Some("2011-02-01 08:26:00")
         );
         assert_eq!(p("2012-02-29").as_deref(), Some("2012-02-29 00:00:00"));
+        for (form, want) in [
+            ("20210418", "2021-04-18 00:00:00"),
+            ("18.04.2021", "2021-04-18 00:00:00"),
+            ("8.4.2021 10:30", "2021-04-08 10:30:00"),
+            ("18-Apr-2021", "2021-04-18 00:00:00"),
+            ("18-APR-21", "2021-04-18 00:00:00"),
+            ("18 April 2021", "2021-04-18 00:00:00"),
+            ("Apr 18, 2021", "2021-04-18 00:00:00"),
+            ("Sept 3 1999", "1999-09-03 00:00:00"),
+            ("December 31, 2020 11:59 PM", "2020-12-31 23:59:00"),
+        ] {
+            assert_eq!(p(form).as_deref(), Some(want), "{form}");
+        }
+        let style = DateStyle {
+            dayfirst: false,
+            format: Some("%d|%m|%Y".into()),
+        };
+        assert_eq!(
+            style
+                .timestamp(b"18|04|2021")
+                .map(format_timestamp)
+                .as_deref(),
+            Some("2021-04-18 00:00:00")
+        );
+        assert_eq!(style.timestamp(b"2021-04-18"), None);
+        assert!(check_format("%Y-%m-%d").is_ok());
+        assert!(check_format("%Q").is_err());
     }
 
     #[test]
@@ -280,6 +500,12 @@ mod tests {
             "yesterday",
             "2011-12-09 25:00",
             "1.5",
+            "12345",
+            "20211301",
+            "32.1.2021",
+            "18-Foo-2021",
+            "Apr 18",
+            "18-Apr-202",
         ] {
             assert_eq!(p(s), None, "{s}");
         }

@@ -2,8 +2,10 @@
 //! behind one interface that streams the wanted columns of each row as text, so the feature
 //! builders never hold more than one row of input.
 
+use super::dates::DateStyle;
 use super::format::push_csv_field;
 use super::table::{read_table, Table};
+use super::values::Decimal;
 use crate::error::{Error, Param, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,12 @@ pub struct SourceOptions {
     pub table: Option<String>,
     /// SQLite: a query whose result columns are read instead of a table.
     pub query: Option<String>,
+    /// Spreadsheets: the sheet to read (default: the first).
+    pub sheet: Option<String>,
+    /// Text tables: the decimal separator (default: detected).
+    pub decimal: Option<Decimal>,
+    /// How dates are written (default: the accepted forms, month first in slash dates).
+    pub dates: DateStyle,
 }
 
 /// The kinds of input, decided from the file name (`.csv`, `.csv.gz`, `.db`/`.sqlite`/
@@ -30,9 +38,22 @@ pub enum SourceKind {
     Sqlite,
     /// An Apache Parquet file.
     Parquet,
+    /// A spreadsheet workbook: Excel `.xlsx`/`.xlsm`/`.xlsb`/`.xls` or OpenDocument `.ods`.
+    Spreadsheet,
 }
 
 impl SourceKind {
+    /// The format's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Csv { gzip: false } => "CSV",
+            SourceKind::Csv { gzip: true } => "gzip-compressed CSV",
+            SourceKind::Sqlite => "SQLite",
+            SourceKind::Parquet => "Parquet",
+            SourceKind::Spreadsheet => "a spreadsheet",
+        }
+    }
+
     /// Picks the kind from the file name, falling back to the file's magic bytes.
     pub fn detect(path: &Path) -> SourceKind {
         let name = path
@@ -50,6 +71,11 @@ impl SourceKind {
         if name.ends_with(".parquet") || name.ends_with(".pq") {
             return SourceKind::Parquet;
         }
+        for ext in [".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"] {
+            if name.ends_with(ext) {
+                return SourceKind::Spreadsheet;
+            }
+        }
         let mut magic = [0u8; 16];
         let n = std::fs::File::open(path)
             .and_then(|mut f| f.read(&mut magic))
@@ -58,9 +84,75 @@ impl SourceKind {
             m if m.starts_with(b"SQLite format 3") => SourceKind::Sqlite,
             m if m.starts_with(b"PAR1") => SourceKind::Parquet,
             [0x1f, 0x8b, ..] => SourceKind::Csv { gzip: true },
+            // A zip archive (xlsx, ods) or an OLE2 compound file (xls) read by content.
+            m if m.starts_with(b"PK\x03\x04") || m.starts_with(b"\xD0\xCF\x11\xE0") => {
+                SourceKind::Spreadsheet
+            }
             _ => SourceKind::Csv { gzip: false },
         }
     }
+}
+
+/// The name of a format segmenter does not read, from a file's first bytes: so that a wrong
+/// file gets a message naming what it is rather than a parse error.
+pub fn unsupported_format(path: &Path) -> Option<&'static str> {
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let h = &head[..n];
+    let magic: [(&[u8], &str); 11] = [
+        (b"%PDF", "a PDF document"),
+        (b"\xFF\xFE", "UTF-16 text (re-export it as UTF-8)"),
+        (b"\xFE\xFF", "UTF-16 text (re-export it as UTF-8)"),
+        (
+            b"BZh",
+            "a bzip2 archive (decompress it first; .csv.gz is read directly)",
+        ),
+        (
+            b"\xFD7zXZ\x00",
+            "an xz archive (decompress it first; .csv.gz is read directly)",
+        ),
+        (
+            b"\x28\xB5\x2F\xFD",
+            "a zstd archive (decompress it first; .csv.gz is read directly)",
+        ),
+        (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive (extract it first)"),
+        (
+            b"ARROW1",
+            "an Arrow IPC (Feather) file (write it as Parquet or CSV)",
+        ),
+        (b"ORC", "an ORC file (write it as Parquet or CSV)"),
+        (b"Obj\x01", "an Avro file (write it as Parquet or CSV)"),
+        (b"\x89PNG", "a PNG image"),
+    ];
+    if let Some((_, what)) = magic.iter().find(|(m, _)| h.starts_with(m)) {
+        return Some(what);
+    }
+    let text = h
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(h)
+        .trim_ascii_start();
+    if text.starts_with(b"{") || text.starts_with(b"[") {
+        return Some("JSON, not a table with a header row (export it as CSV or Parquet)");
+    }
+    let lower = text[..text.len().min(16)].to_ascii_lowercase();
+    if lower.starts_with(b"<!doctype") || lower.starts_with(b"<html") || lower.starts_with(b"<?xml")
+    {
+        return Some("an HTML or XML document, not a table (export it as CSV)");
+    }
+    None
+}
+
+/// The error for a file of a format segmenter does not read.
+fn wrong_format(path: &Path) -> Option<Error> {
+    unsupported_format(path).map(|what| {
+        Error::Unsupported(format!(
+            "{}: this is {what}; segmenter reads CSV (also .csv.gz), Parquet, SQLite and \
+             spreadsheets (.xlsx, .xls, .ods)",
+            path.display()
+        ))
+    })
 }
 
 /// An opened input whose column names are known; [`Source::scan`] streams its rows.
@@ -68,7 +160,6 @@ pub struct Source {
     path: PathBuf,
     kind: SourceKind,
     columns: Vec<String>,
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     options: SourceOptions,
 }
 
@@ -79,7 +170,7 @@ impl Table {
     pub fn read(src: &Source) -> Result<Table> {
         let t = std::time::Instant::now();
         let mut table = match src.kind {
-            SourceKind::Csv { gzip: false } => return read_table(&src.path),
+            SourceKind::Csv { gzip: false } => read_table(&src.path)?,
             SourceKind::Csv { gzip: true } => {
                 let file = std::fs::File::open(&src.path).map_err(|e| Error::read(&src.path, e))?;
                 let mut bytes = Vec::new();
@@ -91,7 +182,7 @@ impl Table {
                     })?;
                 Table::from_csv_bytes(&src.path, bytes)?
             }
-            SourceKind::Sqlite | SourceKind::Parquet => {
+            SourceKind::Sqlite | SourceKind::Parquet | SourceKind::Spreadsheet => {
                 let mut bytes = Vec::new();
                 for (j, c) in src.columns.iter().enumerate() {
                     if j > 0 {
@@ -119,6 +210,10 @@ impl Table {
                 Table::from_csv_bytes(&src.path, bytes)?
             }
         };
+        if let Some(d) = src.options.decimal {
+            table.decimal = d;
+        }
+        table.dates = src.options.dates.clone();
         table.set_read_seconds(t.elapsed().as_secs_f64());
         Ok(table)
     }
@@ -127,10 +222,25 @@ impl Table {
     /// first bytes, as [`Source::open`] decides it.
     pub fn open(path: &Path, options: &SourceOptions) -> Result<Table> {
         let plain = SourceKind::detect(path) == SourceKind::Csv { gzip: false };
-        if plain && options.table.is_none() && options.query.is_none() {
-            return read_table(path);
+        if plain {
+            if let Some(e) = wrong_format(path) {
+                return Err(e);
+            }
         }
-        Table::read(&Source::open(path, options)?)
+        let mut table = if plain
+            && options.table.is_none()
+            && options.query.is_none()
+            && options.sheet.is_none()
+        {
+            read_table(path)?
+        } else {
+            Table::read(&Source::open(path, options)?)?
+        };
+        if let Some(d) = options.decimal {
+            table.decimal = d;
+        }
+        table.dates = options.dates.clone();
+        Ok(table)
     }
 }
 
@@ -151,16 +261,26 @@ impl Source {
             ));
         }
         let kind = SourceKind::detect(path);
+        if kind == (SourceKind::Csv { gzip: false }) {
+            if let Some(e) = wrong_format(path) {
+                return Err(e);
+            }
+        }
         if kind != SourceKind::Sqlite && (options.table.is_some() || options.query.is_some()) {
             return Err(Error::Data(format!(
                 "{}: {} and {} apply to SQLite databases only (this file is read as {})",
                 path.display(),
                 Param::Table,
                 Param::Query,
-                match kind {
-                    SourceKind::Parquet => "Parquet",
-                    _ => "CSV",
-                }
+                kind.name()
+            )));
+        }
+        if kind != SourceKind::Spreadsheet && options.sheet.is_some() {
+            return Err(Error::Data(format!(
+                "{}: {} applies to spreadsheets only (this file is read as {})",
+                path.display(),
+                Param::Sheet,
+                kind.name()
             )));
         }
         let mut s = Source {
@@ -175,6 +295,8 @@ impl Source {
             SourceKind::Sqlite => sqlite::columns(&s)?,
             #[cfg(feature = "parquet")]
             SourceKind::Parquet => parquet_src::columns(path)?,
+            #[cfg(feature = "xlsx")]
+            SourceKind::Spreadsheet => sheet::columns(path, options.sheet.as_deref())?,
             #[allow(unreachable_patterns)]
             other => return Err(not_built(path, other)),
         };
@@ -214,6 +336,10 @@ impl Source {
             SourceKind::Sqlite => sqlite::scan(self, wanted, sink),
             #[cfg(feature = "parquet")]
             SourceKind::Parquet => parquet_src::scan(&self.path, wanted, sink),
+            #[cfg(feature = "xlsx")]
+            SourceKind::Spreadsheet => {
+                sheet::scan(&self.path, self.options.sheet.as_deref(), wanted, sink)
+            }
             #[allow(unreachable_patterns)]
             other => Err(not_built(&self.path, other)),
         }
@@ -226,6 +352,7 @@ fn not_built(path: &Path, kind: SourceKind) -> Error {
     let (what, feature) = match kind {
         SourceKind::Sqlite => ("a SQLite database", "sqlite"),
         SourceKind::Parquet => ("a Parquet file", "parquet"),
+        SourceKind::Spreadsheet => ("a spreadsheet", "xlsx"),
         SourceKind::Csv { .. } => ("CSV", "default"),
     };
     Error::Unsupported(format!(
@@ -487,13 +614,134 @@ fn csv_scan_stream(
 }
 
 /// Appends the text of an f64 the way a CSV export would: integers without a fraction.
-#[cfg(any(feature = "sqlite", feature = "parquet"))]
+#[cfg(any(feature = "sqlite", feature = "parquet", feature = "xlsx"))]
 fn push_f64(out: &mut Vec<u8>, v: f64) {
     use std::io::Write;
     if v.fract() == 0.0 && v.abs() < 1e15 {
         let _ = write!(out, "{}", v as i64);
     } else {
         let _ = write!(out, "{v}");
+    }
+}
+
+#[cfg(feature = "xlsx")]
+mod sheet {
+    use super::*;
+    use calamine::{open_workbook_auto, Data, Range, Reader};
+
+    fn err(path: &Path, message: impl std::fmt::Display) -> Error {
+        Error::Spreadsheet {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The chosen sheet's cells: `name`, or the first sheet.
+    fn range(path: &Path, name: Option<&str>) -> Result<Range<Data>> {
+        let mut wb = open_workbook_auto(path).map_err(|e| {
+            let named = path.extension().is_some_and(|x| {
+                let x = x.to_string_lossy().to_ascii_lowercase();
+                ["xlsx", "xlsm", "xlsb", "xls", "ods"].contains(&x.as_str())
+            });
+            if named {
+                err(path, e)
+            } else {
+                Error::Unsupported(format!(
+                    "{}: this is a zip archive or an OLE2 file but not a workbook segmenter \
+                     reads (xlsx, xls, ods): extract the table inside ({e})",
+                    path.display()
+                ))
+            }
+        })?;
+        let names = wb.sheet_names();
+        let sheet = match name {
+            Some(n) if names.iter().any(|s| s == n) => n.to_string(),
+            Some(n) => {
+                return Err(err(
+                    path,
+                    format!(
+                        "no sheet named '{n}'; the sheets are: {}",
+                        names
+                            .iter()
+                            .map(|s| format!("'{s}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| err(path, "the workbook has no sheet"))?,
+        };
+        wb.worksheet_range(&sheet)
+            .map_err(|e| err(path, format!("sheet '{sheet}': {e}")))
+    }
+
+    /// Writes a cell as the text a CSV export of the sheet would hold; dates as ISO 8601.
+    fn push_cell(b: &mut Vec<u8>, c: &Data) {
+        match c {
+            Data::Empty | Data::Error(_) => {}
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+                b.extend_from_slice(s.as_bytes())
+            }
+            Data::Int(i) => b.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Data::Float(x) => push_f64(b, *x),
+            Data::Bool(x) => b.extend_from_slice(if *x { b"true" } else { b"false" }),
+            Data::DateTime(d) if d.is_datetime() => {
+                // Excel's serial day 25569 is 1970-01-01 (1900 date system, past March 1900).
+                let secs = ((d.as_f64() - 25_569.0) * 86_400.0).round() as i64;
+                let text = if secs.rem_euclid(86_400) == 0 {
+                    crate::io::dates::format_date(secs.div_euclid(86_400))
+                } else {
+                    crate::io::dates::format_timestamp(secs)
+                };
+                b.extend_from_slice(text.as_bytes());
+            }
+            Data::DateTime(d) => push_f64(b, d.as_f64()),
+        }
+    }
+
+    fn text(c: &Data) -> String {
+        let mut b = Vec::new();
+        push_cell(&mut b, c);
+        String::from_utf8_lossy(&b).trim().to_string()
+    }
+
+    pub(super) fn columns(path: &Path, sheet: Option<&str>) -> Result<Vec<String>> {
+        let r = range(path, sheet)?;
+        let cols: Vec<String> = r
+            .rows()
+            .next()
+            .map(|h| h.iter().map(text).collect())
+            .unwrap_or_default();
+        if cols.iter().all(|c| c.is_empty()) {
+            return Err(Error::EmptyFile { path: path.into() });
+        }
+        Ok(cols)
+    }
+
+    pub(super) fn scan(
+        path: &Path,
+        sheet: Option<&str>,
+        wanted: &[usize],
+        sink: &mut RowSink<'_>,
+    ) -> Result<u64> {
+        let r = range(path, sheet)?;
+        let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); wanted.len()];
+        let mut n = 0u64;
+        for row in r.rows().skip(1) {
+            for (b, &w) in bufs.iter_mut().zip(wanted) {
+                b.clear();
+                if let Some(c) = row.get(w) {
+                    push_cell(b, c);
+                }
+            }
+            n += 1;
+            let fields: Vec<&[u8]> = bufs.iter().map(|b| b.as_slice()).collect();
+            sink(n, &fields)?;
+        }
+        Ok(n)
     }
 }
 

@@ -8,6 +8,8 @@
 //! end a record; the part before it checks that assumption (it must finish exactly there) and
 //! the part is parsed again from the true boundary when it does not (a quoted line break).
 
+use super::dates::DateStyle;
+use super::values::{is_comma_decimal, is_point_decimal, Decimal};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,13 @@ pub struct Table {
     pub delimiter: u8,
     /// Header names, trimmed.
     pub columns: Vec<String>,
+    /// How numbers are written: detected (a decimal comma in a `;` or tab separated file) or
+    /// set by the caller.
+    pub decimal: Decimal,
+    /// How dates are written, as the caller said (schema inference also looks at each column).
+    pub dates: DateStyle,
+    /// The first header field was empty, as pandas writes its row index: named `index` here.
+    pub unnamed_index: bool,
     /// Rows whose field count differs from the header's.
     pub ragged: Vec<RaggedRow>,
     bytes: Bytes,
@@ -435,6 +444,16 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
         columns.push(String::from_utf8_lossy(unquote(raw)).trim().to_string());
         a = e as usize + 1;
     }
+    // pandas' `to_csv` writes its row index as a first column with an empty name.
+    let unnamed_index =
+        columns.len() > 1 && columns[0].is_empty() && !columns[1..].iter().all(|c| c.is_empty());
+    if unnamed_index {
+        let mut name = "index".to_string();
+        while columns[1..].contains(&name) {
+            name.insert(0, '_');
+        }
+        columns[0] = name;
+    }
     check_header(path, &columns)?;
     let d = columns.len();
 
@@ -533,17 +552,47 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
         at = s as usize;
         ragged.push(RaggedRow { row, line, fields });
     }
-    Ok(Table {
+    let mut table = Table {
         path: path.into(),
         delimiter,
         columns,
+        decimal: Decimal::Point,
+        dates: DateStyle::default(),
+        unnamed_index,
         ragged,
         bytes,
         row_start,
         field_end,
         row_no,
         read_seconds: None,
-    })
+    };
+    table.decimal = table.detect_decimal();
+    Ok(table)
+}
+
+impl Table {
+    /// A decimal comma when the fields of a sample are written that way more often than with
+    /// a decimal point; only where the delimiter is not itself a comma.
+    fn detect_decimal(&self) -> Decimal {
+        if self.delimiter == b',' {
+            return Decimal::Point;
+        }
+        let n = self.n_rows();
+        let step = n.div_ceil(2_000).max(1);
+        let (mut comma, mut point) = (0usize, 0usize);
+        for i in (0..n).step_by(step) {
+            for j in 0..self.n_cols() {
+                let f = self.field(i, j);
+                comma += usize::from(is_comma_decimal(f));
+                point += usize::from(is_point_decimal(f));
+            }
+        }
+        if comma > point {
+            Decimal::Comma
+        } else {
+            Decimal::Point
+        }
+    }
 }
 
 fn check_header(path: &Path, columns: &[String]) -> Result<()> {

@@ -57,6 +57,98 @@ fn parse_simple_decimal(t: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// How a source writes decimals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Decimal {
+    /// `1234.56` (and `1,234.56` with thousands separators).
+    #[default]
+    Point,
+    /// `1234,56` and `1.234,56`, as European exports write them.
+    Comma,
+}
+
+/// Whether `t` is `-?d{1,3}(SEP ddd)+` followed by nothing or by the decimal separator.
+fn grouped(t: &[u8], sep: u8, dec: u8) -> bool {
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let int = t.split(|&b| b == dec).next().unwrap_or(t);
+    let mut groups = int.split(|&b| b == sep);
+    let Some(first) = groups.next() else {
+        return false;
+    };
+    let mut n = 0;
+    for g in groups {
+        if g.len() != 3 || !g.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        n += 1;
+    }
+    n > 0 && (1..=3).contains(&first.len()) && first.iter().all(u8::is_ascii_digit)
+}
+
+/// Parses a number written with `decimal` separators (thousands separators allowed).
+pub fn parse_number_in(f: &[u8], decimal: Decimal) -> Parsed {
+    let t = f.trim_ascii();
+    let (sep, dec) = match decimal {
+        Decimal::Point => (b',', b'.'),
+        Decimal::Comma => (b'.', b','),
+    };
+    let plain = match decimal {
+        Decimal::Point => parse_number(t),
+        // No comma and no thousands grouping: a plain number either way (`12`, `3.5`).
+        Decimal::Comma if !t.contains(&b',') && !grouped(t, b'.', b',') => parse_number(t),
+        Decimal::Comma => Parsed::Invalid,
+    };
+    if plain != Parsed::Invalid {
+        return plain;
+    }
+    if !t.contains(&sep) && !t.contains(&dec) || (t.contains(&sep) && !grouped(t, sep, dec)) {
+        return plain;
+    }
+    let mut b: Vec<u8> = t
+        .iter()
+        .filter(|&&c| c != sep)
+        .map(|&c| if c == dec { b'.' } else { c })
+        .collect();
+    if b.is_empty() {
+        return Parsed::Invalid;
+    }
+    b.truncate(64);
+    match parse_number(&b) {
+        Parsed::Missing => Parsed::Invalid,
+        p => p,
+    }
+}
+
+/// Whether a field is written with a decimal comma (`33,7078`, `1.234,56`, `-0,5`).
+pub fn is_comma_decimal(f: &[u8]) -> bool {
+    let t = f.trim_ascii();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let mut parts = t.split(|&b| b == b',');
+    let (Some(int), Some(frac), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !frac.is_empty()
+        && frac.iter().all(u8::is_ascii_digit)
+        && !int.is_empty()
+        && (int.iter().all(u8::is_ascii_digit) || grouped(int, b'.', b','))
+}
+
+/// Whether a field is written with a decimal point (`33.7078`; not `1.234`, which may be a
+/// thousands group).
+pub fn is_point_decimal(f: &[u8]) -> bool {
+    let t = f.trim_ascii();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let mut parts = t.split(|&b| b == b'.');
+    let (Some(int), Some(frac), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !int.is_empty()
+        && int.iter().all(u8::is_ascii_digit)
+        && !frac.is_empty()
+        && frac.iter().all(u8::is_ascii_digit)
+        && frac.len() != 3
+}
+
 /// Parses a number; NaN strings count as missing, infinities are reported as such.
 pub fn parse_number(f: &[u8]) -> Parsed {
     let t = f.trim_ascii();
@@ -111,6 +203,17 @@ pub fn parse_bool_value(f: &[u8]) -> Parsed {
     }
 }
 
+/// Parses a date field written in `style` into days since 1970-01-01.
+pub fn parse_date_in(f: &[u8], style: &super::dates::DateStyle) -> Parsed {
+    if is_missing(f) {
+        return Parsed::Missing;
+    }
+    match style.days(f) {
+        Some(v) => Parsed::Value(v),
+        None => Parsed::Invalid,
+    }
+}
+
 /// Parses a date field into days since 1970-01-01.
 pub fn parse_date_value(f: &[u8]) -> Parsed {
     if is_missing(f) {
@@ -138,6 +241,20 @@ mod tests {
         assert_eq!(parse_number(b"."), Parsed::Invalid);
         assert_eq!(parse_number(b"-"), Parsed::Invalid);
         assert_eq!(parse_number(b"1.2.3"), Parsed::Invalid);
+        let c = |s: &str| parse_number_in(s.as_bytes(), Decimal::Comma);
+        assert_eq!(c("33,7078"), Parsed::Value(33.7078));
+        assert_eq!(c("1.234,56"), Parsed::Value(1234.56));
+        assert_eq!(c("-1.234.567"), Parsed::Value(-1_234_567.0));
+        assert_eq!(c("12"), Parsed::Value(12.0));
+        assert_eq!(c(""), Parsed::Missing);
+        assert_eq!(c("1,2,3"), Parsed::Invalid);
+        assert_eq!(c("12.34,5"), Parsed::Invalid);
+        let p = |s: &str| parse_number_in(s.as_bytes(), Decimal::Point);
+        assert_eq!(p("1,234.5"), Parsed::Value(1234.5));
+        assert_eq!(p("1,23"), Parsed::Invalid);
+        assert!(is_comma_decimal(b"1.234,56") && is_comma_decimal(b"-0,5"));
+        assert!(!is_comma_decimal(b"1,2,3") && !is_comma_decimal(b"a,5"));
+        assert!(is_point_decimal(b"33.7") && !is_point_decimal(b"1.234"));
         // The fast path agrees with the general parser bit for bit.
         for s in [
             "0.1",

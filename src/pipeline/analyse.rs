@@ -150,16 +150,15 @@ pub(super) fn analyse(
             let mut comparison = Vec::new();
             if !p.compare.is_empty() {
                 for r in std::iter::once(&primary).chain(&runs) {
+                    let noise_share = r.n_noise as f64 / n.max(1) as f64;
+                    let silhouette =
+                        analysis::sampled_silhouette(x, &r.labels, p.silhouette_sample, p.seed)?;
                     comparison.push(CompareRow {
                         algorithm: r.algorithm.name().into(),
                         clusters: r.k,
-                        noise_share: r.n_noise as f64 / n.max(1) as f64,
-                        silhouette: analysis::sampled_silhouette(
-                            x,
-                            &r.labels,
-                            p.silhouette_sample,
-                            p.seed,
-                        )?,
+                        noise_share,
+                        silhouette,
+                        covered_silhouette: silhouette * (1.0 - noise_share),
                         inertia: r.inertia,
                         seconds: r.seconds,
                         note: run_note(r),
@@ -171,6 +170,7 @@ pub(super) fn analyse(
                         clusters: 0,
                         noise_share: f64::NAN,
                         silhouette: f64::NAN,
+                        covered_silhouette: f64::NAN,
                         inertia: f64::NAN,
                         seconds: 0.0,
                         note: format!("skipped: {why}"),

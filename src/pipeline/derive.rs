@@ -3,7 +3,7 @@
 
 use super::params::SegmenterParams;
 use crate::data::LogSpec;
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::features::events::{build_events, build_events_with, EventColumns, EventFlags};
 use crate::features::rfm::{build_rfm, RfmColumns, RfmFlags};
 use crate::features::TimeOptions;
@@ -44,6 +44,10 @@ pub struct FeaturesSummary {
     pub lines_used: u64,
     /// Rejects per reason (row-level and customer-level).
     pub rejects: Vec<(String, u64)>,
+    /// Lines rejected (`lines_read = lines_used + lines_rejected`).
+    pub lines_rejected: u64,
+    /// Customers left out whole (every line a cancellation), per reason.
+    pub customers_rejected: Vec<(String, u64)>,
     /// Customers written.
     pub customers: usize,
     /// The as-of date used.
@@ -71,12 +75,15 @@ impl Derivation {
         let src = Source::open(input, &self.source)?;
         let write_err =
             |e: std::io::Error| Error::Data(format!("cannot write the rejects file: {e}"));
-        let (lines_read, lines_used, customers, as_of, columns, counts, csv) = match &self.kind {
+        let (lines_read, lines_used, customers, as_of, columns, counts, examples, csv) = match &self
+            .kind
+        {
             FeatureKind::Rfm(flags) => {
                 let cols = RfmColumns::resolve(&src, flags)?;
                 let columns = cols.describe();
-                let (t, log) = build_rfm(&src, cols, self.time, rejects)?;
+                let (t, log) = build_rfm(&src, cols, self.time.clone(), rejects)?;
                 let counts = log.counts().to_vec();
+                let examples = log.examples().to_vec();
                 log.into_inner().map_err(write_err)?;
                 let csv = t.to_csv();
                 (
@@ -86,6 +93,7 @@ impl Derivation {
                     t.as_of,
                     columns,
                     counts,
+                    examples,
                     csv,
                 )
             }
@@ -93,10 +101,11 @@ impl Derivation {
                 let cols = EventColumns::resolve(&src, flags)?;
                 let columns = cols.describe();
                 let (t, log) = match self.threads {
-                    Some(n) => build_events_with(&src, cols, self.time, rejects, n.max(1))?,
-                    None => build_events(&src, cols, self.time, rejects)?,
+                    Some(n) => build_events_with(&src, cols, self.time.clone(), rejects, n.max(1))?,
+                    None => build_events(&src, cols, self.time.clone(), rejects)?,
                 };
                 let counts = log.counts().to_vec();
+                let examples = log.examples().to_vec();
                 log.into_inner().map_err(write_err)?;
                 let csv = t.to_csv();
                 (
@@ -106,6 +115,7 @@ impl Derivation {
                     t.as_of,
                     columns,
                     counts,
+                    examples,
                     csv,
                 )
             }
@@ -115,15 +125,56 @@ impl Derivation {
                 path: input.to_path_buf(),
             });
         }
+        let customer_level = |r: &str| r == crate::features::rfm::reason::NO_PURCHASE;
+        if lines_used == 0 {
+            // Nothing usable is the input's fault, not an empty result: say what went wrong.
+            let (reason, n) = counts
+                .iter()
+                .filter(|(r, _)| !customer_level(r))
+                .max_by_key(|(_, n)| *n)
+                .copied()
+                .unwrap_or(("rejected", lines_read));
+            let example = examples
+                .iter()
+                .find(|(r, _)| *r == reason)
+                .map(|(_, d)| format!(", e.g. {d}"))
+                .unwrap_or_default();
+            let hint = if reason == crate::features::rfm::reason::BAD_DATE {
+                format!(
+                    "; the dates accepted are ISO 8601 (2011-12-09, 2011-12-09T08:26:00), \
+                     M/D/YYYY (D/M/YYYY with {}), D.M.YYYY, YYYYMMDD, 18-Apr-2021 and \
+                     Apr 18, 2021; {} FMT reads any other form",
+                    Param::DayFirst,
+                    Param::DateFormat
+                )
+            } else {
+                String::new()
+            };
+            return Err(Error::Data(format!(
+                "{}: none of the {lines_read} lines could be used: {reason} on {n}{example}{hint}",
+                input.display()
+            )));
+        }
+        let lines_rejected = counts
+            .iter()
+            .filter(|(r, _)| !customer_level(r))
+            .map(|(_, n)| n)
+            .sum();
         Ok(Derived {
             csv,
             summary: FeaturesSummary {
                 lines_read,
                 lines_used,
+                customers_rejected: counts
+                    .iter()
+                    .filter(|(r, _)| customer_level(r))
+                    .map(|(r, n)| (r.to_string(), *n))
+                    .collect(),
                 rejects: counts
                     .into_iter()
                     .map(|(r, n)| (r.to_string(), n))
                     .collect(),
+                lines_rejected,
                 customers,
                 as_of: dates::format_date(as_of),
                 columns,

@@ -25,6 +25,9 @@ pub struct CompareRow {
     pub noise_share: f64,
     /// Exact silhouette on the run's seeded sample, noise left out.
     pub silhouette: f64,
+    /// The silhouette with every noise row counted as 0 (silhouette × (1 − noise share)):
+    /// what leaving noise out hides.
+    pub covered_silhouette: f64,
     /// Within-cluster sum of squares around the cluster centres.
     pub inertia: f64,
     /// Wall seconds.

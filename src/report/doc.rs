@@ -301,9 +301,9 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
             };
             b.push(Block::Only(Format::Markdown, vec![intro(':')]));
             b.push(Block::Only(Format::Html, vec![intro('.')]));
-            let columns = ["algorithm", "clusters", "noise", "silhouette", "inertia"]
+            let columns = ["algorithm", "clusters", "noise", "silhouette"]
                 .into_iter()
-                .chain(["seconds", "how"])
+                .chain(["silhouette, noise as 0", "inertia", "seconds", "how"])
                 .map(|h| col(h, !matches!(h, "algorithm" | "how")))
                 .collect();
             let rows = r
@@ -320,6 +320,7 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
                         c.clusters.to_string(),
                         fmt_pct(c.noise_share),
                         fmt3(c.silhouette),
+                        fmt3(c.covered_silhouette),
                         fmt_sci(c.inertia),
                         format!("{:.3}", c.seconds),
                         c.note.clone(),
@@ -327,6 +328,12 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
                 })
                 .collect();
             b.push(Block::Table(Table { columns, rows }));
+            b.push(plain(vec![text(
+                "No algorithm is ranked best on silhouette: it leaves noise out and favours \
+                 many small, tight clusters; the noise-as-0 column counts every customer, and \
+                 the segments' sizes and profiles say whether a split is useful."
+                    .into(),
+            )]));
         }
         b.extend(figure("dendrogram.png"));
         b.extend(figure("k_distance.png"));

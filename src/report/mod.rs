@@ -6,6 +6,7 @@ pub mod dendrogram;
 pub mod doc;
 pub mod html;
 pub mod input;
+pub mod manifest;
 pub mod markdown;
 pub mod plots;
 pub mod profile_csv;

@@ -13,6 +13,9 @@ use crate::pipeline::{Observer, Quiet, Segmentation, Stage, StageTimes};
 use ndarray::{Array2, ArrayView2};
 use std::path::Path;
 
+/// At most this many numeric features are drawn in the histograms and correlation heatmap.
+pub const PLOT_MAX_FEATURES: usize = 24;
+
 /// Creates `out` and checks that a file can be written there, before any work.
 pub fn prepare_out_dir(out: &Path) -> Result<()> {
     let fail = |e: std::io::Error| Error::OutDir {
@@ -57,7 +60,22 @@ pub fn write_dir_observed(
         seg.model().save(&out.join("model.json"))
     })?;
     let input = report_input(seg, &times)?;
-    times.run(observer, Stage::Report, || write_report(out, &input))?;
+    let files = times.run(observer, Stage::Report, || write_report(out, &input))?;
+    let mut written = vec![
+        out.join("segments.csv"),
+        out.join("rejects.csv"),
+        out.join("model.json"),
+        files.markdown,
+        files.html,
+        files.profile_csv,
+    ];
+    written.extend(files.plots);
+    // A table derived from a log (`run --from`) was written here too, with its rejects.
+    if table.path == out.join("customers.csv") {
+        written.push(out.join("customers.csv"));
+        written.push(out.join("customers.rejects.csv"));
+    }
+    super::manifest::update(out, &written)?;
     Ok(times)
 }
 
@@ -93,7 +111,41 @@ pub fn report_input(seg: &Segmentation, times: &StageTimes) -> Result<ReportInpu
         .map_err(|e| Error::Data(format!("PCA coordinates: {e}")))?;
     // Correlation of the numeric features on the histogram sample (scale does not change
     // it), over the rows with every value present.
-    let hist = seg.histograms().clone();
+    let mut hist = seg.histograms().clone();
+    let mut notes = seg.notes().to_vec();
+    // A wide table's plots show the features that set segments apart most: 200 histograms and
+    // a 200 × 200 heatmap are neither readable nor small.
+    if hist.features.len() > PLOT_MAX_FEATURES {
+        let strength = |name: &str| {
+            seg.profiles()
+                .iter()
+                .flat_map(|p| p.numeric.iter().filter(|n| n.column == name))
+                .map(|n| n.robust_z.abs())
+                .fold(0.0, f64::max)
+        };
+        let total = hist.features.len();
+        let mut order: Vec<(usize, f64)> = hist
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (i, strength(name)))
+            .collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut keep: Vec<usize> = order[..PLOT_MAX_FEATURES].iter().map(|x| x.0).collect();
+        keep.sort_unstable();
+        let features = std::mem::take(&mut hist.features);
+        hist.features = features
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.binary_search(i).is_ok())
+            .map(|(_, f)| f)
+            .collect();
+        notes.push(format!(
+            "the histograms and the correlation heatmap show the {PLOT_MAX_FEATURES} of {total} \
+             numeric features that differ most between segments (largest |z|); profile.csv \
+             has every feature"
+        ));
+    }
     let correlation = (hist.features.len() >= 2).then(|| {
         let d = hist.features.len();
         let complete: Vec<usize> = (0..hist.features[0].1.len())
@@ -117,7 +169,7 @@ pub fn report_input(seg: &Segmentation, times: &StageTimes) -> Result<ReportInpu
         rows_rejected: seg.rejects().len() as u64,
         reject_reasons: reasons,
         columns,
-        notes: seg.notes().to_vec(),
+        notes,
         features: seg.features().to_vec(),
         k_choice: seg.k_choice().cloned(),
         sweep_sample: (sweep_rows > 0 && sweep_rows < n).then_some(sweep_rows as u64),
