@@ -379,7 +379,17 @@ fn compare_tabulates_every_algorithm_on_the_same_data() {
     assert_eq!(j["compare"][0]["clusters"], 4);
     assert_eq!(j["compare"][2]["clusters"], 4);
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
-    assert!(md.contains("| algorithm | clusters | noise | silhouette | inertia | seconds | how |"));
+    assert!(md.contains(
+        "| algorithm | clusters | noise | silhouette | silhouette, noise as 0 | inertia | seconds | how |"
+    ));
+    assert!(md.contains("No algorithm is ranked best on silhouette"));
+    for r in j["compare"].as_array().into_iter().flatten() {
+        let (sil, noise) = (r["silhouette"].as_f64(), r["noise_share"].as_f64());
+        if let (Some(sil), Some(noise)) = (sil, noise) {
+            let covered = r["covered_silhouette"].as_f64().unwrap();
+            assert!((covered - sil * (1.0 - noise)).abs() < 1e-12, "{r}");
+        }
+    }
     // A compared algorithm that cannot run on this data is skipped with its reason; the run
     // goes on (DBSCAN's default min_samples is 28 here, more rows than the table has).
     let ten: String = std::fs::read_to_string(&csv)

@@ -25,8 +25,9 @@ pub struct NumericStat {
     pub overall_mean: f64,
     /// Median over all clustered rows.
     pub overall_median: f64,
-    /// mean / overall_mean, for non-negative columns whose overall mean is at least
-    /// [`LIFT_MIN_CV`] standard deviations from zero; NaN otherwise (a ratio to a near-zero
+    /// mean / overall_mean, for non-negative columns (below the [`WINSOR`] quantile aside)
+    /// whose winsorised mean is at least [`LIFT_MIN_CV`] standard deviations from zero; NaN
+    /// otherwise (a ratio to a near-zero
     /// mean reads as "+4,066 %" and says nothing: `z` measures those).
     pub lift: f64,
     /// (mean − overall_mean) / overall standard deviation: how distinctive the segment is here.
@@ -153,14 +154,15 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
             let var = all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64;
             let sd = var.sqrt();
             let (_, omed) = mean_median(&mut all);
-            // Sorted by the median's selection only partly: take the minimum directly.
-            let min = all.iter().copied().fold(f64::INFINITY, f64::min);
-            let ratio_ok = min >= 0.0 && om > 0.0 && om >= LIFT_MIN_CV * sd;
+
             let [lo, hi] = winsor_limits(&mut all);
             let w = |v: f64| v.clamp(lo, hi);
             let wm = all.iter().map(|&v| w(v)).sum::<f64>() / all.len() as f64;
             let wsd =
                 (all.iter().map(|&v| (w(v) - wm).powi(2)).sum::<f64>() / all.len() as f64).sqrt();
+            // A ratio means something for a non-negative quantity well away from zero; judged
+            // on the winsorised values, so that a few sign errors do not decide it.
+            let ratio_ok = lo >= 0.0 && om > 0.0 && wm >= LIFT_MIN_CV * wsd;
             per.iter_mut()
                 .map(|p| {
                     let pw = p.iter().map(|&v| w(v)).sum::<f64>() / p.len().max(1) as f64;
@@ -623,18 +625,15 @@ fn suggest_action(p: &SegmentProfile) -> String {
     let named = headline(&mut t);
     // Value first: a named money-like trait leads the suggested actions.
     t[..named].sort_by_key(|x| !x.money);
-    // A trait outside the name must not contradict it: with "many sessions" in the name, a
-    // short session length does not earn "bring them back more often".
-    let name_says: Vec<(&'static str, bool)> = t[..named]
-        .iter()
-        .filter_map(|x| action_class(&x.column).map(|c| (c, x.high)))
-        .collect();
-    for (i, t) in t.iter().enumerate() {
-        let class = action_class(&t.column);
-        if i >= named
-            && class.is_some_and(|c| name_says.iter().any(|&(n, high)| n == c && high != t.high))
-        {
-            continue;
+    // One action per kind of column, from its strongest trait: with "many sessions" leading,
+    // a short session length does not also earn "bring them back more often".
+    let mut classes: Vec<&'static str> = Vec::new();
+    for t in &t {
+        if let Some(c) = action_class(&t.column) {
+            if classes.contains(&c) {
+                continue;
+            }
+            classes.push(c);
         }
         if let Some(a) = action_for(&t.column, t.high) {
             if !acts.contains(&a) {

@@ -111,19 +111,8 @@ fn load(path: &Path) -> Result<Bytes> {
     })
 }
 
-/// Strings that mean "no value" in a field, compared case-insensitively after trimming.
-pub const MISSING_TOKENS: [&str; 7] = ["", "na", "n/a", "nan", "null", "none", "nil"];
-
 pub use super::format::push_csv_field;
-
-/// True when a trimmed field means "no value".
-pub fn is_missing(f: &[u8]) -> bool {
-    let t = f.trim_ascii();
-    t.len() <= 4
-        && MISSING_TOKENS
-            .iter()
-            .any(|m| t.eq_ignore_ascii_case(m.as_bytes()))
-}
+pub use super::values::{is_missing, MISSING_TOKENS};
 
 /// The content of a raw field: without its enclosing quotes, if it has them (a doubled quote
 /// inside stays doubled).

@@ -1,6 +1,16 @@
 //! Parsing one field: numbers, booleans and dates, with the reason when a value is unusable.
 
-use super::table::is_missing;
+/// Strings that mean "no value" in a field, compared case-insensitively after trimming.
+pub const MISSING_TOKENS: [&str; 7] = ["", "na", "n/a", "nan", "null", "none", "nil"];
+
+/// True when a trimmed field means "no value".
+pub fn is_missing(f: &[u8]) -> bool {
+    let t = f.trim_ascii();
+    t.len() <= 4
+        && MISSING_TOKENS
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m.as_bytes()))
+}
 
 /// Parses a date or date-time into fractional days since 1970-01-01 (month-first slash dates).
 pub fn parse_date_days(f: &[u8]) -> Option<f64> {
