@@ -365,14 +365,19 @@ pub fn kneedle(ks: &[usize], y: &[f64]) -> Option<usize> {
 /// suggest 0.8 to 0.9 for well-separated clusters).
 pub const STRENGTH_THRESHOLD: f64 = 0.8;
 
+/// How much higher (relatively) a stable neighbour's Calinski–Harabasz index must be to
+/// displace a stable elbow.
+pub const CH_MARGIN: f64 = 0.05;
+
 /// Picks k from a sweep's scores.
 ///
 /// Rule: a k is stable when its prediction strength is at least [`STRENGTH_THRESHOLD`]:
 /// splitting a dense group or merging two close ones gives partitions that the two halves
 /// of the sample do not reproduce. When the elbow of the inertia curve (Kneedle) is stable,
-/// the stable k among the elbow, k − 1 and k + 1 with the highest Calinski–Harabasz index is
-/// chosen (ties to the smaller k); when the elbow is not stable or there is none, the stable
-/// k with the highest Calinski–Harabasz index. When no k is stable, or prediction strength
+/// it is chosen unless a stable neighbour (k − 1 or k + 1) has a Calinski–Harabasz index
+/// higher by more than [`CH_MARGIN`] (the better such neighbour, ties to the smaller k); when the elbow is not stable, the stable k nearest to it
+/// (ties by the index); without an elbow, the stable k with the highest Calinski–Harabasz
+/// index. When no k is stable, or prediction strength
 /// was not measured, the elbow-and-silhouette rule decides: a neighbour of the elbow replaces
 /// it only if its silhouette (sampled; the simplified one where the sampled one is
 /// undefined) is higher by more than `SILHOUETTE_MARGIN`; without an elbow, the highest
@@ -436,33 +441,37 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
          centroids also put together is measured; the worst cluster's share, averaged over both \
          directions, is the prediction strength. A partition that splits a dense group or merges \
          two close ones is not reproduced and scores low. When the elbow of the inertia curve \
-         (Kneedle) is stable, the stable k among the elbow and its neighbours k − 1 and k + 1 \
-         with the highest Calinski–Harabasz index (between-segment over within-segment \
-         dispersion) is chosen; otherwise the stable k with the highest Calinski–Harabasz \
+         (Kneedle) is stable, it is chosen unless a stable neighbour, k − 1 or k + 1, has a \
+         Calinski–Harabasz index (between-segment over within-segment dispersion) higher by \
+         more than {:.0} %; when the elbow is not stable, the stable k nearest to it (the \
+         higher index between two as near); without an elbow, the stable k with the highest \
          index. When no k is stable, the elbow and the silhouette decide (a neighbour of the \
-         elbow only if its silhouette is higher by more than {SILHOUETTE_MARGIN})."
+         elbow only if its silhouette is higher by more than {SILHOUETTE_MARGIN}).",
+        CH_MARGIN * 100.0
     );
     let all_stable: Vec<usize> = scores.iter().map(|s| s.k).filter(|&k| stable(k)).collect();
     match knee {
         Some(kn) if stable(kn) => {
-            let cands: Vec<usize> = [kn.wrapping_sub(1), kn, kn + 1]
+            let cands: Vec<usize> = [kn.wrapping_sub(1), kn + 1]
                 .into_iter()
                 .filter(|&k| stable(k))
                 .collect();
-            let c = best_ch(&cands).unwrap_or(kn);
+            let c = best_ch(&cands)
+                .filter(|&c| ch(c) > ch(kn) * (1.0 + CH_MARGIN))
+                .unwrap_or(kn);
             let why = if c == kn {
                 format!(
-                    "The elbow is at k = {kn}, which is stable (prediction strength {:.2}) and has \
-                     the highest Calinski–Harabasz index ({:.0}) of the stable k beside it, so \
-                     k = {kn} was chosen.",
+                    "The elbow is at k = {kn}, which is stable (prediction strength {:.2}), and no \
+                     stable k beside it has a clearly higher Calinski–Harabasz index than its \
+                     {:.0}, so k = {kn} was chosen.",
                     ps(kn),
                     ch(kn)
                 )
             } else {
                 format!(
                     "The elbow is at k = {kn} (stable, prediction strength {:.2}), but k = {c} is \
-                     stable too (prediction strength {:.2}) and has a higher Calinski–Harabasz \
-                     index ({:.0} against {:.0}), so k = {c} was chosen.",
+                     stable too (prediction strength {:.2}) and has a clearly higher \
+                     Calinski–Harabasz index ({:.0} against {:.0}), so k = {c} was chosen.",
                     ps(kn),
                     ps(c),
                     ch(c),
@@ -472,7 +481,23 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
             (c, why, general)
         }
         _ if !all_stable.is_empty() => {
-            let c = best_ch(&all_stable).unwrap_or(all_stable[0]);
+            // The stable k nearest the elbow (ties by CH); without an elbow, the best CH.
+            let cands: Vec<usize> = match knee {
+                Some(kn) => {
+                    let near = all_stable
+                        .iter()
+                        .map(|&k| k.abs_diff(kn))
+                        .min()
+                        .unwrap_or(0);
+                    all_stable
+                        .iter()
+                        .copied()
+                        .filter(|&k| k.abs_diff(kn) == near)
+                        .collect()
+                }
+                None => all_stable.clone(),
+            };
+            let c = best_ch(&cands).unwrap_or(all_stable[0]);
             let list = all_stable
                 .iter()
                 .map(|k| k.to_string())
@@ -489,9 +514,18 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
             (
                 c,
                 format!(
-                    "{opening} Of the stable k ({list}), k = {c} has the highest \
-                     Calinski–Harabasz index ({:.0}), so k = {c} was chosen.",
-                    ch(c)
+                    "{opening} Of the stable k ({list}), k = {c} is {}, so k = {c} was chosen.",
+                    if knee.is_some() {
+                        format!(
+                            "the nearest to the elbow (Calinski–Harabasz index {:.0})",
+                            ch(c)
+                        )
+                    } else {
+                        format!(
+                            "the one with the highest Calinski–Harabasz index ({:.0})",
+                            ch(c)
+                        )
+                    }
                 ),
                 general,
             )
@@ -665,5 +699,70 @@ mod tests {
         assert_eq!((c.k, c.knee), (3, None));
         assert_eq!(choose_k(&[]).k, 0);
         assert_eq!(choose_k(&[score(3, 1.0, f64::NAN)]).k, 3);
+    }
+
+    #[test]
+    fn stability_decides_when_measured() {
+        // The elbow of this curve is at k = 4.
+        let inertia = [
+            1000.0, 600.0, 200.0, 180.0, 165.0, 150.0, 140.0, 130.0, 120.0,
+        ];
+        let mk = |ps: [f64; 9], ch: [f64; 9]| -> Vec<KScore> {
+            (2..=10)
+                .map(|k| KScore {
+                    calinski_harabasz: ch[k - 2],
+                    prediction_strength: ps[k - 2],
+                    ..score(k, inertia[k - 2], 0.5)
+                })
+                .collect()
+        };
+        let ch = [10.0, 20.0, 30.0, 35.0, 25.0, 20.0, 15.0, 10.0, 5.0];
+        // A stable elbow with a stable neighbour of higher CH: the neighbour.
+        let ps = [1.0, 1.0, 0.95, 0.9, 0.5, 0.4, 0.3, 0.3, 0.3];
+        let c = choose_k(&mk(ps, ch));
+        assert_eq!((c.k, c.knee), (5, Some(4)));
+        assert!(c
+            .reason
+            .contains("higher Calinski–Harabasz index (35 against 30)"));
+        // The neighbour is not stable: the elbow stays.
+        let ps = [1.0, 1.0, 0.95, 0.7, 0.5, 0.4, 0.3, 0.3, 0.3];
+        assert_eq!(choose_k(&mk(ps, ch)).k, 4);
+        // An unstable elbow: the stable k nearest to it; two as near: the higher CH.
+        let ps = [1.0, 0.9, 0.5, 0.5, 0.85, 0.4, 0.3, 0.3, 0.3];
+        let c = choose_k(&mk(ps, ch));
+        assert_eq!(c.k, 3);
+        assert!(c.reason.contains("not reproducible") && c.reason.contains("(2, 3, 6)"));
+        let ps = [1.0, 0.5, 0.5, 0.9, 0.5, 0.4, 0.3, 0.3, 0.3];
+        assert_eq!(choose_k(&mk(ps, ch)).k, 5);
+        // 3 and 5 are as near to the elbow at 4: 5 has the higher CH (35 against 20).
+        let ps = [0.5, 0.9, 0.5, 0.9, 0.5, 0.4, 0.3, 0.3, 0.3];
+        assert_eq!(choose_k(&mk(ps, ch)).k, 5);
+        // Nothing stable: the elbow-and-silhouette rule, said so.
+        let c = choose_k(&mk([0.5; 9], ch));
+        assert_eq!(c.k, 4);
+        assert!(c
+            .reason
+            .starts_with("No k is stable (the highest prediction strength is 0.50, at k = 2)."));
+        // Calinski–Harabasz of a known partition: T = 10, W = 4, n = 10, k = 2: (6/1)/(4/8) = 12.
+        assert_eq!(calinski_harabasz(10.0, 4.0, 10, 2), 12.0);
+        assert!(calinski_harabasz(10.0, 4.0, 10, 1).is_nan());
+    }
+
+    #[test]
+    fn strength_of_constructed_halves() {
+        // Test rows at 0, 0.1, 10, 10.1 in two test clusters; training centroids at 0 and 10
+        // reproduce them: 1. One centroid per row splits every pair: 0.
+        let test = ndarray::array![[0.0f32], [0.1], [10.0], [10.1]];
+        let labels = [0, 0, 1, 1];
+        let c = ndarray::array![[0.0f32], [10.0]];
+        assert_eq!(strength_of(test.view(), &labels, c.view()), 1.0);
+        let c = ndarray::array![[0.0f32], [0.1], [10.0], [10.1]];
+        assert_eq!(strength_of(test.view(), &labels, c.view()), 0.0);
+        // A test cluster of three rows split {0, 0.1 | 0.2} by the training centroids keeps
+        // 1 of its 3 pairs together; the other cluster is intact: the worst share, 1/3.
+        let test = ndarray::array![[0.0f32], [0.1], [0.2], [10.0], [10.1]];
+        let c = ndarray::array![[0.05f32], [0.2], [10.0]];
+        let ps = strength_of(test.view(), &[0, 0, 0, 1, 1], c.view());
+        assert!((ps - 1.0 / 3.0).abs() < 1e-12, "{ps}");
     }
 }

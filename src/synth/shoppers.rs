@@ -41,55 +41,55 @@ pub struct Shopper {
     pub numeric: [(f64, f64); 6],
 }
 
-/// The four planted segments; each differs from every other by about 2 or more within-segment
+/// The four planted segments; each differs from every other by about 1.5 to 3 within-segment
 /// standard deviations on two or more columns, so the numbers overlap as real ones do.
 pub const SHOPPERS: [Shopper; 4] = [
     Shopper {
         name: "coupon hunters",
         share: 0.3,
         numeric: [
-            (9.0, 2.4),
-            (1300.0, 352.0),
-            (42.0, 9.6),
-            (30.0, 6.4),
-            (20.0, 9.6),
-            (55.0, 11.2),
+            (9.0, 3.0),
+            (1300.0, 440.0),
+            (42.0, 12.0),
+            (30.0, 8.0),
+            (20.0, 12.0),
+            (55.0, 14.0),
         ],
     },
     Shopper {
         name: "big-ticket occasional",
         share: 0.2,
         numeric: [
-            (1.0, 1.28),
-            (3000.0, 640.0),
-            (240.0, 48.0),
-            (12.0, 3.2),
-            (90.0, 28.8),
-            (42.0, 11.2),
+            (1.0, 1.6),
+            (3000.0, 800.0),
+            (240.0, 60.0),
+            (12.0, 4.0),
+            (90.0, 36.0),
+            (42.0, 14.0),
         ],
     },
     Shopper {
         name: "loyal regulars",
         share: 0.3,
         numeric: [
-            (3.0, 1.6),
-            (4500.0, 800.0),
-            (90.0, 16.0),
-            (50.0, 8.0),
-            (8.0, 4.8),
-            (85.0, 8.0),
+            (3.0, 2.0),
+            (4500.0, 1000.0),
+            (90.0, 20.0),
+            (50.0, 10.0),
+            (8.0, 6.0),
+            (85.0, 10.0),
         ],
     },
     Shopper {
         name: "lapsed",
         share: 0.2,
         numeric: [
-            (2.0, 1.6),
-            (420.0, 160.0),
-            (60.0, 16.0),
-            (7.0, 3.2),
-            (200.0, 48.0),
-            (20.0, 9.6),
+            (2.0, 2.0),
+            (420.0, 200.0),
+            (60.0, 20.0),
+            (7.0, 4.0),
+            (200.0, 60.0),
+            (20.0, 12.0),
         ],
     },
 ];
