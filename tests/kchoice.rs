@@ -127,6 +127,17 @@ fn k_auto_finds_the_planted_k_on_every_shape_and_seed() {
                 .unwrap();
             assert!(chosen["prediction_strength"].as_f64().unwrap() >= 0.8);
             assert!(chosen["calinski_harabasz"].as_f64().unwrap() > 0.0);
+            // With several starts per k the inertia curve falls with k, without the bumps of a
+            // single start landing in a poor local optimum.
+            let inertia: Vec<f64> = scores
+                .iter()
+                .map(|s| s["inertia"].as_f64().unwrap())
+                .collect();
+            assert!(
+                inertia.windows(2).all(|w| w[1] <= w[0]),
+                "{} seed {seed}: {inertia:?}",
+                shape.name
+            );
             // The report says why this k won and tabulates the criteria.
             let md = std::fs::read_to_string(out.join("report.md")).unwrap();
             assert!(
@@ -296,4 +307,29 @@ fn value_share_sums_to_one_and_follows_the_money_column() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("of customers,") && md.contains("of Yearly Amount Spent"));
+}
+
+#[test]
+fn stability_tells_a_split_segment_from_a_solid_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, _) = generate(dir.path(), "c", &["customers", "--rows", "6000"], 2);
+    let stab = |k: &str| -> Vec<f64> {
+        let j = run_ok(&csv, &dir.path().join(format!("k{k}")), &["--k", k]);
+        j["segment_stability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    // The four planted segments come back in every refit.
+    let four = stab("4");
+    assert!(four.iter().all(|&j| j >= 0.95), "{four:?}");
+    // Told k = 5, k-means cuts one planted segment in two; the two pieces trade rows from
+    // one resample to the next.
+    let five = stab("5");
+    assert!(five.iter().filter(|&&j| j < 0.75).count() >= 2, "{five:?}");
+    assert!(five.iter().copied().fold(1.0, f64::min) < 0.6, "{five:?}");
+    let md = std::fs::read_to_string(dir.path().join("k5/report.md")).unwrap();
+    assert!(md.contains(" unstable |") || md.contains(" fair |"), "{md}");
 }

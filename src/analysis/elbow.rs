@@ -126,8 +126,8 @@ pub fn strength_of(
 /// and a run from the other half's centroids),
 /// each half's clusters are judged by the other half's centroids ([`strength_of`]), and the
 /// two directions are averaged. NaN for a k that cannot be fitted on a half, or with fewer
-/// than [`STRENGTH_MIN_ROWS_PER_CLUSTER`] rows per cluster in a half. Also returns,
-/// per k, the two halves' centroids (row-major), good starts for a fit on all the rows.
+/// than [`STRENGTH_MIN_ROWS_PER_CLUSTER`] rows per cluster in a half. Also returns, per k,
+/// the first half's centroids (row-major), a good start for a fit on all the rows.
 pub fn prediction_strength<B: Backend>(
     backend: &B,
     x: ArrayView2<'_, f32>,
@@ -182,8 +182,9 @@ pub fn prediction_strength<B: Backend>(
         let ab = strength_of(xb.view(), &fb.labels, fa.model.centroids.view());
         let ba = strength_of(xa.view(), &fa.labels, fb.model.centroids.view());
         out.push((ab + ba) / 2.0);
-        let flat = |f: &Fit| f.model.centroids.iter().copied().collect::<Vec<f32>>();
-        starts.push((k, vec![flat(&fa), flat(&fb)]));
+        // The first half's fit already kept the better of its own starts and the second
+        // half's centroids: one start for the sweep's fit of k.
+        starts.push((k, vec![fa.model.centroids.iter().copied().collect()]));
     }
     Ok((out, starts))
 }
