@@ -333,3 +333,41 @@ fn stability_tells_a_split_segment_from_a_solid_one() {
     let md = std::fs::read_to_string(dir.path().join("k5/report.md")).unwrap();
     assert!(md.contains(" unstable |") || md.contains(" fair |"), "{md}");
 }
+
+#[test]
+fn many_segments_are_not_cut_short_at_an_early_knee() {
+    // Eight or ten blobs at random centres form groups of groups: the inertia curve has a
+    // knee at 4 to 6 before the real one; the stable k with a far higher Calinski–Harabasz
+    // index wins (the previous rule chose 4 and 7 for eight, 4 and 6 for ten).
+    let dir = tempfile::tempdir().unwrap();
+    for centers in [8u64, 10] {
+        for seed in [1u64, 2] {
+            let csv = dir.path().join("b.csv");
+            let truth = dir.path().join("b.truth.csv");
+            let (c, sd) = (centers.to_string(), seed.to_string());
+            let o = segmenter(&[
+                "generate",
+                "blobs",
+                "--rows",
+                "8000",
+                "--dims",
+                "5",
+                "--centers",
+                &c,
+                "--seed",
+                &sd,
+                "-o",
+                s(&csv),
+                "--truth",
+                s(&truth),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let out = dir.path().join(format!("out-{centers}-{seed}"));
+            let j = run_ok(&csv, &out, &[]);
+            assert_eq!(j["k"].as_u64(), Some(centers), "{}", j["k_rule"]);
+            let (planted, found) = matched(&out, &truth, "row", "row", "segment");
+            let ari = adjusted_rand_index(&planted, &found);
+            assert!(ari >= 0.95, "{centers} blobs, seed {seed}: ARI {ari}");
+        }
+    }
+}

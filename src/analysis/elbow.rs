@@ -370,6 +370,10 @@ pub const STRENGTH_THRESHOLD: f64 = 0.8;
 /// displace a stable elbow.
 pub const CH_MARGIN: f64 = 0.05;
 
+/// How much higher (relatively) the best Calinski–Harabasz index of any stable k must be
+/// than that of the k chosen from the elbow to replace it.
+pub const CH_FAR_MARGIN: f64 = 0.5;
+
 /// Picks k from a sweep's scores.
 ///
 /// Rule: a k is stable when its prediction strength is at least [`STRENGTH_THRESHOLD`]:
@@ -378,7 +382,9 @@ pub const CH_MARGIN: f64 = 0.05;
 /// it is chosen unless a stable neighbour (k − 1 or k + 1) has a Calinski–Harabasz index
 /// higher by more than [`CH_MARGIN`] (the better such neighbour, ties to the smaller k); when the elbow is not stable, the stable k nearest to it
 /// (ties by the index); without an elbow, the stable k with the highest Calinski–Harabasz
-/// index. When no k is stable, or prediction strength
+/// index. Finally, a stable k whose index is higher than the choice's by more than
+/// [`CH_FAR_MARGIN`] replaces it (an elbow at the first knee of a curve with several). When
+/// no k is stable, or prediction strength
 /// was not measured, the elbow-and-silhouette rule decides: a neighbour of the elbow replaces
 /// it only if its silhouette (sampled; the simplified one where the sampled one is
 /// undefined) is higher by more than `SILHOUETTE_MARGIN`; without an elbow, the highest
@@ -446,12 +452,14 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
          Calinski–Harabasz index (between-segment over within-segment dispersion) higher by \
          more than {:.0} %; when the elbow is not stable, the stable k nearest to it (the \
          higher index between two as near); without an elbow, the stable k with the highest \
-         index. When no k is stable, the elbow and the silhouette decide (a neighbour of the \
+         index. A stable k whose index is more than {:.0} % higher than the choice's replaces \
+         it (the elbow was an early knee of a curve with several). When no k is stable, the elbow and the silhouette decide (a neighbour of the \
          elbow only if its silhouette is higher by more than {SILHOUETTE_MARGIN}).",
-        CH_MARGIN * 100.0
+        CH_MARGIN * 100.0,
+        CH_FAR_MARGIN * 100.0
     );
     let all_stable: Vec<usize> = scores.iter().map(|s| s.k).filter(|&k| stable(k)).collect();
-    match knee {
+    let (c, why) = match knee {
         Some(kn) if stable(kn) => {
             let cands: Vec<usize> = [kn.wrapping_sub(1), kn + 1]
                 .into_iter()
@@ -479,7 +487,7 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
                     ch(kn)
                 )
             };
-            (c, why, general)
+            (c, why)
         }
         _ if !all_stable.is_empty() => {
             // The stable k nearest the elbow (ties by CH); without an elbow, the best CH.
@@ -528,7 +536,6 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
                         )
                     }
                 ),
-                general,
             )
         }
         _ => {
@@ -547,9 +554,24 @@ fn by_strength(scores: &[KScore], knee: Option<usize>) -> (usize, String, String
                 ),
                 None => "No k is stable.".to_string(),
             };
-            (k, format!("{opening} {why}"), general)
+            return (k, format!("{opening} {why}"), general);
         }
+    };
+    // A curve with several knees (groups of groups) has its Kneedle elbow at the first; a
+    // stable k far better separated than the choice so far is the data's partition.
+    let top = best_ch(&all_stable).unwrap_or(c);
+    if top != c && ch(top) > ch(c) * (1.0 + CH_FAR_MARGIN) {
+        let why = format!(
+            "{why} But k = {top} is stable too (prediction strength {:.2}) and its \
+             Calinski–Harabasz index is far higher ({:.0} against {:.0}): the elbow is an early \
+             knee of the curve, so k = {top} was chosen instead.",
+            ps(top),
+            ch(top),
+            ch(c)
+        );
+        return (top, why, general);
     }
+    (c, why, general)
 }
 
 /// The rule used before prediction strength, and still when no k is stable: find the knee of the inertia curve with Kneedle (the k after which more clusters
@@ -738,6 +760,19 @@ mod tests {
         // 3 and 5 are as near to the elbow at 4: 5 has the higher CH (35 against 20).
         let ps = [0.5, 0.9, 0.5, 0.9, 0.5, 0.4, 0.3, 0.3, 0.3];
         assert_eq!(choose_k(&mk(ps, ch)).k, 5);
+        // An early knee: k = 8 is stable and far better separated (CH 90 against 35 at the
+        // elbow's best neighbour): it wins; at 50 (not more than 50 % higher) it would not.
+        let far = [10.0, 20.0, 30.0, 35.0, 25.0, 40.0, 90.0, 60.0, 50.0];
+        let ps = [1.0, 1.0, 0.95, 0.9, 0.5, 0.9, 0.95, 0.5, 0.5];
+        let c = choose_k(&mk(ps, far));
+        assert_eq!(c.k, 8);
+        assert!(
+            c.reason.contains("far higher (90 against 35)"),
+            "{}",
+            c.reason
+        );
+        let near = [10.0, 20.0, 30.0, 35.0, 25.0, 40.0, 50.0, 45.0, 45.0];
+        assert_eq!(choose_k(&mk(ps, near)).k, 5);
         // Nothing stable: the elbow-and-silhouette rule, said so.
         let c = choose_k(&mk([0.5; 9], ch));
         assert_eq!(c.k, 4);
