@@ -13,7 +13,8 @@ use segmenter::pipeline::numeric::{run_kmeans, KMeansJob};
 use segmenter::pipeline::SegmentModel;
 use segmenter::report::{prepare_out_dir, write_dir_observed, write_scored, RunSummary};
 use segmenter::synth::{
-    generate_blobs, generate_customers, generate_mixed, BlobsSpec, CustomersSpec,
+    generate_blobs, generate_customers, generate_customers_from, generate_mixed, generate_shoppers,
+    BlobsSpec, CustomersSpec, FIVE_SEGMENTS,
 };
 use segmenter::{Error, Result};
 use std::io::IsTerminal;
@@ -103,7 +104,16 @@ fn run(cli: Cli) -> Result<String> {
             let progress = !a.quiet && std::io::stderr().is_terminal();
             cli::demo::run_demo(&dir, a.rows, a.seed, progress)
         }
-        Command::Generate(GenerateCommand::Customers(a)) => customers_like(&a, generate_customers),
+        Command::Generate(GenerateCommand::Customers(a)) => {
+            if a.segments == 5 {
+                customers_like(&a.common, |s, o, t| {
+                    generate_customers_from(s, &FIVE_SEGMENTS, o, t)
+                })
+            } else {
+                customers_like(&a.common, generate_customers)
+            }
+        }
+        Command::Generate(GenerateCommand::Shoppers(a)) => customers_like(&a, generate_shoppers),
         Command::Generate(GenerateCommand::Mixed(a)) => customers_like(&a, generate_mixed),
         Command::Generate(GenerateCommand::Blobs(a)) => {
             generate_blobs(

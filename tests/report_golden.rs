@@ -159,6 +159,9 @@ fn sweep_scores(seconds: f64) -> Vec<KScore> {
         simplified_silhouette: simple,
         iterations: 3,
         seconds,
+        // Without prediction strength, the elbow-and-silhouette rule decides, as before.
+        calinski_harabasz: f64::NAN,
+        prediction_strength: f64::NAN,
     })
     .collect()
 }

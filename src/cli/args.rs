@@ -270,14 +270,18 @@ pub struct DemoArgs {
 /// `segmenter generate ...`.
 #[derive(Subcommand, Debug)]
 pub enum GenerateCommand {
-    /// A synthetic e-commerce customer export with 4 planted segments and realistic dirt.
-    Customers(CustomersArgs),
+    /// A synthetic e-commerce customer export with 4 (or 5) planted segments and realistic dirt.
+    Customers(CustomersGenArgs),
     /// Isotropic Gaussian blobs with header x0..x{D-1}.
     Blobs(BlobsArgs),
     /// A mall-style table mixing categorical (gender, city, membership) and numeric columns,
     /// 4 planted segments, two of them told apart only by their categories.
     Mixed(CustomersArgs),
-    /// Invoice lines (Online Retail layout) with cancellations, missing ids, 4 planted groups.
+    /// A coupon-and-loyalty customer table: 4 planted segments in the numbers, gender, city
+    /// and transaction status drawn independently of them.
+    Shoppers(CustomersArgs),
+    /// Invoice lines (Online Retail layout) with cancellations, missing ids, 4 planted groups
+    /// (or 3 basket behaviours with --groups baskets).
     Transactions(TransactionsArgs),
     /// A view/cart/purchase clickstream with sessions and 4 planted funnel groups.
     Events(EventsGenArgs),
@@ -298,6 +302,26 @@ pub struct CustomersArgs {
     /// Also write `row,segment`: the planted segment of every data row (1-based).
     #[arg(long)]
     pub truth: Option<PathBuf>,
+}
+
+/// `segmenter generate customers`: the common flags and the number of planted segments.
+#[derive(Args, Debug)]
+pub struct CustomersGenArgs {
+    /// Rows, seed, output and truth.
+    #[command(flatten)]
+    pub common: CustomersArgs,
+    /// Planted segments: 4, or 5 (the four and long-time members, some centres closer).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(4..=5))]
+    pub segments: u8,
+}
+
+/// Planted groups of `generate transactions`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum TxGroupsArg {
+    /// Champions, regulars, lapsed and one-off buyers.
+    Rfm,
+    /// Frequent small, monthly mid-sized and rare big baskets.
+    Baskets,
 }
 
 /// `segmenter generate blobs`.
@@ -429,6 +453,9 @@ pub struct TransactionsArgs {
     /// Also write `customer_id,group`: the planted group of every customer (0-based).
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Which planted groups the customers come from.
+    #[arg(long, value_enum, default_value = "rfm")]
+    pub groups: TxGroupsArg,
 }
 
 /// `segmenter generate events`.
@@ -451,6 +478,9 @@ pub struct EventsGenArgs {
     /// Write a SQLite database with an `events` table instead of a CSV.
     #[arg(long)]
     pub sqlite: Option<PathBuf>,
+    /// Also write `user_id,group`: the planted funnel group of every user (0-based).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
 }
 
 /// `segmenter features ...`.

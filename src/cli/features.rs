@@ -2,7 +2,7 @@
 
 use super::args::{
     EventsArgs, EventsGenArgs, FeaturesCommand, FromArgs, FromKind, InputArgs, LogArgs, RfmArgs,
-    TransactionsArgs,
+    TransactionsArgs, TxGroupsArg,
 };
 use super::text;
 use segmenter::error::Param;
@@ -10,7 +10,9 @@ use segmenter::features::events::EventFlags;
 use segmenter::features::rfm::RfmFlags;
 use segmenter::features::{parse_as_of, TimeOptions};
 use segmenter::pipeline::derive::{Derivation, FeatureKind};
-use segmenter::synth::{generate_events as gen_events, generate_transactions as gen_tx};
+use segmenter::synth::{
+    generate_events as gen_events, generate_transactions_from as gen_tx, BASKET_GROUPS, GROUPS,
+};
 use segmenter::synth::{EventsOutput, EventsSpec, TransactionsSpec};
 use segmenter::{Error, Result};
 
@@ -98,11 +100,16 @@ pub fn run_features(f: FeaturesCommand) -> Result<String> {
 
 /// `segmenter generate transactions`.
 pub fn generate_transactions(a: TransactionsArgs) -> Result<String> {
+    let groups: &[_] = match a.groups {
+        TxGroupsArg::Rfm => &GROUPS,
+        TxGroupsArg::Baskets => &BASKET_GROUPS,
+    };
     gen_tx(
         &TransactionsSpec {
             customers: a.customers,
             seed: a.seed,
         },
+        groups,
         &a.output,
         a.truth.as_deref(),
     )?;
@@ -121,11 +128,15 @@ pub fn generate_events(a: EventsGenArgs) -> Result<String> {
     };
     let (n, path, what) = match (&a.sqlite, &a.output) {
         (Some(db), _) => (
-            gen_events(&spec, EventsOutput::Sqlite(db))?,
+            gen_events(&spec, EventsOutput::Sqlite(db), a.truth.as_deref())?,
             db,
             " (table events)",
         ),
-        (None, Some(o)) => (gen_events(&spec, EventsOutput::Csv(o))?, o, ""),
+        (None, Some(o)) => (
+            gen_events(&spec, EventsOutput::Csv(o), a.truth.as_deref())?,
+            o,
+            "",
+        ),
         (None, None) => {
             return Err(Error::Data(format!(
                 "give {} FILE or {} FILE",

@@ -64,9 +64,23 @@ pub fn run(r: &RunSummary) -> String {
     s += "\nsegments\n";
     for (c, (size, name)) in r.sizes.iter().zip(&r.segment_names).enumerate() {
         s += &format!(
-            "  {c}: {name} — {size} rows ({:.1}%)\n",
+            "  {c}: {name} — {size} rows ({:.1}%)",
             100.0 * *size as f64 / r.rows_segmented.max(1) as f64
         );
+        if let Some(v) = r
+            .value_share
+            .as_ref()
+            .and_then(|v| Some((v, v.shares.get(c)?)))
+        {
+            s += &format!(", {:.1}% of {}", 100.0 * v.1, v.0.column);
+        }
+        if let Some(j) = r.segment_stability.get(c) {
+            s += &format!(
+                "; stability {j:.2} ({})",
+                segmenter::analysis::stability_word(*j)
+            );
+        }
+        s += "\n";
     }
     if r.noise_rows > 0 {
         s += &format!(

@@ -7,7 +7,7 @@ use super::observer::{Observer, Stage, StageTimes};
 use super::params::SegmenterParams;
 use super::segmentation::{CompareRow, NOISE};
 use crate::analysis::sample::{feature_sample, FeatureSample, HISTOGRAM_MAX};
-use crate::analysis::{self, KChoice, Pca, ProfileInput, SegmentProfile};
+use crate::analysis::{self, KChoice, Pca, ProfileInput, SegmentProfile, ValueShare};
 use crate::backend::DeviceInfo;
 use crate::cluster::ClusterAlgorithm;
 use crate::data::clean::CleanColumn;
@@ -32,6 +32,8 @@ pub(super) struct Analysis {
     pub silhouette_from_sweep: bool,
     pub algorithm_notes: Vec<String>,
     pub histograms: FeatureSample,
+    pub stability: Vec<f64>,
+    pub value: Option<ValueShare>,
 }
 
 /// Profile input: the real values in their own units per numeric column (neither clipped nor
@@ -107,9 +109,15 @@ pub(super) fn analyse(
         let pcs = axes.project2(x);
         Ok::<_, crate::Error>((pcs, axes, pca))
     })?;
+    let mut value = None;
     let (profiles, silhouette, simplified, comparison, silhouette_from_sweep, histograms) =
         times.run(observer, Stage::Profile, || {
             let input = profile_input(cleaned);
+            let names: Vec<&str> = input.numeric.iter().map(|(n, _)| n.as_str()).collect();
+            value = analysis::monetary_column(&names).map(|i| ValueShare {
+                column: input.numeric[i].0.clone(),
+                shares: analysis::value_shares(&input.numeric[i].1, &primary.labels, k),
+            });
             let mut profiles = analysis::profile_segments(&input, &slots, groups);
             if noise {
                 if let (Some(p), Detail::Dbscan { params, .. }) = (
@@ -210,6 +218,8 @@ pub(super) fn analyse(
         silhouette_from_sweep,
         algorithm_notes,
         histograms,
+        stability: clustered.stability,
+        value,
     })
 }
 

@@ -107,6 +107,9 @@ pub struct Clustered {
     pub sweep_seconds: f64,
     /// Compared algorithms that could not run on this data, with the reason.
     pub skipped: Vec<(ClusterAlgorithm, String)>,
+    /// Mean best-match Jaccard of each k-means segment over bootstrap refits (empty when
+    /// the segments are not k-means').
+    pub stability: Vec<f64>,
 }
 
 /// Elbow sweep (on a sample when large) when k is auto and some algorithm takes k, then every
@@ -219,13 +222,40 @@ impl ClusterJob<'_> {
         });
         let xs = sample.as_ref().map_or(self.x, |s| s.view());
         let data = Uploaded::new(backend, xs)?;
-        // The sweep compares k values: one k-means++ run each is enough for the curve.
-        let sweep_params = KMeansParams {
-            n_init: 1,
+        // Prediction strength clusters two halves of a sample for every k, each with the best
+        // of several k-means++ starts; their centroids then start the sweep's fit of that k,
+        // so the curve reflects the data, not one start's luck, at little extra cost.
+        let strength_params = KMeansParams {
+            n_init: self.params.n_init.max(analysis::SWEEP_RESTARTS),
             ..self.params.clone()
         };
-        let fits = analysis::sweep_k(&data, k_range, &sweep_params, self.silhouette_sample)?;
-        let scores: Vec<_> = fits.iter().map(|(s, _)| s.clone()).collect();
+        let (lo, hi) = (*k_range.start(), *k_range.end());
+        let ks: Vec<usize> = (lo..=hi).collect();
+        let (strength, starts) = analysis::prediction_strength(
+            backend,
+            xs,
+            &ks,
+            &strength_params,
+            analysis::STRENGTH_SAMPLE,
+        )?;
+        // A k without starts (too few rows for prediction strength) gets the restarts here.
+        let sweep_params = KMeansParams {
+            n_init: strength_params.n_init,
+            ..self.params.clone()
+        };
+        let fits = analysis::sweep_k_from(
+            &data,
+            k_range,
+            &sweep_params,
+            self.silhouette_sample,
+            &starts,
+        )?;
+        let mut scores: Vec<_> = fits.iter().map(|(s, _)| s.clone()).collect();
+        for s in scores.iter_mut() {
+            if let Some(i) = ks.iter().position(|&k| k == s.k) {
+                s.prediction_strength = strength[i];
+            }
+        }
         let c = analysis::choose_k(&scores);
         let chosen = fits.into_iter().find(|(s, _)| s.k == c.k).map(|(_, f)| f);
         Ok((c, chosen, xs.nrows()))
@@ -435,6 +465,25 @@ impl WithBackend for ClusterJob<'_> {
         if runs.is_empty() {
             return Err(Error::Data("no clustering algorithm to run".into()));
         }
+        let t_stab = Instant::now();
+        let stability = if runs[0].algorithm == ClusterAlgorithm::Kmeans {
+            let p = KMeansParams {
+                n_init: 1,
+                ..self.params.clone()
+            };
+            analysis::segment_stability(
+                backend,
+                self.x,
+                runs[0].centroids.view(),
+                &p,
+                analysis::STABILITY_REFITS,
+                analysis::STABILITY_SAMPLE,
+            )?
+        } else {
+            Vec::new()
+        };
+        // The refits belong to the clustering's time.
+        runs[0].seconds += t_stab.elapsed().as_secs_f64();
         if choice.is_some() {
             self.times.record(Stage::ChooseK, sweep_seconds);
         }
@@ -453,6 +502,7 @@ impl WithBackend for ClusterJob<'_> {
             backend: backend.info(),
             sweep_seconds,
             skipped,
+            stability,
         })
     }
 }

@@ -24,7 +24,9 @@ pub use segmentation::{CompareRow, Segmentation, NOISE};
 use crate::backend::{dispatch, BackendChoice, Problem};
 use crate::cluster::kprototypes::categorical_columns;
 use crate::cluster::ClusterAlgorithm;
-use crate::data::{clean, encode, infer_schema, Cleaned, Encoded, Schema};
+use crate::data::{
+    clean, decide_category_columns, encode, infer_schema, Cleaned, ColumnDecision, Encoded, Schema,
+};
 use crate::error::{Error, Param, Result};
 use crate::io::Table;
 use crate::kmeans::driver::distinct_rows;
@@ -41,9 +43,12 @@ impl Segmenter {
             times.record(Stage::Read, s);
         }
         table.check_well_formed()?;
-        let schema: Schema = times.run(observer, Stage::Schema, || {
-            infer_schema(table, &p.overrides)
-        })?;
+        let (schema, column_decisions): (Schema, Vec<ColumnDecision>) =
+            times.run(observer, Stage::Schema, || {
+                let mut s = infer_schema(table, &p.overrides)?;
+                let d = decide_category_columns(table, &mut s, &p.overrides.categorical);
+                Ok::<_, Error>((s, d))
+            })?;
         let mut cleaned: Cleaned =
             times.run(observer, Stage::Clean, || clean(table, &schema, &p.clean))?;
         let enc: Encoded = times.run(observer, Stage::Encode, || {
@@ -134,6 +139,7 @@ impl Segmenter {
             params: p.clone(),
             kmeans_params,
             schema,
+            column_decisions,
             kept: std::mem::take(&mut cleaned.kept),
             rejects: std::mem::take(&mut cleaned.rejects),
             duplicates: cleaned.duplicates,
@@ -154,6 +160,8 @@ impl Segmenter {
             silhouette_from_sweep: a.silhouette_from_sweep,
             algorithm_notes: a.algorithm_notes,
             histograms: a.histograms,
+            stability: a.stability,
+            value: a.value,
             stage_seconds: times,
         })
     }

@@ -6,10 +6,10 @@ use super::model::{model_version, PcaAxes, SegmentModel, MODEL_FORMAT};
 use super::observer::StageTimes;
 use super::params::SegmenterParams;
 use crate::analysis::sample::FeatureSample;
-use crate::analysis::{KChoice, Pca, SegmentProfile};
+use crate::analysis::{KChoice, Pca, SegmentProfile, ValueShare};
 use crate::backend::DeviceInfo;
 use crate::cluster::ClusterAlgorithm;
-use crate::data::{Prep, Reject, Schema};
+use crate::data::{ColumnDecision, Prep, Reject, Schema};
 use crate::kmeans::KMeansParams;
 
 pub use crate::cluster::NOISE;
@@ -45,6 +45,7 @@ pub struct Segmentation {
     pub(super) params: SegmenterParams,
     pub(super) kmeans_params: KMeansParams,
     pub(super) schema: Schema,
+    pub(super) column_decisions: Vec<ColumnDecision>,
     pub(super) kept: Vec<usize>,
     pub(super) rejects: Vec<Reject>,
     pub(super) duplicates: usize,
@@ -65,6 +66,8 @@ pub struct Segmentation {
     pub(super) silhouette_from_sweep: bool,
     pub(super) algorithm_notes: Vec<String>,
     pub(super) histograms: FeatureSample,
+    pub(super) stability: Vec<f64>,
+    pub(super) value: Option<ValueShare>,
     pub(super) stage_seconds: StageTimes,
 }
 
@@ -98,6 +101,23 @@ impl Segmentation {
     /// One profile per segment (and one for noise), in original units.
     pub fn profiles(&self) -> &[SegmentProfile] {
         &self.profiles
+    }
+
+    /// The decision on every category column: clustered on, or left out as independent of
+    /// every other column (`data::noise`); empty when there was none to decide.
+    pub fn column_decisions(&self) -> &[ColumnDecision] {
+        &self.column_decisions
+    }
+
+    /// Mean best-match Jaccard of every segment over bootstrap refits, in segment order
+    /// (`analysis::stability`); empty when the segments are not k-means'.
+    pub fn segment_stability(&self) -> &[f64] {
+        &self.stability
+    }
+
+    /// Each segment's share of the monetary column's total, when the table has one.
+    pub fn value_share(&self) -> Option<&ValueShare> {
+        self.value.as_ref()
     }
 
     /// How k was chosen (None when k was given, or for DBSCAN).

@@ -229,6 +229,14 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
         b.push(Block::Only(Format::Html, vec![Block::Cards(cards)]));
         let mut columns = vec![col("segment", true), col("name", false)];
         columns.extend([col("customers", true), col("share", true)]);
+        let value = r.value_share.as_ref();
+        if let Some(v) = value {
+            columns.push(col(&format!("share of {}", v.column), true));
+        }
+        let stability = !r.segment_stability.is_empty();
+        if stability {
+            columns.push(col("stability", true));
+        }
         for n in &first.numeric {
             columns.push(col(&format!("{} (mean)", n.column), true));
         }
@@ -242,6 +250,21 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
                     Cell::Text(fmt_int(p.size)),
                     Cell::Text(fmt_pct(p.share)),
                 ];
+                let at = |v: &[f64]| {
+                    usize::try_from(p.segment)
+                        .ok()
+                        .and_then(|i| v.get(i).copied())
+                };
+                if let Some(v) = value {
+                    cells.push(Cell::Text(at(&v.shares).map_or(String::new(), fmt_pct)));
+                }
+                if stability {
+                    cells.push(Cell::Text(
+                        at(&r.segment_stability).map_or(String::new(), |j| {
+                            format!("{j:.2} {}", crate::analysis::stability_word(j))
+                        }),
+                    ));
+                }
                 cells.extend(p.numeric.iter().map(|n| Cell::Text(fmt_num(n.mean))));
                 row(cells)
             })
@@ -252,6 +275,12 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
             Cell::Text(fmt_int(r.rows_segmented)),
             Cell::Text("100.0%".into()),
         ];
+        if value.is_some() {
+            total.push(Cell::Text("100.0%".into()));
+        }
+        if stability {
+            total.push(Cell::Blank);
+        }
         total.extend(
             first
                 .numeric
@@ -263,6 +292,42 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
             cells: total,
         });
         b.push(Block::Table(Table { columns, rows }));
+        if let Some(v) = value {
+            let lines: Vec<String> = r
+                .profiles
+                .iter()
+                .filter_map(|p| {
+                    let i = usize::try_from(p.segment).ok()?;
+                    let share = v.shares.get(i)?;
+                    Some(format!(
+                        "segment {} ({}): {} of customers, {} of {}",
+                        p.segment,
+                        p.name,
+                        fmt_pct(p.share),
+                        fmt_pct(*share),
+                        v.column
+                    ))
+                })
+                .collect();
+            b.push(plain(vec![text(format!(
+                "Value share ({} is the monetary column): {}.",
+                v.column,
+                lines.join("; ")
+            ))]));
+        }
+        if stability {
+            b.push(plain(vec![text(format!(
+                "Stability is the mean Jaccard overlap of each segment with its best match when \
+                 k-means is refitted on {} bootstrap resamples of a seeded sample of {} rows \
+                 (Hennig's clusterwise stability): {:.2} or more is solid, below {:.2} the segment \
+                 dissolves from one resample to the next and is more likely an artefact than a \
+                 group in the data.",
+                crate::analysis::STABILITY_REFITS,
+                fmt_int(crate::analysis::STABILITY_SAMPLE.min(r.rows_segmented as usize) as u64),
+                crate::analysis::stability::SOLID_JACCARD,
+                crate::analysis::stability::UNSTABLE_JACCARD
+            ))]));
+        }
         b.extend(figure("profiles.png"));
         b.push(Block::Only(Format::Html, figure("pca.png")));
         let mut sections = Vec::new();
@@ -407,6 +472,44 @@ pub fn build(r: &ReportInput, plots: &[&str]) -> Doc {
                 })
                 .collect();
             b.push(Block::Table(Table { columns, rows }));
+            if c.scores.iter().any(|s| s.prediction_strength.is_finite()) {
+                let t = crate::analysis::STRENGTH_THRESHOLD;
+                let rows = c
+                    .scores
+                    .iter()
+                    .map(|s| {
+                        let stable = if !s.prediction_strength.is_finite() {
+                            "not measured"
+                        } else if s.prediction_strength >= t {
+                            "yes"
+                        } else {
+                            "no"
+                        };
+                        Row {
+                            style: if s.k == c.k {
+                                RowStyle::Chosen
+                            } else {
+                                RowStyle::Plain
+                            },
+                            cells: texts([
+                                s.k.to_string(),
+                                format!("{:.1}", s.calinski_harabasz),
+                                fmt3(s.prediction_strength),
+                                stable.to_string(),
+                            ]),
+                        }
+                    })
+                    .collect();
+                b.push(Block::Table(Table {
+                    columns: vec![
+                        col("k", true),
+                        col("Calinski–Harabasz", true),
+                        col("prediction strength", true),
+                        col(&format!("stable (≥ {t})"), false),
+                    ],
+                    rows,
+                }));
+            }
         }
         None if r.algorithm != "dbscan" => b.push(plain(vec![text(k_given(r))])),
         None => {}

@@ -97,4 +97,8 @@ pub struct ReportInput {
     pub k_distance: Option<(Vec<f64>, usize, usize, f64)>,
     /// Whether `silhouette` is the sweep's score of the chosen k (k-means with `--k auto`).
     pub silhouette_from_sweep: bool,
+    /// Mean best-match Jaccard of every segment over bootstrap refits; left out when empty.
+    pub segment_stability: Vec<f64>,
+    /// Each segment's share of a monetary column's total; left out when None.
+    pub value_share: Option<crate::analysis::ValueShare>,
 }

@@ -176,6 +176,8 @@ pub fn report_input(seg: &Segmentation, times: &StageTimes) -> Result<ReportInpu
         silhouette_sample: params.silhouette_sample.min(n) as u64,
         k,
         silhouette_from_sweep: seg.silhouette_from_sweep(),
+        segment_stability: seg.segment_stability().to_vec(),
+        value_share: seg.value_share().cloned(),
         inertia: seg.inertia(),
         silhouette: seg.silhouette(),
         simplified_silhouette: seg.simplified_silhouette(),

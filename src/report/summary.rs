@@ -57,6 +57,16 @@ pub struct RunSummary {
     pub algorithm_notes: Vec<String>,
     /// The comparison: one row per algorithm (empty without it).
     pub compare: Vec<CompareRow>,
+    /// Every criterion of every k of the sweep (empty when k was given).
+    pub k_scores: Vec<crate::analysis::KScore>,
+    /// The decision on every category column, with its reason.
+    pub column_decisions: Vec<crate::data::ColumnDecision>,
+    /// Mean best-match Jaccard of every segment over bootstrap refits (k-means only).
+    pub segment_stability: Vec<f64>,
+    /// Share of customers of every segment.
+    pub customer_share: Vec<f64>,
+    /// Share of the monetary column's total of every segment, when there is one.
+    pub value_share: Option<crate::analysis::ValueShare>,
     /// Printable schema table.
     #[serde(skip)]
     pub schema_text: String,
@@ -93,6 +103,14 @@ impl RunSummary {
             noise_rows: seg.noise_rows() as u64,
             algorithm_notes: seg.algorithm_notes().to_vec(),
             compare: seg.comparison().to_vec(),
+            k_scores: seg.k_choice().map(|c| c.scores.clone()).unwrap_or_default(),
+            column_decisions: seg.column_decisions().to_vec(),
+            segment_stability: seg.segment_stability().to_vec(),
+            customer_share: {
+                let total = seg.rows().len().max(1) as f64;
+                seg.sizes().iter().map(|&s| s as f64 / total).collect()
+            },
+            value_share: seg.value_share().cloned(),
             schema_text: seg.schema().to_text(),
             profiles: seg.profiles().to_vec(),
         }

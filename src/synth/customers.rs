@@ -82,6 +82,40 @@ pub const SEGMENTS: [Segment; 4] = [
     },
 ];
 
+/// Five planted segments, shaped like the seed-000 notebook's table: the four above (shares
+/// scaled down) and long-time members, who spend much and use the app and website alike.
+/// Two pairs of centres are closer than in the four-segment table, so a rule that prefers
+/// the higher silhouette over the elbow is tempted to merge them (`--segments 5`).
+pub const FIVE_SEGMENTS: [Segment; 5] = [
+    Segment {
+        share: 0.30,
+        ..SEGMENTS[0]
+    },
+    Segment {
+        share: 0.22,
+        ..SEGMENTS[1]
+    },
+    Segment {
+        share: 0.20,
+        ..SEGMENTS[2]
+    },
+    Segment {
+        share: 0.13,
+        ..SEGMENTS[3]
+    },
+    Segment {
+        name: "long-time members",
+        share: 0.15,
+        dist: [
+            (33.0, 0.6),
+            (12.0, 0.5),
+            (38.0, 0.6),
+            (6.5, 0.6),
+            (600.0, 30.0),
+        ],
+    },
+];
+
 /// Probability that a numeric field is left empty.
 pub const MISSING_RATE: f64 = 0.02;
 /// Probability that a row is an exact copy of a recent row.
@@ -190,20 +224,20 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, xs: &'a [T]) -> &'a T {
     &xs[rng.random_range(0..xs.len())]
 }
 
-fn planted_segment(rng: &mut ChaCha8Rng) -> usize {
+fn planted_segment(rng: &mut ChaCha8Rng, segments: &[Segment]) -> usize {
     let u: f64 = rng.random();
     let mut acc = 0.0;
-    for (s, seg) in SEGMENTS.iter().enumerate() {
+    for (s, seg) in segments.iter().enumerate() {
         acc += seg.share;
         if u < acc {
             return s;
         }
     }
-    SEGMENTS.len() - 1
+    segments.len() - 1
 }
 
 /// Builds one customer's fields (already CSV-free bytes; the writer quotes).
-fn customer(rng: &mut ChaCha8Rng, id: u64, seg: usize, fields: &mut [Vec<u8>; 7]) {
+fn customer(rng: &mut ChaCha8Rng, id: u64, seg: &Segment, fields: &mut [Vec<u8>; 7]) {
     for f in fields.iter_mut() {
         f.clear();
     }
@@ -234,7 +268,7 @@ fn customer(rng: &mut ChaCha8Rng, id: u64, seg: usize, fields: &mut [Vec<u8>; 7]
             "{number} {street} {suffix}, {city}, {state} {zip}"
         ),
     };
-    for (j, &(mean, sd)) in SEGMENTS[seg].dist.iter().enumerate() {
+    for (j, &(mean, sd)) in seg.dist.iter().enumerate() {
         if rng.random_bool(MISSING_RATE) {
             continue;
         }
@@ -247,7 +281,7 @@ fn customer(rng: &mut ChaCha8Rng, id: u64, seg: usize, fields: &mut [Vec<u8>; 7]
     }
     if rng.random_bool(OUTLIER_RATE) {
         let j = rng.random_range(0..5);
-        let (mean, _) = SEGMENTS[seg].dist[j];
+        let (mean, _) = seg.dist[j];
         let v = if rng.random_bool(0.2) {
             -mean
         } else {
@@ -260,6 +294,16 @@ fn customer(rng: &mut ChaCha8Rng, id: u64, seg: usize, fields: &mut [Vec<u8>; 7]
 
 /// Streams the customer table to `out` and, when given, `row,segment` to `truth`.
 pub fn generate_customers(spec: &CustomersSpec, out: &Path, truth: Option<&Path>) -> Result<()> {
+    generate_customers_from(spec, &SEGMENTS, out, truth)
+}
+
+/// As [`generate_customers`], drawing from `segments` (e.g. [`FIVE_SEGMENTS`]).
+pub fn generate_customers_from(
+    spec: &CustomersSpec,
+    segments: &[Segment],
+    out: &Path,
+    truth: Option<&Path>,
+) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut file = AtomicFile::create(out)?;
     let mut truth_file = truth.map(AtomicFile::create).transpose()?;
@@ -282,8 +326,8 @@ pub fn generate_customers(spec: &CustomersSpec, out: &Path, truth: Option<&Path>
                 fields.clone_from(f);
                 *s
             } else {
-                let seg = planted_segment(&mut rng);
-                customer(&mut rng, row, seg, &mut fields);
+                let seg = planted_segment(&mut rng, segments);
+                customer(&mut rng, row, &segments[seg], &mut fields);
                 if recent.len() < RECENT {
                     recent.push((fields.clone(), seg));
                 } else {

@@ -148,7 +148,8 @@ fn push_uuid(out: &mut Vec<u8>, v: u128) {
     }
 }
 
-fn user_events(rng: &mut ChaCha8Rng, user: u64, t0: i64, span: i64, out: &mut Vec<Event>) {
+/// Draws one user's funnel group and events; returns the group (index into [`FUNNELS`]).
+fn user_events(rng: &mut ChaCha8Rng, user: u64, t0: i64, span: i64, out: &mut Vec<Event>) -> usize {
     let u: f64 = rng.random();
     let mut acc = 0.0;
     let mut g = FUNNELS.len() - 1;
@@ -188,10 +189,20 @@ fn user_events(rng: &mut ChaCha8Rng, user: u64, t0: i64, span: i64, out: &mut Ve
             }
         }
     }
+    g
 }
 
-/// Streams the events of `spec.users` users to `out`.
-pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> {
+/// Streams the events of `spec.users` users to `out` and, when given, `user_id,group` (the
+/// planted funnel of every user, 0-based into [`FUNNELS`]) to `truth`.
+pub fn generate_events(
+    spec: &EventsSpec,
+    out: EventsOutput<'_>,
+    truth: Option<&Path>,
+) -> Result<u64> {
+    let mut truth_file = truth.map(OutputFile::create).transpose()?;
+    if let Some(t) = truth_file.as_mut() {
+        t.line(b"user_id,group\n")?;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let base_day = days_from_civil(2019, 10, 1);
     let (t0, span) = (base_day * 86_400, 31 * 86_400);
@@ -223,7 +234,11 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
         let last = (first + BLOCK).min(spec.users);
         events.clear();
         for user in first..last {
-            user_events(&mut rng, 512_000_000 + user, t0, span, &mut events);
+            let id = 512_000_000 + user;
+            let g = user_events(&mut rng, id, t0, span, &mut events);
+            if let Some(t) = truth_file.as_mut() {
+                t.line(format!("{id},{g}\n").as_bytes())?;
+            }
         }
         // Stable: events of one user at one second keep their funnel order.
         events.sort_by_key(|e| e.t);
@@ -257,6 +272,9 @@ pub fn generate_events(spec: &EventsSpec, out: EventsOutput<'_>) -> Result<u64> 
     }
     if let Some(f) = csv {
         f.commit()?;
+    }
+    if let Some(t) = truth_file {
+        t.commit()?;
     }
     #[cfg(feature = "sqlite")]
     if let Some(d) = db {

@@ -4,14 +4,20 @@ pub mod blobs;
 pub mod customers;
 pub mod events;
 pub mod mixed;
+pub mod shoppers;
 pub mod sink;
 pub mod transactions;
 
 pub use blobs::{blobs_matrix, generate_blobs, BlobsSpec};
-pub use customers::{generate_customers, CustomersSpec, SEGMENTS};
+pub use customers::{
+    generate_customers, generate_customers_from, CustomersSpec, FIVE_SEGMENTS, SEGMENTS,
+};
 pub use events::{generate_events, EventsOutput, EventsSpec};
 pub use mixed::generate_mixed;
-pub use transactions::{generate_transactions, TransactionsSpec};
+pub use shoppers::generate_shoppers;
+pub use transactions::{
+    generate_transactions, generate_transactions_from, TransactionsSpec, BASKET_GROUPS, GROUPS,
+};
 
 /// Appends `v` with exactly `decimals` digits after the point, faster than `format!`.
 pub(crate) fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {

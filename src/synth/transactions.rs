@@ -27,6 +27,8 @@ pub struct Group {
     pub window: (f64, f64),
     /// Quantity per line, inclusive range.
     pub quantity: (u32, u32),
+    /// Lines per invoice, inclusive range.
+    pub lines: (u32, u32),
 }
 
 /// The planted groups: recent frequent big spenders, steady regulars, lapsed customers and
@@ -38,6 +40,7 @@ pub const GROUPS: [Group; 4] = [
         invoices: (15, 40),
         window: (0.0, 1.0),
         quantity: (6, 24),
+        lines: (1, 8),
     },
     Group {
         name: "regulars",
@@ -45,6 +48,7 @@ pub const GROUPS: [Group; 4] = [
         invoices: (4, 10),
         window: (0.1, 1.0),
         quantity: (2, 8),
+        lines: (1, 8),
     },
     Group {
         name: "lapsed",
@@ -52,6 +56,7 @@ pub const GROUPS: [Group; 4] = [
         invoices: (3, 8),
         window: (0.0, 0.35),
         quantity: (2, 10),
+        lines: (1, 8),
     },
     Group {
         name: "one-off",
@@ -59,6 +64,39 @@ pub const GROUPS: [Group; 4] = [
         invoices: (1, 1),
         window: (0.0, 1.0),
         quantity: (1, 4),
+        lines: (1, 8),
+    },
+];
+
+/// Three planted basket behaviours, shaped like the invoice logs of the RFM notebooks
+/// (`generate transactions --groups baskets`): frequent small baskets (a few cheap lines
+/// several times a month), monthly mid-sized baskets, and rare big baskets (a few invoices
+/// a year with many lines of large quantities). Purchase days are spread over the whole year
+/// for every group, so recency follows from frequency alone.
+pub const BASKET_GROUPS: [Group; 3] = [
+    Group {
+        name: "frequent small baskets",
+        share: 0.45,
+        invoices: (24, 48),
+        window: (0.0, 1.0),
+        quantity: (1, 3),
+        lines: (1, 3),
+    },
+    Group {
+        name: "monthly mid baskets",
+        share: 0.35,
+        invoices: (9, 15),
+        window: (0.0, 1.0),
+        quantity: (3, 8),
+        lines: (4, 8),
+    },
+    Group {
+        name: "rare big baskets",
+        share: 0.20,
+        invoices: (1, 3),
+        window: (0.0, 1.0),
+        quantity: (12, 36),
+        lines: (12, 24),
     },
 ];
 
@@ -120,6 +158,17 @@ pub fn generate_transactions(
     out: &Path,
     truth: Option<&Path>,
 ) -> Result<()> {
+    generate_transactions_from(spec, &GROUPS, out, truth)
+}
+
+/// As [`generate_transactions`], drawing customers from `groups` (e.g. [`BASKET_GROUPS`]);
+/// the truth's group indexes into `groups`.
+pub fn generate_transactions_from(
+    spec: &TransactionsSpec,
+    groups: &[Group],
+    out: &Path,
+    truth: Option<&Path>,
+) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut file = OutputFile::create(out)?;
     let mut truth_file = truth.map(OutputFile::create).transpose()?;
@@ -134,8 +183,8 @@ pub fn generate_transactions(
     let mut days = Vec::new();
     for c in 0..spec.customers {
         let id = 12_346 + c;
-        let g = pick_weighted(&mut rng, GROUPS.iter().map(|g| g.share));
-        let grp = GROUPS[g];
+        let g = pick_weighted(&mut rng, groups.iter().map(|g| g.share));
+        let grp = groups[g];
         let country = COUNTRIES[pick_weighted(&mut rng, COUNTRIES.iter().map(|c| c.1))].0;
         if let Some(t) = truth_file.as_mut() {
             line.clear();
@@ -153,7 +202,7 @@ pub fn generate_transactions(
             invoice_no += 1;
             let minute = rng.random_range(8 * 60..18 * 60);
             let missing = rng.random_bool(MISSING_ID_RATE);
-            let lines = rng.random_range(1..=8u32);
+            let lines = rng.random_range(grp.lines.0..=grp.lines.1);
             let mut first_line = None;
             for _ in 0..lines {
                 let product = rng.random_range(0..PRODUCTS);
