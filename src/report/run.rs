@@ -1,6 +1,6 @@
 //! Everything a segmentation writes into its output directory: `segments.csv`,
 //! `rejects.csv`, `model.json`, then the report (`report.md`, `report.html`, `profile.csv`,
-//! `plots/`), each file through a temporary file and a rename.
+//! `plots/`) and `summary.json` (the dashboard's), each file through a temporary file and a rename.
 
 use super::input::{scatter_sample, ColumnInfo, ReportInput, SCATTER_MAX};
 use super::tables::{write_rejects, write_segments, Scored};
@@ -57,7 +57,10 @@ pub fn write_dir_observed(
         seg.model().save(&out.join("model.json"))
     })?;
     let input = report_input(seg, &times)?;
-    times.run(observer, Stage::Report, || write_report(out, &input))?;
+    times.run(observer, Stage::Report, || {
+        write_report(out, &input)?;
+        super::dashboard::write_dashboard_summary(out, seg, table, &input)
+    })?;
     Ok(times)
 }
 
