@@ -225,7 +225,8 @@ fn serve(a: cli::ServeArgs) -> Result<String> {
         limits: segmenter::serve::Limits {
             max_body: a.max_body,
             max_rows: a.max_rows,
-            timeout: std::time::Duration::from_secs_f64(a.timeout),
+            timeout: std::time::Duration::try_from_secs_f64(a.timeout)
+                .map_err(|e| Error::Data(format!("--timeout {}: {e}", a.timeout)))?,
         },
         threads: a.threads,
     };

@@ -729,3 +729,45 @@ fn a_panicking_handler_answers_500_and_the_server_goes_on() {
     stop.send(()).unwrap();
     rt.block_on(server).unwrap();
 }
+
+#[test]
+fn start_up_mistakes_are_one_line_and_exit_2() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    // --run without summary.json (a run directory of an older segmenter).
+    let o = segmenter(&[
+        "serve",
+        "--model",
+        &model(&f.customers_out),
+        "--run",
+        s(dir.path()),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        e.contains("summary.json: no summary.json in the run directory"),
+        "{e}"
+    );
+    // A model file that is not one.
+    let bad = dir.path().join("model.json");
+    std::fs::write(&bad, "{}").unwrap();
+    let o = segmenter(&["serve", "--model", s(&bad)]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(e.contains("no \"format\": \"segmenter-model\""), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    // A timeout that is not a duration.
+    let o = segmenter(&[
+        "serve",
+        "--model",
+        &model(&f.customers_out),
+        "--timeout",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        e.contains("--timeout 0 must be a positive number of seconds"),
+        "{e}"
+    );
+}
