@@ -66,15 +66,6 @@ fn field_text(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
     })
 }
 
-/// The JSON type of a value, for messages.
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-        _ => "a scalar",
-    }
-}
-
 /// Parses a JSON body into records: an array of objects (one object alone is one record).
 pub fn parse_records(body: &[u8], max_rows: usize) -> Result<Vec<Map<String, Value>>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -129,6 +120,7 @@ pub fn parse_records(body: &[u8], max_rows: usize) -> Result<Vec<Map<String, Val
         .collect()
 }
 
+/// The JSON type of a value, for messages.
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -152,12 +144,11 @@ fn check_rows(n: usize, max_rows: usize) -> Result<(), ApiError> {
 }
 
 /// One scored row of a JSON request.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScoredRow {
     /// 1-based record number.
     pub row: u64,
     /// The caller's id field and value, when the record has one.
-    #[serde(skip)]
     pub id: Option<(String, Value)>,
     /// Segment number.
     pub segment: u32,
@@ -166,7 +157,6 @@ pub struct ScoredRow {
     /// Distance to the segment's centre (scaled feature space), as `predict` writes it.
     pub distance_to_centroid: f32,
     /// Categorical levels the model did not know (scored as `other`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
 
@@ -227,7 +217,7 @@ pub fn score_records(
                     format!(
                         "record {}, field '{c}': expected a number or a string, found {}",
                         i + 1,
-                        json_type(v)
+                        json_kind(v)
                     ),
                 )
             })?);
