@@ -50,6 +50,8 @@ pub mod io;
 pub mod kmeans;
 pub mod pipeline;
 pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod synth;
 
 pub use error::{Error, Result};

@@ -88,6 +88,7 @@ fn run(cli: Cli) -> Result<String> {
                 Ok(text::predict(&s))
             }
         }
+        Command::Serve(a) => serve(a),
         Command::Demo(a) => {
             let (dir, _guard) = match a.dir {
                 Some(d) => {
@@ -208,6 +209,45 @@ fn run_segmentation(mut a: cli::RunArgs) -> Result<String> {
     } else {
         Ok(derived + &text::run(&summary))
     }
+}
+
+/// `segmenter serve`: runs until SIGTERM or Ctrl-C, then drains and exits 0.
+fn serve(a: cli::ServeArgs) -> Result<String> {
+    if !(a.timeout.is_finite() && a.timeout > 0.0) {
+        return Err(Error::Data(format!(
+            "--timeout {} must be a positive number of seconds",
+            a.timeout
+        )));
+    }
+    if a.max_rows == 0 || a.max_body == 0 {
+        return Err(Error::Data(
+            "--max-rows and --max-body must be at least 1".into(),
+        ));
+    }
+    let config = segmenter::serve::ServeConfig {
+        model: a.model,
+        run: a.run,
+        addr: a.addr,
+        token_file: a.token_file,
+        limits: segmenter::serve::Limits {
+            max_body: a.max_body,
+            max_rows: a.max_rows,
+            timeout: std::time::Duration::try_from_secs_f64(a.timeout)
+                .map_err(|e| Error::Data(format!("--timeout {}: {e}", a.timeout)))?,
+        },
+        threads: a.threads,
+    };
+    let dashboard = config.run.is_some();
+    segmenter::serve::serve(config, |addr| {
+        use std::io::Write;
+        // The first line is for scripts and tests that start the server on port 0.
+        println!("segmenter serve: listening on http://{addr}");
+        if dashboard {
+            println!("segmenter serve: dashboard at http://{addr}/");
+        }
+        let _ = std::io::stdout().flush();
+    })?;
+    Ok("segmenter serve: stopped\n".into())
 }
 
 /// `generate customers` and `generate mixed`: one customer per row, from rows and seed.

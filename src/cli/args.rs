@@ -36,6 +36,42 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Assign the rows of a table to the segments of a saved model.json.
     Predict(PredictArgs),
+    /// Serve a model over HTTP (`POST /v1/predict`, `GET /v1/model`, `/healthz`, `/metrics`)
+    /// and, with --run, the segment dashboard at `/`; reloads the model when its file is
+    /// replaced.
+    Serve(ServeArgs),
+}
+
+/// `segmenter serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// model.json written by `segmenter run` (watched: a replaced file is loaded, a broken
+    /// one refused while the old model keeps serving).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The run's output directory (its summary.json): serves the dashboard at `/`.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Address to listen on; the loopback interface unless told otherwise (port 0 picks a
+    /// free port; the bound address is printed on the first line of stdout).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// File whose first line is the token every request except /healthz must send as
+    /// `Authorization: Bearer <token>`.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_body: usize,
+    /// Most rows (records) in one request (more: 413).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_rows: usize,
+    /// Seconds a request may take, reading its body included (longer: 408).
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// `segmenter info`.

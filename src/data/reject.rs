@@ -71,6 +71,16 @@ impl RejectReason {
         }
     }
 
+    /// The column at fault, when one is.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            RejectReason::Unusable { column, .. } | RejectReason::Outlier { column, .. } => {
+                Some(column)
+            }
+            RejectReason::Duplicate { .. } | RejectReason::FieldCount { .. } => None,
+        }
+    }
+
     /// What went wrong without the row-specific value, for counting rejects by reason.
     pub fn category(&self) -> String {
         match self {

@@ -4,9 +4,11 @@
 use crate::cluster::dbscan::DbscanParams;
 use crate::cluster::kprototypes::KPrototypesModel;
 use crate::cluster::ClusterAlgorithm;
+use crate::data::prep::{CategoricalTransform, Transform, OTHER_LEVEL};
 use crate::data::reject::{ragged_rejects, Origin, Reject};
-use crate::data::{CleanParams, LogSpec, Prep, Scale, Schema};
+use crate::data::{CleanParams, Kind, LogSpec, Prep, Scale, Schema};
 use crate::error::{Error, Param, Result};
+use crate::io::table::is_missing;
 use crate::io::Table;
 use crate::kmeans::{nearest, KMeansParams};
 use ndarray::ArrayView2;
@@ -203,6 +205,72 @@ impl SegmentModel {
             rejects,
             extra_columns,
         })
+    }
+
+    /// Columns the model reads, in the order of its transforms.
+    pub fn columns(&self) -> Vec<&str> {
+        self.prep.transforms.iter().map(|t| t.column()).collect()
+    }
+
+    /// Columns a caller's record is known by: the training file's identifier columns, then
+    /// `id`.
+    pub fn id_columns(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.kind == Kind::Identifier)
+            .map(|c| c.name.as_str())
+            .collect();
+        if !v.contains(&"id") {
+            v.push("id");
+        }
+        v
+    }
+
+    /// For each of the table rows `kept`, the categorical fields whose level the model has no
+    /// feature of its own for, one sentence each (joined by "; "): `predict` scores them as
+    /// `other`, or as no level when the model has no `other` feature. Missing values are
+    /// not unknown levels.
+    pub fn unknown_levels(&self, table: &Table, kept: &[usize]) -> Vec<Option<String>> {
+        let cats: Vec<(&CategoricalTransform, usize)> = self
+            .prep
+            .transforms
+            .iter()
+            .filter_map(|t| match t {
+                Transform::Categorical(c) => table.column_index(&c.column).map(|j| (c, j)),
+                Transform::Numeric(_) => None,
+            })
+            .collect();
+        kept.iter()
+            .map(|&i| {
+                let mut msgs = Vec::new();
+                for &(c, j) in &cats {
+                    let f = table.field(i, j);
+                    if is_missing(f) {
+                        continue;
+                    }
+                    let level = CategoricalTransform::level_of(f);
+                    if !c.levels.iter().any(|l| l.as_bytes() == level) {
+                        let level = String::from_utf8_lossy(level);
+                        msgs.push(if c.other {
+                            format!(
+                                "field '{}': level '{level}' is not one of the model's levels; scored as {OTHER_LEVEL}",
+                                c.column
+                            )
+                        } else {
+                            // Training saw no rare level, so there is no `other` feature:
+                            // the row gets none of this column's features.
+                            format!(
+                                "field '{}': level '{level}' is not one of the model's levels; scored as {OTHER_LEVEL} (no '{}' feature set)",
+                                c.column, c.column
+                            )
+                        });
+                    }
+                }
+                (!msgs.is_empty()).then(|| msgs.join("; "))
+            })
+            .collect()
     }
 
     /// Rows per segment of a scoring.

@@ -2,6 +2,7 @@
 //! and the run's summary; [`write_dir`] writes everything a segmentation produces.
 
 pub mod canvas;
+pub mod dashboard;
 pub mod dendrogram;
 pub mod doc;
 pub mod html;
@@ -16,6 +17,7 @@ pub mod tables;
 pub mod write;
 
 pub use crate::analysis::correlation;
+pub use dashboard::{dashboard_summary, write_dashboard_summary, SUMMARY_JSON};
 pub use input::{
     feature_sample, scatter_sample, ColumnInfo, FeatureSample, ReportInput, HISTOGRAM_MAX,
     SCATTER_MAX,

@@ -1,6 +1,6 @@
 //! Everything a segmentation writes into its output directory: `segments.csv`,
 //! `rejects.csv`, `model.json`, then the report (`report.md`, `report.html`, `profile.csv`,
-//! `plots/`), each file through a temporary file and a rename.
+//! `plots/`) and `summary.json` (the dashboard's), each file through a temporary file and a rename.
 
 use super::input::{scatter_sample, ColumnInfo, ReportInput, SCATTER_MAX};
 use super::tables::{write_rejects, write_segments, Scored};
@@ -60,11 +60,16 @@ pub fn write_dir_observed(
         seg.model().save(&out.join("model.json"))
     })?;
     let input = report_input(seg, &times)?;
-    let files = times.run(observer, Stage::Report, || write_report(out, &input))?;
+    let files = times.run(observer, Stage::Report, || {
+        let files = write_report(out, &input)?;
+        super::dashboard::write_dashboard_summary(out, seg, table, &input)?;
+        Ok::<_, Error>(files)
+    })?;
     let mut written = vec![
         out.join("segments.csv"),
         out.join("rejects.csv"),
         out.join("model.json"),
+        out.join(super::dashboard::SUMMARY_JSON),
         files.markdown,
         files.html,
         files.profile_csv,

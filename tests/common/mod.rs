@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod http;
 
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
