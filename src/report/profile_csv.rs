@@ -20,7 +20,19 @@ fn num(v: f64) -> String {
 
 /// Writes `profile.csv` for `profiles` to `path`, atomically.
 pub fn write_profile_csv(path: &Path, profiles: &[SegmentProfile]) -> Result<()> {
-    write_atomic(path, |w| {
+    write_atomic(path, |w| write_profile(w, profiles))
+}
+
+/// The text of `profile.csv` for `profiles`, for front ends that show it without a file.
+pub fn profile_csv(profiles: &[SegmentProfile]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_profile(&mut out, profiles)
+        .map_err(|e| crate::error::Error::Data(format!("profile table: {e}")))?;
+    Ok(out)
+}
+
+fn write_profile<W: std::io::Write>(w: W, profiles: &[SegmentProfile]) -> std::io::Result<()> {
+    {
         let mut c = csv::Writer::from_writer(w);
         let mut head: Vec<String> = ["segment", "name", "size", "share"]
             .iter()
@@ -77,5 +89,5 @@ pub fn write_profile_csv(path: &Path, profiles: &[SegmentProfile]) -> Result<()>
         }
         c.flush()?;
         Ok(())
-    })
+    }
 }
