@@ -10,7 +10,8 @@ Usage (after `pip install ./python scikit-learn pandas`, e.g. with scripts/test-
 1. k-means, n × 8 float32 blobs, k = 8, from the same start (`init=X[:8]`, n_init 1, tol 0,
    max_iter 50): `segmenter.KMeans` against scikit-learn's `KMeans(algorithm="lloyd")`.
    Printed: ms per iteration of each (whole `fit` divided by `n_iter_`, upload included, and
-   segmenter's iteration time alone), the ratio, and the relative inertia difference.
+   segmenter's iteration time alone), the ratio, and the relative difference between
+   segmenter's inertia and scikit-learn's recomputed exactly in float64.
 2. `segmenter.segment(df)` on the generated customer table already in a pandas DataFrame,
    against the pandas + scikit-learn notebook work of benches/notebook_compare.py
    (drop_duplicates, median impute + IQR clip, StandardScaler, elbow KMeans k = 2..10, KMeans
@@ -18,6 +19,7 @@ Usage (after `pip install ./python scikit-learn pandas`, e.g. with scripts/test-
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -32,7 +34,7 @@ def best_of(repeat, f):
     return best, out
 
 
-def kmeans_compare(rows, repeat):
+def kmeans_compare(rows, repeat, exe):
     import segmenter
     from sklearn.cluster import KMeans as SkKMeans
     from sklearn.datasets import make_blobs
@@ -46,6 +48,12 @@ def kmeans_compare(rows, repeat):
         repeat, lambda: segmenter.KMeans(8, algorithm="lloyd", **kw).fit(x)
     )
     sk_t, sk = best_of(repeat, lambda: SkKMeans(8, algorithm="lloyd", **kw).fit(x))
+    # scikit-learn sums a float32 fit's inertia in float32; recompute it exactly in float64
+    # from its centres and labels, as segmenter reports it (benches/sklearn_compare.py does too).
+    x64 = x.astype(np.float64)
+    sk_exact = float(
+        ((x64 - sk.cluster_centers_.astype(np.float64)[sk.labels_]) ** 2).sum()
+    )
     print(
         f"k-means {rows} x 8 float32, k = 8, init=X[:8], tol 0, max_iter 50 (best of {repeat}):"
     )
@@ -54,18 +62,58 @@ def kmeans_compare(rows, repeat):
         ("segmenter lloyd", lloyd_t, lloyd),
     ]:
         it = m.n_iter_
-        rel = abs(m.inertia_ - sk.inertia_) / sk.inertia_
+        rel = abs(m.inertia_ - sk_exact) / sk_exact
         print(
             f"  {name:<16} {1e3 * t / it:7.2f} ms/iter over fit ({it} iter; "
-            f"{1e3 * m.iter_seconds_ / m.total_iterations_:.2f} ms/iter iterating, kernel "
+            f"{1e3 * m.iter_seconds_ / m.total_iterations_:.2f} ms/iter iterating, backend "
             f"{m.backend_}), inertia rel. diff {rel:.1e}"
         )
     sk_ms = 1e3 * sk_t / sk.n_iter_
-    print(f"  {'scikit-learn':<16} {sk_ms:7.2f} ms/iter over fit ({sk.n_iter_} iter)")
+    print(
+        f"  {'scikit-learn':<16} {sk_ms:7.2f} ms/iter over fit ({sk.n_iter_} iter); its float32 "
+        f"inertia_ is {abs(sk.inertia_ - sk_exact) / sk_exact:.1e} off the exact one"
+    )
+    if exe and os.path.exists(exe):
+        j = cli_kmeans(x, exe)
+        print(
+            f"  {'CLI kmeans':<16} {j['ms_per_iter']:7.2f} ms/iter iterating ({j['iterations']} iter, "
+            f"{j['algorithm']}), inertia rel. diff {abs(j['inertia'] - sk_exact) / sk_exact:.1e}"
+        )
     print(
         f"  ratio: {sk_ms / (1e3 * ours_t / ours.n_iter_):.1f}x (auto), "
         f"{sk_ms / (1e3 * lloyd_t / lloyd.n_iter_):.1f}x (lloyd)"
     )
+
+
+def cli_kmeans(x, exe):
+    """`segmenter kmeans` on the same points (written as CSV), for the binding's overhead."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "blobs.csv")
+        pacsv.write_csv(pa.table({f"x{j}": x[:, j] for j in range(x.shape[1])}), path)
+        args = [
+            "kmeans",
+            path,
+            "--k",
+            "8",
+            "--init",
+            "first",
+            "--tol",
+            "0",
+            "--max-iter",
+            "50",
+        ]
+        out = subprocess.run(
+            [exe, *args, "--json"], capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout)
 
 
 def notebook(df):
@@ -128,9 +176,14 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=["kmeans", "segment"])
+    ap.add_argument(
+        "--segmenter",
+        default="target/release/segmenter",
+        help="the CLI, compared when present",
+    )
     a = ap.parse_args()
     if a.only in (None, "kmeans"):
-        kmeans_compare(a.rows, a.repeat)
+        kmeans_compare(a.rows, a.repeat, a.segmenter)
     if a.only in (None, "segment"):
         segment_compare(a.rows, max(1, a.repeat - 1))
 

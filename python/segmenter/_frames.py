@@ -182,11 +182,28 @@ def take(original: Any, arrow, rows: np.ndarray, library: str):
     if library == POLARS:
         return original[rows]
     if library == PANDAS and type(original).__module__.split(".")[0] == "pandas":
-        return original.iloc[rows].copy()
+        return original.take(rows)
     taken = arrow.take(rows)
     if library == PYARROW:
         return taken
     return taken.to_pandas()
+
+
+def names_column(names: list, labels: np.ndarray, library: str):
+    """The name of each row's segment (label -1: "noise"), without a Python string per row:
+    a pandas Categorical, else the names gathered by label."""
+    names = list(names) + ["noise"]
+    codes = np.where(labels < 0, len(names) - 1, labels).astype(np.int64)
+    if library == POLARS:
+        import polars as pl
+
+        return pl.Series(names, dtype=pl.String).gather(codes)
+    if library == PYARROW:
+        pa = _pa()
+        return pa.array(names, type=pa.string()).take(pa.array(codes))
+    import pandas as pd
+
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
 def with_columns(frame, columns: dict, library: str, front: bool = False):
@@ -194,7 +211,9 @@ def with_columns(frame, columns: dict, library: str, front: bool = False):
     if library == POLARS:
         import polars as pl
 
-        new = [pl.Series(k, v) for k, v in columns.items()]
+        new = [
+            v.alias(k) if isinstance(v, pl.Series) else pl.Series(k, v) for k, v in columns.items()
+        ]
         if front:
             rest = [c for c in frame.columns if c not in columns]
             return frame.select(rest).with_columns(new).select(list(columns) + rest)
@@ -204,7 +223,7 @@ def with_columns(frame, columns: dict, library: str, front: bool = False):
         for k, v in columns.items():
             if k in frame.column_names:
                 frame = frame.drop_columns([k])
-        arrays = {k: pa.array(v) for k, v in columns.items()}
+        arrays = {k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in columns.items()}
         if front:
             for i, (k, v) in enumerate(arrays.items()):
                 frame = frame.add_column(i, k, v)

@@ -96,14 +96,15 @@ class Segmentation:
             return self._read_written("segments.csv", self._native.write_segments)
         rows = self._native.rows()
         labels = self._native.labels()
-        names = np.array(list(self._native.segment_names()) + ["noise"], dtype=object)
         pcs = self._native.projection()
         out = _frames.take(self._data, self._arrow, rows, self._library)
         return _frames.with_columns(
             out,
             {
                 "segment": labels,
-                "segment_name": names[labels].tolist(),
+                "segment_name": _frames.names_column(
+                    self._native.segment_names(), labels, self._library
+                ),
                 "pc1": pcs[:, 0].astype(np.float64),
                 "pc2": pcs[:, 1].astype(np.float64),
                 "distance_to_centroid": self._native.distances().astype(np.float64),
@@ -259,10 +260,12 @@ class Model:
                     with open(rej_path, "rb") as f:
                         rejects = _frames.from_csv(f.read(), library)
             return (scored, rejects) if return_rejects else scored
-        names = np.array(self.segment_names + ["noise"], dtype=object)
         labels = s["labels"]
         out = _frames.take(data, arrow, s["kept"], library)
-        cols = {"segment": labels, "segment_name": names[labels].tolist()}
+        cols = {
+            "segment": labels,
+            "segment_name": _frames.names_column(self.segment_names, labels, library),
+        }
         if s["pcs"] is not None:
             cols["pc1"] = s["pcs"][:, 0].astype(np.float64)
             cols["pc2"] = s["pcs"][:, 1].astype(np.float64)

@@ -10,7 +10,6 @@ use pyo3::types::{PyBytes, PyTuple};
 use rayon::prelude::*;
 use segmenter::io::format::push_csv_field;
 use segmenter::io::{SourceOptions, Table};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -157,23 +156,30 @@ impl<'py> Held<'py> {
 /// Rows formatted per parallel task.
 const ROWS_PER_TASK: usize = 8192;
 
+/// Appends the shortest text that reads back as `v` (Ryū), without a trailing ".0" so that
+/// whole numbers read as a CSV export writes them; NaN is a missing value (an empty field).
+fn push_float<F: ryu::Float + Into<f64> + Copy>(out: &mut Vec<u8>, v: F) {
+    let wide: f64 = v.into();
+    if wide.is_nan() {
+        return;
+    }
+    if wide.is_infinite() {
+        out.extend_from_slice(if wide > 0.0 { b"inf" } else { b"-inf" });
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v).as_bytes();
+    out.extend_from_slice(s.strip_suffix(b".0").unwrap_or(s));
+}
+
 /// Appends field `i` of `col` as CSV; a missing value is an empty field.
 fn push_field(out: &mut Vec<u8>, col: &Col<'_>, i: usize) {
     match *col {
-        Col::F64(v) => {
-            if !v[i].is_nan() {
-                // Display is the shortest text that reads back as the same number.
-                let _ = write!(out, "{}", v[i]);
-            }
-        }
-        Col::F32(v) => {
-            if !v[i].is_nan() {
-                let _ = write!(out, "{}", v[i]);
-            }
-        }
+        Col::F64(v) => push_float(out, v[i]),
+        Col::F32(v) => push_float(out, v[i]),
         Col::I64(v, m) => {
             if !m.is_some_and(|m| m[i]) {
-                let _ = write!(out, "{}", v[i]);
+                out.extend_from_slice(itoa::Buffer::new().format(v[i]).as_bytes());
             }
         }
         Col::Str(o, d, m) => {
