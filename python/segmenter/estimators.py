@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _segmenter
 
@@ -98,13 +98,26 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def _more_tags(self):  # scikit-learn < 1.6
         return {"preserves_dtype": [np.float64, np.float32]}
 
-    def fit(self, X, y=None):
-        """Fits the centroids; returns self."""
+    def fit(self, X, y=None, sample_weight=None):
+        """Fits the centroids; returns self. `sample_weight` takes whole numbers: a row of
+        weight w counts as w copies of it (the rows are repeated, so memory grows with the
+        total weight)."""
         X = _check(self, X, reset=True)
         k = _positive_int("n_clusters", self.n_clusters)
         if X.shape[0] < k:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={k}.")
         x = _f32(X)
+        counts = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if not np.array_equal(np.rint(sw), sw):
+                raise ValueError(
+                    "sample_weight must hold whole numbers for segmenter.KMeans (a weight w "
+                    "counts the row w times)"
+                )
+            counts = sw.astype(np.int64)
+            if (counts == 1).all():
+                counts = None
         init_array = None
         if isinstance(self.init, str):
             init = self.init
@@ -123,7 +136,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if init_array is not None:
             n_init = 1
         r = _segmenter.kmeans_fit(
-            x,
+            x if counts is None else np.repeat(x, counts, axis=0),
             k,
             init,
             init_array,
@@ -138,7 +151,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         self.cluster_centers_ = r["centroids"].astype(X.dtype, copy=False)
         self._centers32 = r["centroids"]
-        self.labels_ = r["labels"]
+        if counts is None:
+            self.labels_ = r["labels"]
+        else:
+            self.labels_, _ = _segmenter.nearest_centroid(x, self._centers32)
         self.inertia_ = float(r["inertia"])
         self.n_iter_ = int(r["n_iter"])
         self.backend_ = r["backend"]
