@@ -58,3 +58,10 @@ def transactions_csv(data_dir):
     path = data_dir / "orders.csv"
     cli("generate", "transactions", "--customers", 300, "--seed", 1, "-o", path)
     return path
+
+
+@pytest.fixture(scope="session")
+def events_csv(data_dir):
+    path = data_dir / "events.csv"
+    cli("generate", "events", "--users", 200, "--seed", 1, "-o", path)
+    return path

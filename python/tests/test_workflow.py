@@ -158,6 +158,16 @@ def test_features_rfm_equals_cli(transactions_csv, tmp_path):
         segmenter.features.rfm(orders, colour="red")
 
 
+def test_features_events_equals_cli(events_csv, tmp_path):
+    got = segmenter.features.events(pd.read_csv(events_csv), as_of="2024-06-01")
+    cli("features", "events", events_csv, "--as-of", "2024-06-01", "-o", tmp_path / "users.csv")
+    want = pd.read_csv(tmp_path / "users.csv")
+    assert len(want) > 100
+    pd.testing.assert_frame_equal(got, want)
+    pl_got = segmenter.features.events(pl.read_csv(events_csv), as_of="2024-06-01")
+    assert isinstance(pl_got, pl.DataFrame) and pl_got.height == len(want)
+
+
 def test_progress_bar_and_its_switch(frame, capsys):
     segmenter.segment(frame.head(600), k=3, progress=True)
     err = capsys.readouterr().err
