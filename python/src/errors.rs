@@ -2,9 +2,13 @@
 //! the GIL released and a panic caught, so neither a long fit nor a bug can freeze or crash
 //! the interpreter.
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyNotADirectoryError, PyOSError,
+    PyPermissionError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 use segmenter::error::ErrorKind;
+use std::io::ErrorKind as IoKind;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pyo3::create_exception!(
@@ -28,10 +32,18 @@ pub fn to_py(e: segmenter::Error) -> PyErr {
                 | segmenter::Error::OutDir { source, .. } => source.raw_os_error(),
                 _ => None,
             };
-            match errno {
-                // OSError(errno, msg) lets Python pick FileNotFoundError, PermissionError, ...
-                Some(n) => PyOSError::new_err((n, msg)),
-                None => PyOSError::new_err(msg),
+            // The OSError subclass Python would raise for the errno, with the CLI's message
+            // as it is (OSError(errno, msg) would prefix "[Errno n]").
+            match errno
+                .map(std::io::Error::from_raw_os_error)
+                .map(|e| e.kind())
+            {
+                Some(IoKind::NotFound) => PyFileNotFoundError::new_err(msg),
+                Some(IoKind::PermissionDenied) => PyPermissionError::new_err(msg),
+                Some(IoKind::AlreadyExists) => PyFileExistsError::new_err(msg),
+                Some(IoKind::IsADirectory) => PyIsADirectoryError::new_err(msg),
+                Some(IoKind::NotADirectory) => PyNotADirectoryError::new_err(msg),
+                _ => PyOSError::new_err(msg),
             }
         }
         ErrorKind::Gpu | ErrorKind::Unsupported => PyRuntimeError::new_err(msg),
