@@ -105,6 +105,43 @@ def test_path_input_saves_the_files_run_writes(customers_csv, cli_run, tmp_path)
     assert s["segment"].tolist() == pd.read_csv(cli_run / "segments.csv")["segment"].tolist()
 
 
+def test_options_mean_what_runs_flags_mean(customers_csv, tmp_path):
+    options = {
+        "k_range": "3..6",
+        "impute": "mean",
+        "outliers": "drop",
+        "outlier_method": "zscore",
+        "scale": "robust",
+        "log": "auto",
+        "id": "Email",
+        "drop": ["Address"],
+        "silhouette_sample": 500,
+        "n_init": 2,
+        "compare": ["hierarchical"],
+    }
+    got = segmenter.segment(customers_csv, seed=3, progress=False, **options)
+    got.save(tmp_path / "py")
+    cli(
+        "run", customers_csv, "--seed", 3, "--k-range", "3..6", "--impute", "mean",
+        "--outliers", "drop", "--outlier-method", "zscore", "--scale", "robust", "--log", "auto",
+        "--id", "Email", "--drop", "Address", "--silhouette-sample", 500, "--n-init", 2,
+        "--compare=hierarchical", "--out", tmp_path / "cli", "--quiet",
+    )  # fmt: skip
+    for f in ["segments.csv", "profile.csv"]:
+        assert (tmp_path / "py" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes(), f
+    # Notes and reasons name a parameter as each front end spells it (id, --id); otherwise
+    # the model and the rejects are the same.
+    model = (tmp_path / "py" / "model.json").read_text()
+    for name in ["id", "drop"]:
+        model = model.replace(f'"note": "{name}', f'"note": "--{name}')
+    assert model == (tmp_path / "cli" / "model.json").read_text()
+    py_rej, cli_rej = (pd.read_csv(tmp_path / d / "rejects.csv") for d in ["py", "cli"])
+    assert py_rej["reason"].str.contains('outliers="drop"').sum() > 0
+    py_rej["reason"] = py_rej["reason"].str.replace('outliers="drop"', "--outliers drop")
+    pd.testing.assert_frame_equal(py_rej, cli_rej)
+    assert got.comparison["algorithm"].tolist() == ["kmeans", "hierarchical"]
+
+
 def test_profile_k_choice_and_report(frame):
     auto = segmenter.segment(frame, seed=1, progress=False)
     kc = auto.k_choice
