@@ -49,6 +49,7 @@ def segment(
     name: str | None = None,
     table: str | None = None,
     query: str | None = None,
+    from_: str | None = None,
     **options: Any,
 ) -> Segmentation:
     """Segments a customer table as `segmenter run` does and returns a `Segmentation`.
@@ -61,9 +62,16 @@ def segment(
     outlier_method, scale, log, id, drop, categorical, numeric. An unknown option is a
     TypeError; a bad value a ValueError with the message the CLI prints. `progress=False`
     hides the progress bar (shown when tqdm is installed).
+
+    `from_="transactions"` or `from_="events"` (`run --from`) segments the customer table
+    derived from a transaction or event log (`data`), keyed by customer_id, with log1p on
+    skewed columns unless `log` is given; the column and date options of `features.rfm` /
+    `features.events` (customer, date, amount, ..., as_of, dayfirst) may be given too.
     """
     opts = dict(options)
     opts.update(k=k, algorithm=algorithm, backend=backend, seed=seed)
+    if from_ is not None:
+        return _segment_derived(data, from_, opts, progress, table, query)
     if name is None:
         name = os.path.basename(os.fspath(data)) if _frames.is_path(data) else "dataframe"
     native_table, arrow = _frames.native_table(data, name, table, query)
@@ -74,6 +82,31 @@ def segment(
         if bar is not None:
             bar.close()
     return Segmentation(native, native_table, data, arrow)
+
+
+def _segment_derived(data, from_, opts, progress, table, query) -> Segmentation:
+    names = _segmenter.RFM_OPTIONS if from_ == "transactions" else _segmenter.EVENTS_OPTIONS
+    derive = {k: opts.pop(k) for k in list(opts) if k in names and k not in _SEGMENT_OPTIONS}
+    derive.update(table=table, query=query)
+    bar = make_bar(progress, opts)
+    try:
+        if _frames.is_path(data):
+            native = _segmenter.fit_derived(from_, os.fspath(data), derive, opts, bar)
+        else:
+            # The log builders stream a file once: a DataFrame goes through a temporary CSV.
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "log.csv")
+                with open(path, "wb") as f:
+                    f.write(_frames.csv_text(data))
+                native = _segmenter.fit_derived(from_, path, derive, opts, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Segmentation(native, None, data, None)
+
+
+#: segment()'s own keywords (never taken for a derivation's options).
+_SEGMENT_OPTIONS = frozenset(OPTIONS) | {"k", "algorithm", "backend", "seed"}
 
 
 class Segmentation:

@@ -19,22 +19,22 @@ const EVENTS: [&str; 9] = [
 ];
 const COMMON: [&str; 4] = ["as_of", "dayfirst", "table", "query"];
 
-/// Derives `kind` ("rfm" or "events") from the log at `path` with the column and time
-/// `options` of `segmenter features`; returns (table CSV, rejects CSV, summary dict).
-#[pyfunction]
-pub fn derive<'py>(
-    py: Python<'py>,
-    kind: &str,
-    path: PathBuf,
-    options: &Bound<'py, PyDict>,
-) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyDict>)> {
+/// The names of the options of a derivation of `kind` ("rfm" or "events").
+pub fn option_names(kind: &str) -> Vec<&'static str> {
+    let columns: &[&'static str] = if kind == "rfm" { &RFM } else { &EVENTS };
+    columns.iter().chain(COMMON.iter()).copied().collect()
+}
+
+/// The derivation `segmenter features KIND` runs with these column and time `options`
+/// (`caller` names the function in a `TypeError` for an unknown option).
+pub fn derivation(kind: &str, options: &Bound<'_, PyDict>, caller: &str) -> PyResult<Derivation> {
     let columns: &[&str] = if kind == "rfm" { &RFM } else { &EVENTS };
     let mut get = std::collections::HashMap::new();
     for (k, v) in options.iter() {
         let k: String = k.extract()?;
         if !columns.contains(&k.as_str()) && !COMMON.contains(&k.as_str()) {
             return Err(PyTypeError::new_err(format!(
-                "{kind}() got an unexpected keyword argument '{k}' (options: {}, {})",
+                "{caller}() got an unexpected keyword argument '{k}' (options: {}, {})",
                 columns.join(", "),
                 COMMON.join(", ")
             )));
@@ -83,7 +83,7 @@ pub fn derive<'py>(
             price: text("price")?,
         }),
     };
-    let d = Derivation {
+    Ok(Derivation {
         kind,
         source: SourceOptions {
             table: text("table")?,
@@ -91,7 +91,19 @@ pub fn derive<'py>(
         },
         time: TimeOptions { as_of, dayfirst },
         threads,
-    };
+    })
+}
+
+/// Derives `kind` ("rfm" or "events") from the log at `path` with the column and time
+/// `options` of `segmenter features`; returns (table CSV, rejects CSV, summary dict).
+#[pyfunction]
+pub fn derive<'py>(
+    py: Python<'py>,
+    kind: &str,
+    path: PathBuf,
+    options: &Bound<'py, PyDict>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyDict>)> {
+    let d = derivation(kind, options, kind)?;
     let (derived, rejects) = detached(py, || {
         let mut rejects = Vec::new();
         let derived = d.derive(&path, &mut rejects)?;

@@ -19,6 +19,9 @@ fn _segmenter(m: &Bound<'_, PyModule>) -> PyResult<()> {
     segmenter::error::use_names(&segmenter::error::LibraryNames);
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("PanicError", m.py().get_type::<errors::PanicError>())?;
+    // The options of each derivation, for segment(from_=...) to tell them from its own.
+    m.add("RFM_OPTIONS", features::option_names("rfm"))?;
+    m.add("EVENTS_OPTIONS", features::option_names("events"))?;
     m.add_class::<columns::PyTable>()?;
     m.add_class::<segment::PySegmentation>()?;
     m.add_class::<segment::PyModel>()?;
@@ -27,6 +30,7 @@ fn _segmenter(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(columns::table_from_csv, m)?)?;
     m.add_function(wrap_pyfunction!(columns::csv_from_columns, m)?)?;
     m.add_function(wrap_pyfunction!(segment::fit, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::fit_derived, m)?)?;
     m.add_function(wrap_pyfunction!(segment::load_model, m)?)?;
     m.add_function(wrap_pyfunction!(segment::model_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(features::derive, m)?)?;

@@ -366,3 +366,52 @@ pub fn model_from_json(py: Python<'_>, name: String, text: String) -> PyResult<P
     let model = detached(py, move || SegmentModel::from_json(Path::new(&name), &text))?;
     Ok(PyModel { model })
 }
+
+/// Segments the customer table derived from the log at `path`, as `run --from` does:
+/// `from_` is "transactions" or "events", `derive_options` the column and time options of
+/// `features`, `options` segment()'s keywords (keyed by customer_id, RFM scores not
+/// clustered, log1p on skewed columns unless `log` is given).
+#[pyfunction]
+#[pyo3(signature = (from_, path, derive_options, options, progress=None))]
+pub fn fit_derived(
+    py: Python<'_>,
+    from_: &str,
+    path: PathBuf,
+    derive_options: &Bound<'_, PyDict>,
+    options: &Bound<'_, PyDict>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PySegmentation> {
+    let kind = match from_ {
+        "transactions" => "rfm",
+        "events" => "events",
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "from_=\"{other}\": expected \"transactions\" or \"events\""
+            )))
+        }
+    };
+    let d = crate::features::derivation(kind, derive_options, "segment")?;
+    let segmenter = options::params(options)?
+        .for_derived(&d.kind)
+        .check()
+        .map_err(to_py)?;
+    let mut observer = PyObserver { callback: progress };
+    let (table, seg) = detached(py, || {
+        let derived = d.derive(&path, std::io::sink())?;
+        let customers = derived.summary.customers;
+        if customers < 2 {
+            return Err(segmenter::Error::Data(format!(
+                "{}: only {customers} customer(s) derived from the log; segmenting needs at least 2",
+                path.display()
+            )));
+        }
+        // Named as `run --from` names it, so reports read the same.
+        let table = Table::from_csv_bytes(Path::new("customers.csv"), derived.csv)?;
+        let seg = segmenter.fit(&table, &mut observer)?;
+        Ok((table, seg))
+    })?;
+    Ok(PySegmentation {
+        seg,
+        table: Arc::new(table),
+    })
+}

@@ -16,6 +16,13 @@ import segmenter
 OUT_COLUMNS = ["segment", "segment_name", "pc1", "pc2", "distance_to_centroid"]
 
 
+def cli_spelling(model_json: str) -> str:
+    """A model's column notes with the parameter spelled as the CLI spells it (id → --id)."""
+    for name in ["id", "drop"]:
+        model_json = model_json.replace(f'"note": "{name}', f'"note": "--{name}')
+    return model_json
+
+
 @pytest.fixture(scope="module")
 def frame(customers_csv):
     return pd.read_csv(customers_csv)
@@ -131,9 +138,7 @@ def test_options_mean_what_runs_flags_mean(customers_csv, tmp_path):
         assert (tmp_path / "py" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes(), f
     # Notes and reasons name a parameter as each front end spells it (id, --id); otherwise
     # the model and the rejects are the same.
-    model = (tmp_path / "py" / "model.json").read_text()
-    for name in ["id", "drop"]:
-        model = model.replace(f'"note": "{name}', f'"note": "--{name}')
+    model = cli_spelling((tmp_path / "py" / "model.json").read_text())
     assert model == (tmp_path / "cli" / "model.json").read_text()
     py_rej, cli_rej = (pd.read_csv(tmp_path / d / "rejects.csv") for d in ["py", "cli"])
     assert py_rej["reason"].str.contains('outliers="drop"').sum() > 0
@@ -203,6 +208,23 @@ def test_features_events_equals_cli(events_csv, tmp_path):
     pd.testing.assert_frame_equal(got, want)
     pl_got = segmenter.features.events(pl.read_csv(events_csv), as_of="2024-06-01")
     assert isinstance(pl_got, pl.DataFrame) and pl_got.height == len(want)
+
+
+def test_segment_from_transactions_equals_run_from(transactions_csv, tmp_path):
+    orders = pd.read_csv(transactions_csv)
+    got = segmenter.segment(orders, k=3, seed=2, from_="transactions", progress=False)
+    got.save(tmp_path / "py")
+    cli(
+        "run", transactions_csv, "--from", "transactions", "--k", 3, "--seed", 2,
+        "--out", tmp_path / "cli", "--quiet",
+    )  # fmt: skip
+    for f in ["segments.csv", "profile.csv"]:
+        assert (tmp_path / "py" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes(), f
+    model = cli_spelling((tmp_path / "py" / "model.json").read_text())
+    assert model == (tmp_path / "cli" / "model.json").read_text()
+    assert "customer_id" in got.segments.columns and got.k == 3
+    with pytest.raises(ValueError, match='from_="orders"'):
+        segmenter.segment(orders, from_="orders", progress=False)
 
 
 def test_progress_bar_and_its_switch(frame, capsys):
