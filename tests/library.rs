@@ -308,3 +308,70 @@ fn the_observer_hears_every_stage_in_order() {
         assert!(out.join(f).is_file(), "{f}");
     }
 }
+
+#[test]
+fn in_memory_report_and_profile_are_the_files_run_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Table::open(&customers(dir.path(), 3_000, 2), &SourceOptions::default()).unwrap();
+    let seg = Segmenter::params()
+        .k(KSpec::Fixed(4))
+        .check()
+        .unwrap()
+        .fit(&table, &mut Quiet)
+        .unwrap();
+    let out = dir.path().join("out");
+    let times = segmenter::report::write_dir(&seg, &table, &out).unwrap();
+    let profile = segmenter::report::profile_csv::profile_csv(seg.profiles()).unwrap();
+    assert_eq!(profile, std::fs::read(out.join("profile.csv")).unwrap());
+    // With the timings report.html was written with (all but its own stage), the page a
+    // notebook shows is report.html byte for byte.
+    let mut before_report = times.clone();
+    before_report.0.retain(|(stage, _)| stage != "report");
+    let input = segmenter::report::report_input(&seg, &before_report).unwrap();
+    let html = segmenter::report::render_html(&input).unwrap();
+    assert_eq!(
+        html,
+        std::fs::read_to_string(out.join("report.html")).unwrap()
+    );
+}
+
+#[test]
+fn a_matrix_fits_as_the_numeric_kmeans_command_does() {
+    use segmenter::backend::BackendChoice;
+    use segmenter::kmeans::{Init, KMeansParams};
+    use segmenter::pipeline::numeric::fit_matrix;
+    use segmenter::synth::{blobs_matrix, BlobsSpec};
+
+    let (x, truth) = blobs_matrix(&BlobsSpec {
+        rows: 4_000,
+        dims: 3,
+        centers: 3,
+        std: 0.5,
+        seed: 9,
+    })
+    .unwrap();
+    let params = KMeansParams::new(3).init(Init::First).tol(0.0).max_iter(20);
+    let a = fit_matrix(x.view(), &params, None, BackendChoice::Cpu).unwrap();
+    // Starting from the first three rows given as centroids is the same run as init "first".
+    let start: Vec<f32> = x.rows().into_iter().take(3).flatten().copied().collect();
+    let b = fit_matrix(x.view(), &params, Some(&start), BackendChoice::Cpu).unwrap();
+    assert_eq!(a.fit.labels, b.fit.labels);
+    assert_eq!(a.fit.inertia, b.fit.inertia);
+    assert_eq!(a.device.backend, "cpu");
+    // Well-separated blobs: each true blob is one cluster.
+    for c in 0..3u32 {
+        let labels: std::collections::HashSet<u32> = truth
+            .iter()
+            .zip(&a.fit.labels)
+            .filter(|(t, _)| **t == c)
+            .map(|(_, l)| *l)
+            .collect();
+        assert_eq!(labels.len(), 1, "blob {c} is split: {labels:?}");
+    }
+    // A column-major view gives the same fit (laid out in rows once).
+    let columns = x.t().as_standard_layout().into_owned();
+    let f = columns.t();
+    assert!(!f.is_standard_layout());
+    let c = fit_matrix(f, &params, None, BackendChoice::Cpu).unwrap();
+    assert_eq!(c.fit.labels, a.fit.labels);
+}

@@ -258,3 +258,49 @@ impl WithBackend for FitJob<'_> {
         Ok(summarize(backend, &fit, fit_seconds, self.read_seconds))
     }
 }
+
+/// A k-means fit of an in-memory matrix and the device that ran it.
+#[derive(Clone, Debug)]
+pub struct MatrixFit {
+    /// The fit: centroids, labels (matching the final centroids), inertia, iterations.
+    pub fit: Fit,
+    /// The backend and adapter that ran the kernels.
+    pub device: crate::backend::DeviceInfo,
+}
+
+/// k-means on the rows of `x` (row-major, every value finite) on the backend `backend`
+/// selects, from `params.init` or from the given k×d row-major `start` centroids: what a
+/// binding's estimator calls (scikit-learn's `KMeans.fit`). The kept run's labels match its
+/// final centroids.
+pub fn fit_matrix(
+    x: ndarray::ArrayView2<'_, f32>,
+    params: &KMeansParams,
+    start: Option<&[f32]>,
+    backend: BackendChoice,
+) -> Result<MatrixFit> {
+    params.check()?;
+    let (n, d) = x.dim();
+    let problem = Problem { n, d, k: params.k };
+    dispatch(backend, problem, MatrixJob { x, params, start })
+}
+
+struct MatrixJob<'a> {
+    x: ndarray::ArrayView2<'a, f32>,
+    params: &'a KMeansParams,
+    start: Option<&'a [f32]>,
+}
+
+impl WithBackend for MatrixJob<'_> {
+    type Output = MatrixFit;
+
+    fn run<B: Backend>(self, backend: &B) -> Result<MatrixFit> {
+        let x = self.x.as_standard_layout();
+        let data = Uploaded::new(backend, x.view())?;
+        let start = self.start.map_or(Start::Init, Start::Centroids);
+        let fit = fit_uploaded(&data, self.params, start)?;
+        Ok(MatrixFit {
+            fit,
+            device: backend.info(),
+        })
+    }
+}

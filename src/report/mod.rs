@@ -25,4 +25,4 @@ pub use input::{
 pub use run::{prepare_out_dir, report_input, write_dir, write_dir_observed};
 pub use summary::RunSummary;
 pub use tables::{rejects_path, write_rejects, write_scored, write_segments, Scored};
-pub use write::{write_report, ReportFiles};
+pub use write::{render_html, write_report, ReportFiles};

@@ -23,6 +23,15 @@ pub struct ReportFiles {
     pub plots: Vec<PathBuf>,
 }
 
+/// The self-contained `report.html` of `input` as text (plots inlined), written nowhere: what
+/// a notebook displays.
+pub fn render_html(input: &ReportInput) -> Result<String> {
+    let plots = render_all(input)?;
+    let names: Vec<&str> = plots.iter().map(|p| p.name).collect();
+    let doc = doc::build(input, &names);
+    Ok(html::render(&doc, &plots))
+}
+
 /// Writes `report.md`, `report.html`, `profile.csv` and `plots/*.png` into `dir` (created if
 /// missing). Each file appears complete or not at all.
 pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
