@@ -33,10 +33,10 @@ fn report_without_timings(text: &str, dir: &Path) -> String {
         } else if line.starts_with("| ") && line.ends_with(" |") && line.matches('|').count() == 7 {
             // A row of the k table: its last cell is the fit's seconds.
             line.rsplitn(3, '|').nth(2).unwrap_or(line)
-        } else if line.starts_with("| ") && line.matches('|').count() == 8 {
-            // A row of the comparison: its sixth cell is the algorithm's seconds.
+        } else if line.starts_with("| ") && line.matches('|').count() == 9 {
+            // A row of the comparison: its seventh cell is the algorithm's seconds.
             let cells: Vec<&str> = line.split('|').collect();
-            let kept: String = cells[..6].join("|") + "|" + &cells[7..].join("|");
+            let kept: String = cells[..7].join("|") + "|" + &cells[8..].join("|");
             out.push_str(&kept);
             out.push('\n');
             continue;
