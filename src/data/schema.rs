@@ -239,7 +239,8 @@ fn infer_kind(
                 .iter()
                 .filter(|p| p.len() > 1 && p[0] == b'0' && p.iter().all(u8::is_ascii_digit))
                 .count();
-            if padded * 10 >= v {
+            // Codes, not a zero-padded small number such as a month (`01`..`12`).
+            if padded * 10 >= v && nd * 2 >= v {
                 return out(
                     Kind::Identifier,
                     Some(format!(
@@ -508,6 +509,12 @@ mod tests {
             Kind::Text
         );
         assert_eq!(kind("customer_id", &["1", "2", "3"]), Kind::Identifier);
+        let months: Vec<String> = (0..48).map(|i| format!("{:02}", 1 + i % 12)).collect();
+        let months: Vec<&str> = months.iter().map(String::as_str).collect();
+        assert_eq!(kind("month", &months), Kind::Numeric);
+        let codes: Vec<String> = (0..48).map(|i| format!("{:05}", 37 * i + 11)).collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        assert_eq!(kind("code", &codes), Kind::Identifier);
         assert_eq!(kind("x", &["", "NA"]), Kind::Empty);
     }
 }
