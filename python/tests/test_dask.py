@@ -143,3 +143,43 @@ def test_bad_parameters(client):
         DaskKMeans(n_clusters=2, init="random").fit(dx)
     with pytest.raises(ValueError, match="fewer than n_clusters=2"):
         DaskKMeans(n_clusters=2, random_state=0).fit(dx)
+
+
+def test_worker_killed_mid_fit_gives_the_same_centroids():
+    import os
+    import signal
+    import threading
+    import time
+
+    # Its own cluster: the kill must not disturb the other tests' workers.
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    )  # fmt: skip
+    with cluster, distributed.Client(cluster) as client:
+        x, _ = _blobs(40_000, 6, 5, seed=1, spread=8.0)
+        init = x[:5].copy()
+        # From a recomputable source (the graph holds the array), never client.scatter.
+        dx = da.from_array(x, chunks=(5_000, -1))
+        params = {"n_clusters": 5, "init": init, "max_iter": 40, "tol": 0}
+        quiet = DaskKMeans(**params).fit(dx)
+        pids = sorted(client.run(os.getpid).values())
+        assert len(pids) == 2
+        result = {}
+
+        def fit():
+            result["fit"] = DaskKMeans(**params).fit(dx)
+
+        t = threading.Thread(target=fit)
+        t.start()
+        time.sleep(0.5)
+        assert t.is_alive(), "the fit ended before the worker could be killed"
+        os.kill(pids[0], signal.SIGKILL)
+        t.join(timeout=120)
+        assert not t.is_alive()
+        disturbed = result["fit"]
+        # The nanny started a new worker in place of the killed one.
+        assert pids[0] not in client.run(os.getpid).values()
+        assert np.array_equal(disturbed.cluster_centers_, quiet.cluster_centers_)
+        assert disturbed.inertia_ == quiet.inertia_
+        assert disturbed.n_iter_ == quiet.n_iter_
