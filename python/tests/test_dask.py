@@ -75,7 +75,12 @@ def test_same_start_same_fit_as_single_machine(client, data):
     assert a.n_features_in_ == 6
     labels = a.labels_.compute()
     assert isinstance(a.labels_, da.Array)
-    assert (labels == local.labels_).mean() > 0.9999
+    # Labels are identical except at verified near-ties (both centres equally near).
+    diff = np.flatnonzero(labels != local.labels_)
+    d2 = ((x[diff, None, :].astype(np.float64) - local.cluster_centers_[None]) ** 2).sum(axis=2)
+    rows = np.arange(len(diff))
+    gap = np.abs(d2[rows, labels[diff]] - d2[rows, local.labels_[diff]])
+    assert len(diff) <= 5 and np.all(gap <= 1e-5 * d2.min(axis=1)), (diff, gap)
     # The same partitioning gives bit-identical results run to run.
     b = DaskKMeans(n_clusters=5, init=init, max_iter=100, tol=1e-6).fit(dx)
     assert np.array_equal(a.cluster_centers_, b.cluster_centers_)
