@@ -154,7 +154,6 @@ def test_worker_killed_mid_fit_gives_the_same_centroids():
     import os
     import signal
     import threading
-    import time
 
     # Its own cluster: the kill must not disturb the other tests' workers.
     cluster = distributed.LocalCluster(
@@ -168,22 +167,24 @@ def test_worker_killed_mid_fit_gives_the_same_centroids():
         dx = da.from_array(x, chunks=(5_000, -1))
         params = {"n_clusters": 5, "init": init, "max_iter": 40, "tol": 0}
         quiet = DaskKMeans(**params).fit(dx)
+        assert quiet.n_iter_ > 3, quiet.n_iter_
         pids = sorted(client.run(os.getpid).values())
         assert len(pids) == 2
-        result = {}
+        killed = []
 
-        def fit():
-            result["fit"] = DaskKMeans(**params).fit(dx)
+        class KillingKMeans(DaskKMeans):
+            def _reduce(self, centroids):
+                # On the third pass, a worker is killed while its tasks are running.
+                if len(killed) == 0 and getattr(self, "_passes", 0) == 2:
+                    timer = threading.Timer(0.01, lambda: os.kill(pids[0], signal.SIGKILL))
+                    timer.start()
+                    killed.append(timer)
+                self._passes = getattr(self, "_passes", 0) + 1
+                return super()._reduce(centroids)
 
-        t = threading.Thread(target=fit)
-        t.start()
-        time.sleep(0.5)
-        assert t.is_alive(), "the fit ended before the worker could be killed"
-        os.kill(pids[0], signal.SIGKILL)
-        t.join(timeout=120)
-        assert not t.is_alive()
-        disturbed = result["fit"]
-        # The nanny started a new worker in place of the killed one.
+        disturbed = KillingKMeans(**params).fit(dx)
+        killed[0].join()
+        # The killed worker really died (its nanny starts a fresh one).
         assert pids[0] not in client.run(os.getpid).values()
         assert np.array_equal(disturbed.cluster_centers_, quiet.cluster_centers_)
         assert disturbed.inertia_ == quiet.inertia_
