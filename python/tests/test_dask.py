@@ -16,12 +16,13 @@ from segmenter.dask import KMeans as DaskKMeans
 
 @pytest.fixture(scope="module")
 def client():
+    # Everything on loopback; the dashboard on a free port (None still takes :8787 here).
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     )
     c = distributed.Client(cluster)
     yield c
@@ -158,7 +159,7 @@ def test_worker_killed_mid_fit_gives_the_same_centroids():
     # Its own cluster: the kill must not disturb the other tests' workers.
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     )  # fmt: skip
     with cluster, distributed.Client(cluster) as client:
         x, _ = _blobs(40_000, 6, 5, seed=1, spread=8.0)
