@@ -12,7 +12,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q pytest pandas polars pyarrow scikit-learn tqdm
+"$VENV/bin/python" -m pip install -q pytest pandas polars pyarrow scikit-learn tqdm "dask[array,dataframe]" distributed
 # Builds the extension with maturin (the build backend) against the workspace's target/.
 "$VENV/bin/python" -m pip install -q ./python
 SEGMENTER_BIN="$PWD/target/release/segmenter" "$VENV/bin/python" -m pytest -q python/tests "$@"

@@ -319,3 +319,60 @@ pub fn kprototypes_predict<'py>(
         PyArray1::from_vec(py, costs),
     ))
 }
+
+/// Rows summed per piece by [`partial_sums`]: a fixed size, so the f64 sums do not depend on
+/// the thread count.
+const SUM_ROWS: usize = 4096;
+
+/// One partition's share of a Lloyd step (Dask's k-means): the per-cluster f64 sums (k × d),
+/// the counts (int64) and the inertia under `centroids`, with the library's nearest-centroid
+/// rule. Pieces are summed in row order, so the result is the same run to run.
+#[pyfunction]
+pub fn partial_sums<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f32>,
+    centroids: PyReadonlyArray2<'py, f32>,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Arr1<'py, i64>, f64)> {
+    let (x, c) = (x.as_array(), centroids.as_array());
+    check_dims(x.ncols(), c.ncols())?;
+    let (k, d) = c.dim();
+    let (sums, counts, inertia) = detached(py, || {
+        let (labels, sq) = nearest(x, c);
+        let x = x.as_standard_layout();
+        let xs = x.as_slice().unwrap_or(&[]);
+        let pieces: Vec<(Vec<f64>, Vec<i64>, f64)> = xs
+            .par_chunks(SUM_ROWS * d.max(1))
+            .zip(labels.par_chunks(SUM_ROWS))
+            .zip(sq.par_chunks(SUM_ROWS))
+            .map(|((rows, labels), sq)| {
+                let (mut s, mut n) = (vec![0f64; k * d], vec![0i64; k]);
+                for (row, &l) in rows.chunks_exact(d.max(1)).zip(labels) {
+                    let l = l as usize;
+                    n[l] += 1;
+                    for (acc, &v) in s[l * d..(l + 1) * d].iter_mut().zip(row) {
+                        *acc += v as f64;
+                    }
+                }
+                (s, n, sq.iter().sum())
+            })
+            .collect();
+        let (mut s, mut n, mut inertia) = (vec![0f64; k * d], vec![0i64; k], 0f64);
+        for (ps, pn, pi) in pieces {
+            s.iter_mut().zip(ps).for_each(|(a, b)| *a += b);
+            n.iter_mut().zip(pn).for_each(|(a, b)| *a += b);
+            inertia += pi;
+        }
+        Ok((s, n, inertia))
+    })?;
+    let sums = matrix_f64(k, d, sums)?;
+    Ok((
+        PyArray2::from_owned_array(py, sums),
+        PyArray1::from_vec(py, counts),
+        inertia,
+    ))
+}
+
+fn matrix_f64(rows: usize, cols: usize, v: Vec<f64>) -> PyResult<ndarray::Array2<f64>> {
+    ndarray::Array2::from_shape_vec((rows, cols), v)
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}

@@ -38,6 +38,7 @@ fn _segmenter(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimators::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::nearest_centroid, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::centroid_distances, m)?)?;
+    m.add_function(wrap_pyfunction!(estimators::partial_sums, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::dbscan_fit, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::ward_fit, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::kprototypes_fit, m)?)?;
