@@ -11,6 +11,11 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::time::Instant;
 
+/// `auto` picks the blocked kernel from this many clusters (measured: see benches/kmeans_iteration.rs).
+const BLOCKED_MIN_K: usize = 64;
+/// ... and this many dimensions: below it Hamerly's bounds still prune most distances.
+const BLOCKED_MIN_D: usize = 16;
+
 /// What one iteration did, for convergence plots and tests.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct IterStats {
@@ -77,14 +82,18 @@ impl Fit {
     }
 }
 
-/// Chooses the assignment kernel: Hamerly's bounds pay off when distances are cheap to
-/// bound and k is not tiny; with many dimensions their test rarely skips work.
+/// Chooses the assignment kernel: at large k with enough dimensions the blocked kernel's
+/// register reuse wins; Hamerly's bounds pay off when distances are cheap to bound and k is not
+/// tiny; with many dimensions their test rarely skips work.
 pub fn choose_assign(algorithm: Algorithm, k: usize, d: usize) -> Assign {
     match algorithm {
         Algorithm::Lloyd => Assign::Lloyd,
         Algorithm::Hamerly => Assign::Hamerly,
+        Algorithm::Blocked => Assign::Blocked,
         Algorithm::Auto => {
-            if k >= 3 && d <= 32 {
+            if k >= BLOCKED_MIN_K && d >= BLOCKED_MIN_D {
+                Assign::Blocked
+            } else if k >= 3 && d <= 32 {
                 Assign::Hamerly
             } else {
                 Assign::Lloyd
