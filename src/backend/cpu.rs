@@ -326,6 +326,69 @@ impl Expanded {
     }
 }
 
+/// Expanded scores ‖c‖² − 2x·c of the 16 points of a block against one group of centroids.
+#[inline(always)]
+fn group_scores(block: &[Lanes], cg: &[[f32; GROUP]], norms: &[f32], out: &mut [Lanes]) {
+    let mut acc = [[0f32; LANES]; GROUP];
+    for (xs, cj) in block.iter().zip(cg) {
+        for u in 0..GROUP {
+            for i in 0..LANES {
+                acc[u][i] += xs[i] * cj[u];
+            }
+        }
+    }
+    for u in 0..GROUP {
+        for i in 0..LANES {
+            out[u][i] = norms[u] + acc[u][i];
+        }
+    }
+}
+
+/// `group_scores` over every group plus the best/second-best tracking of `nearest_blocked`,
+/// with fused multiply-adds (the scores only choose which distances the direct formula
+/// recomputes, and one rounding per term is within the margin, so no result depends on the
+/// path), written with intrinsics because the
+/// auto-vectoriser turns the portable loops into gathers and scalar compares: one register of
+/// 16 points per feature, one broadcast per centroid, eight independent accumulators.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn blocked_scores_avx512(
+    block: &[Lanes],
+    e: &Expanded,
+    scores: &mut [Lanes],
+    best: &mut Lanes,
+    second: &mut Lanes,
+    label: &mut [u32; LANES],
+) {
+    use std::arch::x86_64::*;
+    let d = block.len();
+    let mut b = _mm512_loadu_ps(best.as_ptr());
+    let mut s2 = _mm512_loadu_ps(second.as_ptr());
+    let mut l = _mm512_loadu_si512(label.as_ptr().cast());
+    let groups = e.neg2.chunks_exact(d).zip(e.norms.chunks_exact(GROUP));
+    for (g, ((cg, norms), out)) in groups.zip(scores.chunks_exact_mut(GROUP)).enumerate() {
+        let mut acc = [_mm512_setzero_ps(); GROUP];
+        for (xs, cj) in block.iter().zip(cg) {
+            let x = _mm512_loadu_ps(xs.as_ptr());
+            for u in 0..GROUP {
+                acc[u] = _mm512_fmadd_ps(x, _mm512_set1_ps(cj[u]), acc[u]);
+            }
+        }
+        for (u, ((o, a), &n)) in out.iter_mut().zip(acc).zip(norms).enumerate() {
+            let s = _mm512_add_ps(_mm512_set1_ps(n), a);
+            _mm512_storeu_ps(o.as_mut_ptr(), s);
+            let lt_best = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, b);
+            let lt_second = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, s2);
+            s2 = _mm512_mask_blend_ps(lt_best, _mm512_mask_blend_ps(lt_second, s2, s), b);
+            b = _mm512_mask_blend_ps(lt_best, b, s);
+            l = _mm512_mask_blend_epi32(lt_best, l, _mm512_set1_epi32((g * GROUP + u) as i32));
+        }
+    }
+    _mm512_storeu_ps(best.as_mut_ptr(), b);
+    _mm512_storeu_ps(second.as_mut_ptr(), s2);
+    _mm512_storeu_si512(label.as_mut_ptr().cast(), l);
+}
+
 /// Lloyd's squared distance of lane `i` of a block to one centroid: the same f32 operations in
 /// the same order as `nearest`, so the value is bit for bit the one Lloyd computes.
 #[inline(always)]
@@ -350,6 +413,7 @@ fn nearest_blocked(
     e: &Expanded,
     k: usize,
     scores: &mut [Lanes],
+    avx512: bool,
 ) -> (Lanes, [u32; LANES]) {
     let d = block.len();
     let mut xn = [0f32; LANES];
@@ -361,32 +425,32 @@ fn nearest_blocked(
     let mut best = [f32::INFINITY; LANES];
     let mut second = [f32::INFINITY; LANES];
     let mut label = [0u32; LANES];
-    let groups = e.neg2.chunks_exact(d).zip(e.norms.chunks_exact(GROUP));
-    for (g, ((cg, norms), out)) in groups.zip(scores.chunks_exact_mut(GROUP)).enumerate() {
-        let mut acc = [[0f32; LANES]; GROUP];
-        for (xs, cj) in block.iter().zip(cg) {
+    if avx512 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `avx512` is only true when the CPU supports AVX-512F.
+        unsafe {
+            blocked_scores_avx512(block, e, scores, &mut best, &mut second, &mut label)
+        };
+    } else {
+        let groups = e.neg2.chunks_exact(d).zip(e.norms.chunks_exact(GROUP));
+        for (g, ((cg, norms), out)) in groups.zip(scores.chunks_exact_mut(GROUP)).enumerate() {
+            group_scores(block, cg, norms, out);
             for u in 0..GROUP {
+                let c = (g * GROUP + u) as u32;
                 for i in 0..LANES {
-                    acc[u][i] += xs[i] * cj[u];
+                    let s = out[u][i];
+                    let lt_best = s < best[i];
+                    let lt_second = s < second[i];
+                    second[i] = if lt_best {
+                        best[i]
+                    } else if lt_second {
+                        s
+                    } else {
+                        second[i]
+                    };
+                    best[i] = if lt_best { s } else { best[i] };
+                    label[i] = if lt_best { c } else { label[i] };
                 }
-            }
-        }
-        for u in 0..GROUP {
-            let c = (g * GROUP + u) as u32;
-            for i in 0..LANES {
-                let s = norms[u] + acc[u][i];
-                out[u][i] = s;
-                let lt_best = s < best[i];
-                let lt_second = s < second[i];
-                second[i] = if lt_best {
-                    best[i]
-                } else if lt_second {
-                    s
-                } else {
-                    second[i]
-                };
-                best[i] = if lt_best { s } else { best[i] };
-                label[i] = if lt_best { c } else { label[i] };
             }
         }
     }
@@ -440,7 +504,8 @@ fn full_chunk_portable(
     let mut part = Partial::new(k, d);
     // With few clusters, masked vector adds into per-lane sums beat a scalar scatter per point;
     // each lane sums at most BLOCKS_PER_CHUNK values in f32 before the chunk total goes to f64.
-    let masked = k <= MASKED_MAX_K && has_avx512();
+    let avx512 = has_avx512();
+    let masked = k <= MASKED_MAX_K && avx512;
     let mut lane_sums = vec![[0f32; LANES]; if masked { k * d } else { 0 }];
     let mut lane_counts = vec![[0f32; LANES]; if masked { k } else { 0 }];
     let mut lane_inertia = [0f32; LANES];
@@ -464,7 +529,7 @@ fn full_chunk_portable(
                 (best, label)
             }
             None => match expanded {
-                Some(e) => nearest_blocked(block, centroids, e, k, &mut scores),
+                Some(e) => nearest_blocked(block, centroids, e, k, &mut scores, avx512),
                 None => nearest(block, centroids, k),
             },
         };
