@@ -130,7 +130,7 @@ fn blocked_results_are_identical_with_one_and_two_threads() {
 #[test]
 fn blocked_fit_equals_lloyd_fit_and_auto_picks_it_at_large_k() {
     let centres: Vec<Vec<f32>> = (0..70)
-        .map(|i| (0..18).map(|j| ((i * 7 + j * 3) % 23) as f32).collect())
+        .map(|i| (0..32).map(|j| ((i * 7 + j * 3) % 23) as f32).collect())
         .collect();
     let (x, truth) = blobs(&centres, 40, 0.8, 3);
     let (x, _) = shuffle(&x, &truth, 5);
@@ -161,4 +161,21 @@ fn blocked_fit_equals_lloyd_fit_and_auto_picks_it_at_large_k() {
     assert_eq!(a.assign, Assign::Blocked);
     assert_eq!(a.labels, l.labels);
     assert_eq!(a.inertia, l.inertia);
+    // Where Hamerly's bounds still prune (16 × 64), auto keeps them.
+    let (x16, _) = blobs(
+        &centres[..64]
+            .iter()
+            .map(|c| c[..16].to_vec())
+            .collect::<Vec<_>>(),
+        5,
+        0.8,
+        3,
+    );
+    let h = fit(
+        &CpuBackend,
+        x16.view(),
+        &KMeansParams::new(64).init(Init::First).max_iter(2),
+    )
+    .unwrap();
+    assert_eq!(h.assign, Assign::Hamerly);
 }

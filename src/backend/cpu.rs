@@ -435,10 +435,10 @@ fn nearest_blocked(
         let groups = e.neg2.chunks_exact(d).zip(e.norms.chunks_exact(GROUP));
         for (g, ((cg, norms), out)) in groups.zip(scores.chunks_exact_mut(GROUP)).enumerate() {
             group_scores(block, cg, norms, out);
-            for u in 0..GROUP {
+            for (u, scores_u) in out.iter().enumerate() {
                 let c = (g * GROUP + u) as u32;
                 for i in 0..LANES {
-                    let s = out[u][i];
+                    let s = scores_u[i];
                     let lt_best = s < best[i];
                     let lt_second = s < second[i];
                     second[i] = if lt_best {
