@@ -1,6 +1,8 @@
 //! One k-means iteration (assign + accumulate + centroid update) on the CPU backend, at
 //! N = 1M (override with SEGMENTER_BENCH_ROWS) for D=8,K=8 and D=16,K=16, plus whole fits
-//! of 20 iterations with Lloyd and Hamerly from the same start.
+//! of 20 iterations with Lloyd and Hamerly from the same start; and at the large-k shapes
+//! D=32,K=256 and D=64,K=1024 one step of Lloyd, Hamerly's first step and the blocked kernel
+//! from the same centroids (`large_k` group; fewer samples, each step takes up to seconds).
 //!
 //! The floor this protects: one pass over 1M × 8 f32 (32 MiB) is about 0.7 ms on the 2-core
 //! build machine (shared/PERF-NOTES.md); scikit-learn's Lloyd takes about 9–11 ms there.
@@ -76,5 +78,31 @@ fn iteration(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, iteration);
+fn large_k(c: &mut Criterion) {
+    let n = rows();
+    let mut g = c.benchmark_group("cpu_iteration_large_k");
+    g.sample_size(10);
+    for (d, k) in [(32, 256), (64, 1024)] {
+        let x = blobs(n, d, k);
+        let backend = CpuBackend;
+        let points = backend.upload(x.view()).unwrap();
+        let centroids: Vec<f32> = x.as_slice().unwrap()[..k * d].to_vec();
+        g.throughput(Throughput::Bytes((n * d * 4) as u64));
+        for assign in [Assign::Blocked, Assign::Lloyd, Assign::Hamerly] {
+            g.bench_function(format!("{}_n{n}_d{d}_k{k}", assign.name()), |b| {
+                b.iter(|| {
+                    // A fresh run each time, so Hamerly's step is its full first pass.
+                    let mut run = backend.start(&points, k, assign).unwrap();
+                    let s = backend
+                        .step(&points, &mut run, black_box(&centroids))
+                        .unwrap();
+                    black_box(s.counts)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, iteration, large_k);
 criterion_main!(benches);

@@ -112,7 +112,7 @@ fn bad_inputs_get_one_clear_line_and_exit_2() {
     );
     assert_eq!(
         fails(&["kmeans", &f, "--k", "2", "--algorithm", "elkan"]),
-        "segmenter: error: invalid value 'elkan' for '--algorithm <ALGORITHM>' [possible values: auto, lloyd, hamerly]"
+        "segmenter: error: invalid value 'elkan' for '--algorithm <ALGORITHM>' [possible values: auto, lloyd, hamerly, blocked]"
     );
     assert_eq!(
         fails(&["kmeans", &f, "--k", "two"]),

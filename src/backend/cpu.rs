@@ -176,17 +176,22 @@ impl Backend for CpuBackend {
                     .enumerate()
                     .map(|(c, (((blocks, labels), upper), lower))| {
                         let valid = chunk_points(n, c);
-                        full_chunk(blocks, centroids, k, labels, Some((upper, lower)), valid)
+                        let bounds = Some((upper, lower));
+                        full_chunk(blocks, centroids, None, k, labels, bounds, valid)
                     })
                     .collect();
                 &run.chunks
             }
-            (Assign::Lloyd, _) => {
+            (Assign::Lloyd | Assign::Blocked, _) => {
+                let expanded =
+                    (run.assign == Assign::Blocked).then(|| Expanded::new(centroids, k, d));
+                let expanded = expanded.as_ref();
                 fresh = blocks
                     .zip(run.labels.par_chunks_mut(BLOCKS_PER_CHUNK))
                     .enumerate()
                     .map(|(c, (blocks, labels))| {
-                        full_chunk(blocks, centroids, k, labels, None, chunk_points(n, c))
+                        let valid = chunk_points(n, c);
+                        full_chunk(blocks, centroids, expanded, k, labels, None, valid)
                     })
                     .collect();
                 &fresh
@@ -209,7 +214,7 @@ impl Backend for CpuBackend {
         Ok(Step {
             sums: total.sums,
             counts: total.counts,
-            inertia: (run.assign == Assign::Lloyd).then_some(total.inertia),
+            inertia: (run.assign != Assign::Hamerly).then_some(total.inertia),
             changed: total.changed,
         })
     }
@@ -275,12 +280,251 @@ fn nearest(block: &[Lanes], centroids: &[f32], k: usize) -> (Lanes, [u32; LANES]
     (best, label)
 }
 
+/// Centroids per register block of the expanded kernel: with 16 points per block, 8
+/// accumulators of one AVX-512 register each, so every broadcast centroid coordinate is used
+/// 16 times and every loaded point coordinate 8 times.
+const GROUP: usize = 8;
+
+/// Centroids prepared for the expanded distance ‖x‖² + (‖c‖² − 2x·c): −2c grouped by `GROUP`
+/// with the feature outermost (group `g` feature `j` at `neg2[g*d + j]`), padded to a whole
+/// group with infinite norms so that padding never wins.
+struct Expanded {
+    neg2: Vec<[f32; GROUP]>,
+    norms: Vec<f32>,
+    /// Largest ‖c‖², for the cancellation margin.
+    cmax: f32,
+    /// Relative margin: expanded scores this close to the best are settled by direct distances.
+    eps: f32,
+}
+
+impl Expanded {
+    fn new(centroids: &[f32], k: usize, d: usize) -> Self {
+        let groups = k.div_ceil(GROUP);
+        let mut neg2 = vec![[0f32; GROUP]; groups * d];
+        let mut norms = vec![f32::INFINITY; groups * GROUP];
+        for (c, row) in centroids.chunks_exact(d).take(k).enumerate() {
+            let (g, u) = (c / GROUP, c % GROUP);
+            let mut s = 0f32;
+            for (j, &v) in row.iter().enumerate() {
+                // Scaling by −2 is exact, so the dot product is −2·(x·c) rounded once per term.
+                neg2[g * d + j][u] = -2.0 * v;
+                s += v * v;
+            }
+            norms[c] = s;
+        }
+        let cmax = norms[..k].iter().fold(0f32, |m, &v| m.max(v));
+        // Each of the four roundings compared (two expanded scores, two direct distances) errs
+        // by at most about (3d + 2)·u·(‖x‖² + ‖c‖²) with u = ε/2; 16·(d + 4)·ε covers their sum
+        // with room to spare.
+        let eps = 16.0 * (d as f32 + 4.0) * f32::EPSILON;
+        Expanded {
+            neg2,
+            norms,
+            cmax,
+            eps,
+        }
+    }
+}
+
+/// Expanded scores ‖c‖² − 2x·c of the 16 points of a block against one group of centroids.
+#[inline(always)]
+fn group_scores(block: &[Lanes], cg: &[[f32; GROUP]], norms: &[f32], out: &mut [Lanes]) {
+    let mut acc = [[0f32; LANES]; GROUP];
+    for (xs, cj) in block.iter().zip(cg) {
+        for u in 0..GROUP {
+            for i in 0..LANES {
+                acc[u][i] += xs[i] * cj[u];
+            }
+        }
+    }
+    for u in 0..GROUP {
+        for i in 0..LANES {
+            out[u][i] = norms[u] + acc[u][i];
+        }
+    }
+}
+
+/// `group_scores` over every group plus the best/second-best tracking of `nearest_blocked`,
+/// with fused multiply-adds (the scores only choose which distances the direct formula
+/// recomputes, and one rounding per term is within the margin, so no result depends on the
+/// path), written with intrinsics because the
+/// auto-vectoriser turns the portable loops into gathers and scalar compares: one register of
+/// 16 points per feature, one broadcast per centroid, eight independent accumulators.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn blocked_scores_avx512(
+    block: &[Lanes],
+    e: &Expanded,
+    scores: &mut [Lanes],
+    best: &mut Lanes,
+    second: &mut Lanes,
+    label: &mut [u32; LANES],
+) {
+    use std::arch::x86_64::*;
+    let d = block.len();
+    let mut b = _mm512_loadu_ps(best.as_ptr());
+    let mut s2 = _mm512_loadu_ps(second.as_ptr());
+    let mut l = _mm512_loadu_si512(label.as_ptr().cast());
+    let groups = e.neg2.chunks_exact(d).zip(e.norms.chunks_exact(GROUP));
+    for (g, ((cg, norms), out)) in groups.zip(scores.chunks_exact_mut(GROUP)).enumerate() {
+        let mut acc = [_mm512_setzero_ps(); GROUP];
+        for (xs, cj) in block.iter().zip(cg) {
+            let x = _mm512_loadu_ps(xs.as_ptr());
+            for u in 0..GROUP {
+                acc[u] = _mm512_fmadd_ps(x, _mm512_set1_ps(cj[u]), acc[u]);
+            }
+        }
+        for (u, ((o, a), &n)) in out.iter_mut().zip(acc).zip(norms).enumerate() {
+            let s = _mm512_add_ps(_mm512_set1_ps(n), a);
+            _mm512_storeu_ps(o.as_mut_ptr(), s);
+            let lt_best = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, b);
+            let lt_second = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, s2);
+            s2 = _mm512_mask_blend_ps(lt_best, _mm512_mask_blend_ps(lt_second, s2, s), b);
+            b = _mm512_mask_blend_ps(lt_best, b, s);
+            l = _mm512_mask_blend_epi32(lt_best, l, _mm512_set1_epi32((g * GROUP + u) as i32));
+        }
+    }
+    _mm512_storeu_ps(best.as_mut_ptr(), b);
+    _mm512_storeu_ps(second.as_mut_ptr(), s2);
+    _mm512_storeu_si512(label.as_mut_ptr().cast(), l);
+}
+
+/// Lloyd's squared distance of lane `i` of a block to one centroid: the same f32 operations in
+/// the same order as `nearest`, so the value is bit for bit the one Lloyd computes.
+#[inline(always)]
+fn direct(block: &[Lanes], i: usize, centroid: &[f32]) -> f32 {
+    let mut acc = 0f32;
+    for (xs, &cj) in block.iter().zip(centroid) {
+        let t = xs[i] - cj;
+        acc += t * t;
+    }
+    acc
+}
+
+/// Nearest centroid of the 16 points of a block by the expanded distance, register-blocked over
+/// `GROUP` centroids, with Lloyd's exact answer: a lane whose second-best score is within the
+/// cancellation margin of its best has every candidate within that margin recomputed by the
+/// direct formula (ties to the lowest index), and the returned distance is always the direct
+/// one, so labels, inertia and sums equal Lloyd's. `scores` holds one entry per padded centroid.
+#[inline(always)]
+fn nearest_blocked(
+    block: &[Lanes],
+    centroids: &[f32],
+    e: &Expanded,
+    k: usize,
+    scores: &mut [Lanes],
+    avx512: bool,
+) -> (Lanes, [u32; LANES]) {
+    let d = block.len();
+    let mut xn = [0f32; LANES];
+    for xs in block {
+        for i in 0..LANES {
+            xn[i] += xs[i] * xs[i];
+        }
+    }
+    let mut best = [f32::INFINITY; LANES];
+    let mut second = [f32::INFINITY; LANES];
+    let mut label = [0u32; LANES];
+    if avx512 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `avx512` is only true when the CPU supports AVX-512F.
+        unsafe {
+            blocked_scores_avx512(block, e, scores, &mut best, &mut second, &mut label)
+        };
+    } else {
+        let groups = e.neg2.chunks_exact(d).zip(e.norms.chunks_exact(GROUP));
+        for (g, ((cg, norms), out)) in groups.zip(scores.chunks_exact_mut(GROUP)).enumerate() {
+            group_scores(block, cg, norms, out);
+            for (u, scores_u) in out.iter().enumerate() {
+                let c = (g * GROUP + u) as u32;
+                for i in 0..LANES {
+                    let s = scores_u[i];
+                    let lt_best = s < best[i];
+                    let lt_second = s < second[i];
+                    second[i] = if lt_best {
+                        best[i]
+                    } else if lt_second {
+                        s
+                    } else {
+                        second[i]
+                    };
+                    best[i] = if lt_best { s } else { best[i] };
+                    label[i] = if lt_best { c } else { label[i] };
+                }
+            }
+        }
+    }
+    let mut dist = [0f32; LANES];
+    for i in 0..LANES {
+        let margin = e.eps * (xn[i] + e.cmax);
+        if second[i] <= best[i] + margin {
+            let limit = best[i] + margin;
+            let mut win = (label[i], f32::INFINITY);
+            for (c, (sc, cen)) in scores.iter().zip(centroids.chunks_exact(d)).enumerate() {
+                if sc[i] <= limit {
+                    let t = direct(block, i, cen);
+                    if t < win.1 {
+                        win = (c as u32, t);
+                    }
+                }
+            }
+            label[i] = win.0;
+        }
+    }
+    if avx512 && k * d <= i32::MAX as usize {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `avx512` is only true when the CPU supports AVX-512F; every gathered index
+        // is below k·d, which fits an i32.
+        unsafe {
+            dist = direct_avx512(block, centroids, &label, k)
+        };
+    } else {
+        for i in 0..LANES {
+            let l = (label[i] as usize).min(k - 1);
+            dist[i] = direct(block, i, &centroids[l * d..(l + 1) * d]);
+        }
+    }
+    (dist, label)
+}
+
+/// `direct` for all 16 lanes at once, each against the centroid of its label, gathering the
+/// centroid coordinates: the same subtract, multiply and add in the same order, so every lane's
+/// value is bit for bit Lloyd's.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn direct_avx512(
+    block: &[Lanes],
+    centroids: &[f32],
+    label: &[u32; LANES],
+    k: usize,
+) -> Lanes {
+    use std::arch::x86_64::*;
+    let d = block.len();
+    let l = _mm512_min_epu32(
+        _mm512_loadu_si512(label.as_ptr().cast()),
+        _mm512_set1_epi32(k as i32 - 1),
+    );
+    let mut idx = _mm512_mullo_epi32(l, _mm512_set1_epi32(d as i32));
+    let one = _mm512_set1_epi32(1);
+    let mut acc = _mm512_setzero_ps();
+    for xs in block {
+        let c = _mm512_i32gather_ps::<4>(idx, centroids.as_ptr());
+        let t = _mm512_sub_ps(_mm512_loadu_ps(xs.as_ptr()), c);
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(t, t));
+        idx = _mm512_add_epi32(idx, one);
+    }
+    let mut out = [0f32; LANES];
+    _mm512_storeu_ps(out.as_mut_ptr(), acc);
+    out
+}
+
 multiversion! {
     /// Assigns every point of a chunk by full distance computation (Lloyd, or Hamerly's first
     /// step which also initialises the bounds). `valid` counts the chunk's non-padding points.
     fn full_chunk => full_chunk_portable(
         blocks: &[Lanes],
         centroids: &[f32],
+        expanded: Option<&Expanded>,
         k: usize,
         labels: &mut [[u32; LANES]],
         bounds: Option<(&mut [Lanes], &mut [Lanes])>,
@@ -292,6 +536,7 @@ multiversion! {
 fn full_chunk_portable(
     blocks: &[Lanes],
     centroids: &[f32],
+    expanded: Option<&Expanded>,
     k: usize,
     labels: &mut [[u32; LANES]],
     mut bounds: Option<(&mut [Lanes], &mut [Lanes])>,
@@ -301,10 +546,12 @@ fn full_chunk_portable(
     let mut part = Partial::new(k, d);
     // With few clusters, masked vector adds into per-lane sums beat a scalar scatter per point;
     // each lane sums at most BLOCKS_PER_CHUNK values in f32 before the chunk total goes to f64.
-    let masked = k <= MASKED_MAX_K && has_avx512();
+    let avx512 = has_avx512();
+    let masked = k <= MASKED_MAX_K && avx512;
     let mut lane_sums = vec![[0f32; LANES]; if masked { k * d } else { 0 }];
     let mut lane_counts = vec![[0f32; LANES]; if masked { k } else { 0 }];
     let mut lane_inertia = [0f32; LANES];
+    let mut scores = vec![[0f32; LANES]; expanded.map_or(0, |e| e.norms.len())];
     for (b, lab) in labels.iter_mut().enumerate() {
         let block = &blocks[b * d..(b + 1) * d];
         let live = LANES.min(valid - b * LANES);
@@ -323,7 +570,10 @@ fn full_chunk_portable(
                 }
                 (best, label)
             }
-            None => nearest(block, centroids, k),
+            None => match expanded {
+                Some(e) => nearest_blocked(block, centroids, e, k, &mut scores, avx512),
+                None => nearest(block, centroids, k),
+            },
         };
         let mut owner = [u32::MAX; LANES];
         for i in 0..LANES {

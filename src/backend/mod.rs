@@ -25,6 +25,10 @@ pub enum Assign {
     Lloyd,
     /// Hamerly's bounds skip points whose nearest centroid cannot have changed (exact).
     Hamerly,
+    /// Every distance, by a register-blocked kernel (‖c‖² − 2x·c over blocks of points and
+    /// centroids) whose near-ties are settled by the direct formula: Lloyd's results, faster at
+    /// large k.
+    Blocked,
 }
 
 impl Assign {
@@ -33,6 +37,7 @@ impl Assign {
         match self {
             Assign::Lloyd => "lloyd",
             Assign::Hamerly => "hamerly",
+            Assign::Blocked => "blocked",
         }
     }
 }
@@ -45,7 +50,7 @@ pub struct Step {
     /// Points assigned to each cluster.
     pub counts: Vec<u64>,
     /// Sum of squared distances to the centroids used for the assignment, when the kernel
-    /// computed every distance (Lloyd); bound-based kernels skip distances and return `None`.
+    /// computed every distance (Lloyd, blocked); bound-based kernels skip distances and return `None`.
     pub inertia: Option<f64>,
     /// Points whose label differs from the previous step (all points on the first step).
     pub changed: u64,

@@ -401,12 +401,14 @@ pub enum InitArg {
 /// Assignment kernels.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum AlgorithmArg {
-    /// Hamerly when d is small enough for bounds to pay off, else Lloyd.
+    /// Blocked at large k, Hamerly when d is small enough for bounds to pay off, else Lloyd.
     Auto,
     /// Every distance every iteration.
     Lloyd,
     /// Hamerly's bounds skip points that cannot change cluster.
     Hamerly,
+    /// Lloyd's results from a register-blocked distance kernel (fast at large k).
+    Blocked,
 }
 
 /// Clustering algorithms of `run`.

@@ -136,6 +136,7 @@ pub fn kmeans_params(a: &KMeansArgs) -> KMeansParams {
             AlgorithmArg::Auto => Algorithm::Auto,
             AlgorithmArg::Lloyd => Algorithm::Lloyd,
             AlgorithmArg::Hamerly => Algorithm::Hamerly,
+            AlgorithmArg::Blocked => Algorithm::Blocked,
         })
 }
 

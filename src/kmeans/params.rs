@@ -32,12 +32,14 @@ impl Init {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
-    /// Hamerly where bounds pay off (small d), Lloyd otherwise.
+    /// Blocked at large k, Hamerly where bounds pay off (small d), Lloyd otherwise.
     Auto,
     /// Plain Lloyd iterations.
     Lloyd,
     /// Lloyd with Hamerly's bounds.
     Hamerly,
+    /// Lloyd's results from a register-blocked distance kernel (fast at large k).
+    Blocked,
 }
 
 /// Parameters of a k-means fit.
