@@ -161,6 +161,9 @@ pub struct Source {
     kind: SourceKind,
     columns: Vec<String>,
     options: SourceOptions,
+    /// A spreadsheet's cells, parsed once when it is opened (the XML is the slow part).
+    #[cfg(feature = "xlsx")]
+    sheet: Option<calamine::Range<calamine::Data>>,
 }
 
 impl Table {
@@ -288,6 +291,8 @@ impl Source {
             kind,
             columns: Vec::new(),
             options: options.clone(),
+            #[cfg(feature = "xlsx")]
+            sheet: None,
         };
         s.columns = match kind {
             SourceKind::Csv { gzip } => csv_header(path, gzip)?,
@@ -296,7 +301,12 @@ impl Source {
             #[cfg(feature = "parquet")]
             SourceKind::Parquet => parquet_src::columns(path)?,
             #[cfg(feature = "xlsx")]
-            SourceKind::Spreadsheet => sheet::columns(path, options.sheet.as_deref())?,
+            SourceKind::Spreadsheet => {
+                let cells = sheet::range(path, options.sheet.as_deref())?;
+                let columns = sheet::columns(path, &cells)?;
+                s.sheet = Some(cells);
+                columns
+            }
             #[allow(unreachable_patterns)]
             other => return Err(not_built(path, other)),
         };
@@ -337,9 +347,10 @@ impl Source {
             #[cfg(feature = "parquet")]
             SourceKind::Parquet => parquet_src::scan(&self.path, wanted, sink),
             #[cfg(feature = "xlsx")]
-            SourceKind::Spreadsheet => {
-                sheet::scan(&self.path, self.options.sheet.as_deref(), wanted, sink)
-            }
+            SourceKind::Spreadsheet => match &self.sheet {
+                Some(cells) => sheet::scan(cells, wanted, sink),
+                None => Err(not_built(&self.path, self.kind)),
+            },
             #[allow(unreachable_patterns)]
             other => Err(not_built(&self.path, other)),
         }
@@ -637,7 +648,7 @@ mod sheet {
     }
 
     /// The chosen sheet's cells: `name`, or the first sheet.
-    fn range(path: &Path, name: Option<&str>) -> Result<Range<Data>> {
+    pub(super) fn range(path: &Path, name: Option<&str>) -> Result<Range<Data>> {
         let mut wb = open_workbook_auto(path).map_err(|e| {
             let named = path.extension().is_some_and(|x| {
                 let x = x.to_string_lossy().to_ascii_lowercase();
@@ -708,8 +719,8 @@ mod sheet {
         String::from_utf8_lossy(&b).trim().to_string()
     }
 
-    pub(super) fn columns(path: &Path, sheet: Option<&str>) -> Result<Vec<String>> {
-        let r = range(path, sheet)?;
+    /// The header: the sheet's first row.
+    pub(super) fn columns(path: &Path, r: &Range<Data>) -> Result<Vec<String>> {
         let cols: Vec<String> = r
             .rows()
             .next()
@@ -721,13 +732,8 @@ mod sheet {
         Ok(cols)
     }
 
-    pub(super) fn scan(
-        path: &Path,
-        sheet: Option<&str>,
-        wanted: &[usize],
-        sink: &mut RowSink<'_>,
-    ) -> Result<u64> {
-        let r = range(path, sheet)?;
+    /// The data rows below the header.
+    pub(super) fn scan(r: &Range<Data>, wanted: &[usize], sink: &mut RowSink<'_>) -> Result<u64> {
         let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); wanted.len()];
         let mut n = 0u64;
         for row in r.rows().skip(1) {

@@ -43,10 +43,12 @@ pub fn write_dir_observed(
     observer: &mut dyn Observer,
 ) -> Result<StageTimes> {
     prepare_out_dir(out)?;
+    let [segments, rejects, model] =
+        ["segments.csv", "rejects.csv", "model.json"].map(|f| out.join(f));
     let mut times = seg.stage_seconds().clone();
     times.run(observer, Stage::Write, || {
         write_segments(
-            &out.join("segments.csv"),
+            &segments,
             table,
             &Scored {
                 rows: seg.rows(),
@@ -56,8 +58,8 @@ pub fn write_dir_observed(
                 distances: seg.distances(),
             },
         )?;
-        write_rejects(&out.join("rejects.csv"), table, seg.rejects())?;
-        seg.model().save(&out.join("model.json"))
+        write_rejects(&rejects, table, seg.rejects())?;
+        seg.model().save(&model)
     })?;
     let input = report_input(seg, &times)?;
     let files = times.run(observer, Stage::Report, || {
@@ -66,9 +68,9 @@ pub fn write_dir_observed(
         Ok::<_, Error>(files)
     })?;
     let mut written = vec![
-        out.join("segments.csv"),
-        out.join("rejects.csv"),
-        out.join("model.json"),
+        segments,
+        rejects,
+        model,
         out.join(super::dashboard::SUMMARY_JSON),
         files.markdown,
         files.html,
