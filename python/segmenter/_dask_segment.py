@@ -175,16 +175,20 @@ def _strings(df):
     return df.astype(object).where(df.notna(), None).astype("string")
 
 
-def _p_score(pdf, name, model_json, prep_json, dup, dup_of, rows, out, part, k, numeric_cols):
+def _p_score(
+    pdf, name, model_json, prep_json, dup, dup_of, rows, out, part, k, numeric_cols, exact
+):
     """Scores a partition, writes its segments and rejects (one Parquet file each, atomically)
-    and returns its profile moments."""
+    and returns its profile moments; with `exact`, also the rows the profile is computed on
+    (real values, category codes, segments)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if len(pdf) == 0:  # No file for an empty partition, and no moments.
         m, c = _widths(prep_json)
         z = np.zeros((k, m))
-        return np.zeros(k, np.int64), z, z, z, [None] * c, 0, 0
+        detail = (np.zeros((0, m)), [np.zeros(0, np.uint32)] * c, np.zeros(0, np.uint32))
+        return np.zeros(k, np.int64), z, z, z, [None] * c, 0, 0, detail if exact else None
     t = _native(pdf, name)
     model = _segmenter.model_from_json("model.json", model_json)
     s = model.predict(t)
@@ -227,9 +231,9 @@ def _p_score(pdf, name, model_json, prep_json, dup, dup_of, rows, out, part, k, 
     sq = np.zeros((k, num.shape[1]))
     nn = np.zeros((k, num.shape[1]))
     for c in range(num.shape[1]):
-        v = num[:, c]
         if numeric_cols[c]["kind"] == "date":
-            v = numeric_cols[c]["reference"] - v
+            num[:, c] = numeric_cols[c]["reference"] - num[:, c]
+        v = num[:, c]
         good = ~np.isnan(v)
         sums[:, c] = np.bincount(labels[good], v[good], minlength=k)
         sq[:, c] = np.bincount(labels[good], v[good] ** 2, minlength=k)
@@ -238,7 +242,19 @@ def _p_score(pdf, name, model_json, prep_json, dup, dup_of, rows, out, part, k, 
         pd.crosstab(labels, np.asarray(x, dtype=object)[kept]) if len(kept) else None
         for x in levels
     ]
-    return count, sums, sq, nn, lv, len(seg), len(rej)
+    detail = None
+    if exact:
+        cats = [t for t in json.loads(prep_json)["transforms"] if t["type"] == "categorical"]
+        codes = []
+        for t, x in zip(cats, levels):
+            index = {lv: i for i, lv in enumerate(t["levels"])}
+            other = len(t["levels"])
+            codes.append(
+                np.fromiter((index.get(v, other) for v in np.asarray(x, dtype=object)[kept]),
+                            np.uint32, len(kept))
+            )  # fmt: skip
+        detail = (num, codes, labels.astype(np.uint32))
+    return count, sums, sq, nn, lv, len(seg), len(rej), detail
 
 
 # ---- the client --------------------------------------------------------------------------------
@@ -509,12 +525,18 @@ def segment(
             i,
             kk,
             new_numeric,
+            exact,
         ),
     )
     n_seg = sum(s[5] for s in scored)
     n_rej = sum(s[6] for s in scored)
     _write_atomic(os.path.join(out, "model.json"), model_json)
-    _write_profile(os.path.join(out, "profile.csv"), scored, model, new_numeric, categorical, kk)
+    if exact:
+        _write_profile_exact(os.path.join(out, "profile.csv"), scored, model, prep, kk)
+    else:
+        _write_profile(
+            os.path.join(out, "profile.csv"), scored, model, new_numeric, categorical, kk
+        )
     with tempfile.TemporaryDirectory() as tmp:
         sample_seg.save(tmp)
         for f in ("report.md", "report.html", "plots"):
@@ -598,6 +620,30 @@ def _pca_axes(sample, name, prep_json, d):
     return {"mean": mean.tolist(), "components": comps}
 
 
+def _profile_name(t):
+    return f"{t['column']} (days before latest)" if t["kind"] == "date" else t["column"]
+
+
+def _write_profile_exact(path, scored, model, prep, k):
+    """profile.csv by the library's profiling, on every segmented row gathered in row order
+    (the exact statistics mode)."""
+    num = np.concatenate([s[7][0] for s in scored])
+    labels = np.ascontiguousarray(np.concatenate([s[7][2] for s in scored]), dtype=np.uint32)
+    numeric = [t for t in prep["transforms"] if t["type"] == "numeric"]
+    cats = [t for t in prep["transforms"] if t["type"] == "categorical"]
+    num_cols = [(_profile_name(t), np.ascontiguousarray(num[:, c])) for c, t in enumerate(numeric)]
+    cat_cols = [
+        (
+            t["column"],
+            t["levels"] + (["other"] if t["other"] else []),
+            np.ascontiguousarray(np.concatenate([s[7][1][c] for s in scored]), dtype=np.uint32),
+        )
+        for c, t in enumerate(cats)
+    ]
+    text = _segmenter.profile_csv(num_cols, cat_cols, labels, k, model["segment_names"])
+    _write_atomic(path, text.decode("utf-8"))
+
+
 def _write_profile(path, scored, model, numeric, categorical, k):
     """profile.csv from the partitions' moments: the library's layout (segment, name, size,
     share, then `<f> mean/median/lift/z` and `<col>=<level> share/lift`); medians are left
@@ -610,7 +656,7 @@ def _write_profile(path, scored, model, numeric, categorical, k):
     names = model["segment_names"]
     head = ["segment", "name", "size", "share"]
     for t in numeric:
-        head += [f"{t['column']} {s}" for s in ("mean", "median", "lift", "z")]
+        head += [f"{_profile_name(t)} {s}" for s in ("mean", "median", "lift", "z")]
     levels = []
     for c, t in enumerate(categorical):
         tabs = [s[4][c] for s in scored if s[4][c] is not None]

@@ -48,6 +48,7 @@ fn _segmenter(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(partition::row_numbers, m)?)?;
     m.add_function(wrap_pyfunction!(partition::parse_fields, m)?)?;
     m.add_function(wrap_pyfunction!(partition::transform_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(partition::profile_csv, m)?)?;
     m.add_function(wrap_pyfunction!(errors::panic_for_test, m)?)?;
     Ok(())
 }

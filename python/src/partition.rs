@@ -9,6 +9,7 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
+use segmenter::analysis::profile::{profile_segments, ProfileInput};
 use segmenter::data::prep::{CategoricalTransform, Transform};
 use segmenter::data::Prep;
 use segmenter::io::values::Parsed;
@@ -177,4 +178,40 @@ pub fn row_numbers<'py>(py: Python<'py>, table: &PyTable) -> Bound<'py, PyArray1
         py,
         (0..t.n_rows()).map(|i| t.row_number(i) as i64).collect(),
     )
+}
+
+/// `profile.csv`'s text from every segmented row: the real values of each numeric column
+/// (NaN missing), the levels and codes of each categorical one, the segment of every row, and
+/// the segment names (the model's), profiled by the library as `run` profiles.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn profile_csv<'py>(
+    py: Python<'py>,
+    numeric: Vec<(String, PyReadonlyArray1<'py, f64>)>,
+    categorical: Vec<(String, Vec<String>, PyReadonlyArray1<'py, u32>)>,
+    labels: PyReadonlyArray1<'py, u32>,
+    k: usize,
+    names: Vec<String>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let input = ProfileInput {
+        numeric: numeric
+            .iter()
+            .map(|(n, v)| Ok((n.clone(), v.as_slice()?.to_vec())))
+            .collect::<PyResult<_>>()?,
+        categorical: categorical
+            .iter()
+            .map(|(n, l, c)| Ok((n.clone(), l.clone(), c.as_slice()?.to_vec())))
+            .collect::<PyResult<_>>()?,
+    };
+    let labels = labels.as_slice()?.to_vec();
+    let text = detached(py, move || {
+        let mut profiles = profile_segments(&input, &labels, k);
+        for p in &mut profiles {
+            if let Some(name) = usize::try_from(p.segment).ok().and_then(|s| names.get(s)) {
+                p.name = name.clone();
+            }
+        }
+        segmenter::report::profile_csv::profile_csv(&profiles)
+    })?;
+    Ok(pyo3::types::PyBytes::new(py, &text))
 }

@@ -76,12 +76,8 @@ def test_segment_equals_the_single_machine_workflow(client, table, tmp_path):
     scored = model.predict(table.drop(index=rej.row.to_numpy() - 1))
     assert scored.segment.tolist() == seg.segment.tolist()
     np.testing.assert_allclose(scored.distance_to_centroid, seg.distance_to_centroid, atol=1e-5)
-    # profile.csv: the library's layout; sizes, means and z from the partitions' moments.
-    prof = pd.read_csv(tmp_path / "out" / "profile.csv")
-    assert prof.columns.tolist() == one.profile.columns.tolist()
-    assert prof["size"].tolist() == one.profile["size"].tolist()
-    for col in [c for c in prof.columns if c.endswith((" mean", " z"))]:
-        np.testing.assert_allclose(prof[col], one.profile[col], rtol=1e-9, atol=1e-9)
+    # profile.csv: the library's profiling of every segmented row (exact mode): the same text.
+    assert (tmp_path / "out" / "profile.csv").read_bytes() == one._native.profile_csv()
     for f in ("report.html", "report.md", "summary.json"):
         assert (tmp_path / "out" / f).stat().st_size > 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -110,6 +106,16 @@ def test_sampled_quantiles_stay_within_their_rank_bound(client, table, tmp_path)
         # where the clip fence moved little.
         assert t["scale"] == pytest.approx(exact[t["column"]]["scale"], rel=0.05)
     seg = res.segments()
+    # Above exact_limit the profile comes from per-partition moments: the library's layout,
+    # sizes and means of the segments found, medians left empty.
+    prof = pd.read_csv(tmp_path / "out" / "profile.csv")
+    assert prof.columns.tolist() == one.profile.columns.tolist()
+    assert prof["size"].tolist()[:-1] == seg.segment.value_counts().sort_index().tolist()
+    real = pd.to_numeric(seg["Time on App"], errors="coerce")
+    np.testing.assert_allclose(
+        prof["Time on App mean"][:-1], real.groupby(seg.segment).mean().to_numpy(), rtol=1e-12
+    )
+    assert prof["Time on App median"].isna().all()
     agree = np.mean(seg.segment.to_numpy() == one.labels)
     assert agree > 0.99, agree
     assert len(seg) + len(res.rejects()) == len(table)
