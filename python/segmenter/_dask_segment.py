@@ -28,6 +28,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 
 import dask
 import dask.array as da
@@ -291,7 +292,7 @@ class DaskSegmentation:
 
 def segment(
     ddf, out, k="auto", algorithm="kmeans", backend="auto", seed=0, *, name="dataframe",
-    sample_rows=None, exact_limit=10_000_000, **options,
+    sample_rows=None, exact_limit=10_000_000, persist=True, **options,
 ):  # fmt: skip
     """Segments a Dask DataFrame as `segmenter run` does and writes into `out`:
     `segments/` and `rejects/` (one Parquet file per partition, row order kept), model.json,
@@ -299,7 +300,10 @@ def segment(
     report.html, plots/). Options are `segmenter.segment`'s. `sample_rows` (default: the
     sweep sample, 50,000) rows are gathered for the schema, the k sweep and the starting
     centroids; statistics are exact up to `exact_limit` gathered values (see the module
-    note for the bound beyond). Returns a `DaskSegmentation`."""
+    note for the bound beyond). `persist=True` keeps the partitions in the workers' memory
+    across the passes (Dask recomputes a lost one from its source); False reads the source
+    again at every pass. Returns a `DaskSegmentation`."""
+    clock = _Clock()
     if algorithm != "kmeans":
         raise ValueError(
             f'algorithm="{algorithm}" is not available on a Dask cluster: only "kmeans" '
@@ -311,6 +315,8 @@ def segment(
             raise ValueError(f"{opt}={v!r} is not available on a Dask cluster")
     sweep = int(options.get("sweep_sample", 50_000))
     m = int(sample_rows) if sample_rows is not None else sweep
+    if persist:
+        ddf = ddf.persist()
     parts = ddf.to_delayed()
     lengths = np.asarray(dask.compute(*[dask.delayed(len)(p) for p in parts]), dtype=np.int64)
     n = int(lengths.sum())
@@ -328,6 +334,8 @@ def segment(
     dup = first_of != np.arange(n)
     dup_of = rows[first_of]
     split = [(int(o), int(o + n_)) for o, n_ in zip(offsets, lengths)]
+
+    clock.lap("duplicates")
 
     # 2. The seeded sample, segmented by the library on the client.
     prob = min(1.0, m / n)
@@ -353,6 +361,8 @@ def segment(
     mcols = max(1, len(numeric))
     keep_prob = min(1.0, exact_limit / mcols / n)
     exact = keep_prob >= 1.0
+
+    clock.lap("sample_fit")
 
     # 3. Cleaning statistics over the partitions.
     def per_part(fn, args):
@@ -482,6 +492,8 @@ def segment(
     prep = {"transforms": transforms, "features": features}
     prep_json = json.dumps(prep)
 
+    clock.lap("statistics")
+
     # 5. The final fit on all rows, from the sample's centroids in the full data's scaling.
     from .dask import KMeans  # Imported here: dask.py imports this module.
 
@@ -507,6 +519,8 @@ def segment(
     if prep != sprep:
         model["pca"] = _pca_axes(sample, name, prep_json, d)
     model_json = json.dumps(model, indent=2)
+
+    clock.lap("fit")
 
     # 6. Scoring, the Parquet parts and the profile moments.
     os.makedirs(out, exist_ok=True)
@@ -547,6 +561,7 @@ def segment(
             elif os.path.exists(src):
                 shutil.copyfile(src, dst)
     sizes = np.sum([s[0] for s in scored], axis=0).astype(int).tolist()
+    clock.lap("score_and_write")
     summary = {
         "k": kk,
         "algorithm": "kmeans",
@@ -565,9 +580,23 @@ def segment(
         else math.sqrt(math.log(2 / _DELTA) / (2 * keep_prob * n)),
         "partitions": len(parts),
         "report_from_sample": True,
+        "stage_seconds": clock.laps,
     }
     _write_atomic(os.path.join(out, "summary.json"), json.dumps(summary, indent=2))
     return DaskSegmentation(out, summary, model)
+
+
+class _Clock:
+    """Seconds per stage, for summary.json."""
+
+    def __init__(self):
+        self.laps = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name):
+        t = time.perf_counter()
+        self.laps[name] = round(t - self._t, 3)
+        self._t = t
 
 
 def _write_atomic(path, text):
