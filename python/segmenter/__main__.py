@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--dayfirst", action="store_true")
     r.add_argument("--date-format")
     r.add_argument("--decimal", choices=[".", ","])
-    r.add_argument("--partition-rows", type=int, default=None, help=argparse.SUPPRESS)
+    r.add_argument(
+        "--blocksize",
+        default="64MB",
+        help="with --dask: bytes of CSV per partition, or 'none' for one partition per file "
+        "(needed when quoted fields hold line breaks, which byte blocks would cut)",
+    )
     return p
 
 
@@ -100,6 +105,16 @@ def _expand(patterns) -> list:
     return files
 
 
+def _separator(path) -> str:
+    """`,`, `;` or tab, whichever the header line holds most of (as the engine detects it)."""
+    import gzip
+
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as f:
+        head = f.readline()
+    return max([",", ";", "\t"], key=head.count)
+
+
 def _read_dask(files, a):
     import dask.dataframe as dd
 
@@ -108,14 +123,13 @@ def _read_dask(files, a):
         return dd.read_parquet(files)
     if not kinds <= {".csv", ".gz", ".txt", ".tsv"}:
         raise ValueError(f"--dask reads CSV or Parquet files; got {', '.join(sorted(kinds))}")
+    sep = _separator(files[0])
     # Every field as text, as the engine reads a CSV: its schema inference and parsing then
     # see the same values (a text value in a numeric column becomes a reject, not a dtype error).
-    kw = {}
-    if a.partition_rows:
-        kw["blocksize"] = None
-    ddf = dd.read_csv(files, dtype=str, keep_default_na=False, na_filter=False, **kw)
-    if a.partition_rows:
-        ddf = ddf.repartition(npartitions=max(1, -(-len(ddf) // a.partition_rows)))
+    blocksize = None if a.blocksize.lower() == "none" else a.blocksize
+    ddf = dd.read_csv(
+        files, sep=sep, dtype=str, keep_default_na=False, na_filter=False, blocksize=blocksize
+    )
     return ddf
 
 

@@ -500,21 +500,35 @@ def segment(
     init = _map_centroids(np.asarray(smodel["centroids"], np.float64), sprep, prep)
     kk = init.shape[0]
     d = len(features)
-    blocks = [
-        da.from_delayed(
-            dask.delayed(_p_features)(p, name, prep_json, dup[a:b], d),
-            (np.nan, d),
-            dtype=np.float32,
+    if prob >= 1 and prep == sprep:
+        # The sample is the whole table and its preprocessing is the full one: the library's
+        # fit on the client already is the final fit (Lloyd from its converged centres would
+        # only take one more tol-sized step).
+        centres, inertia, n_iter, final_fit = init, sample_seg.summary["inertia"], None, "client"
+    else:
+        blocks = [
+            da.from_delayed(
+                dask.delayed(_p_features)(p, name, prep_json, dup[a:b], d),
+                (np.nan, d),
+                dtype=np.float32,
+            )
+            for p, (a, b) in zip(parts, split)
+        ]
+        X = da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
+        km = smodel["kmeans"]
+        fit = KMeans(
+            kk, init=init, max_iter=int(km.get("max_iter", 300)), tol=float(km.get("tol", 1e-4)),
+            random_state=seed,
+        ).fit(X)  # fmt: skip
+        centres, inertia, n_iter, final_fit = (
+            fit.cluster_centers_,
+            fit.inertia_,
+            fit.n_iter_,
+            "distributed",
         )
-        for p, (a, b) in zip(parts, split)
-    ]
-    X = da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
-    km = smodel["kmeans"]
-    fit = KMeans(
-        kk, init=init, max_iter=int(km.get("max_iter", 300)), tol=float(km.get("tol", 1e-4)),
-        random_state=seed,
-    ).fit(X)  # fmt: skip
-    model = dict(smodel, prep=prep, centroids=fit.cluster_centers_.astype(float).tolist())
+    model = dict(smodel, prep=prep, centroids=np.asarray(centres, np.float64).tolist())
+    if final_fit == "client":
+        model["centroids"] = smodel["centroids"]
     model["fitted_on"] = name
     if prep != sprep:
         model["pca"] = _pca_axes(sample, name, prep_json, d)
@@ -569,8 +583,9 @@ def segment(
         "rows_segmented": n_seg,
         "rows_rejected": n_rej,
         "duplicates": int(dup.sum()),
-        "inertia": fit.inertia_,
-        "iterations": fit.n_iter_,
+        "inertia": inertia,
+        "iterations": n_iter,
+        "final_fit": final_fit,
         "sizes": sizes,
         "features": features,
         "sample_rows": len(sample),

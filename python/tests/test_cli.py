@@ -139,6 +139,18 @@ def test_run_on_a_cluster_of_separate_programs(scheduler, customers_csv, tmp_pat
     ]
     for f in ("model.json", "profile.csv", "report.html", "report.md", "summary.json"):
         assert (tmp_path / "dask" / f).exists(), f
+    # Parquet parts (typed columns): the same segments as the binary on the whole file.
+    typed = pd.read_csv(customers_csv)
+    typed.iloc[:2000].to_parquet(parts / "p-0.parquet", index=False)
+    typed.iloc[2000:].to_parquet(parts / "p-1.parquet", index=False)
+    typed.to_parquet(tmp_path / "whole.parquet", index=False)
+    cli("run", tmp_path / "whole.parquet", "--out", tmp_path / "one-pq", "--quiet", "--k", "3")
+    _py("run", "--dask", scheduler, parts / "p-*.parquet", "--out", tmp_path / "dask-pq",
+        "--quiet", "--k", "3", timeout=300)  # fmt: skip
+    seg = pd.read_parquet(tmp_path / "dask-pq" / "segments")
+    one_seg = pd.read_csv(tmp_path / "one-pq" / "segments.csv")
+    assert seg.segment.tolist() == one_seg.segment.tolist()
+    assert len(pd.read_parquet(tmp_path / "dask-pq" / "rejects")) == 3000 - len(seg)
     # A file of the list that does not exist: the message the binary prints for it.
     missing = parts / "part-9.csv"
     b = subprocess.run(

@@ -70,7 +70,9 @@ def test_segment_equals_the_single_machine_workflow(client, table, tmp_path):
     # Cleaning statistics are exact here: the fitted preprocessing is the library's.
     single = json.loads(one.model.to_json())
     assert res.model["prep"] == single["prep"]
-    np.testing.assert_allclose(res.model["centroids"], single["centroids"], rtol=0, atol=1e-5)
+    # The sample is the whole table here: the client's library fit is the final one.
+    assert res.summary["final_fit"] == "client"
+    assert res.model["centroids"] == single["centroids"]
     # model.json is a library model: it loads and scores the rows as they were segmented.
     model = segmenter.load_model(tmp_path / "out" / "model.json")
     scored = model.predict(table.drop(index=rej.row.to_numpy() - 1))
@@ -83,6 +85,21 @@ def test_segment_equals_the_single_machine_workflow(client, table, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["rows_in"] == len(table) and summary["statistics"] == "exact"
     assert summary["rows_rejected"] == len(one.rejects)
+
+
+def test_the_distributed_final_fit_agrees_with_the_single_machine_fit(client, table, tmp_path):
+    """A 1,000-row sample starts the fit; Lloyd over the partitions ends where the in-memory
+    fit on every row ends."""
+    one = segmenter.segment(table, progress=False)
+    res = sdask.segment(dd.from_pandas(table, npartitions=4), tmp_path / "out", sample_rows=1000)
+    assert res.summary["final_fit"] == "distributed"
+    assert res.summary["statistics"] == "exact" and res.k == one.k
+    single = json.loads(one.model.to_json())
+    assert res.model["prep"] == single["prep"]
+    a, b = np.array(res.model["centroids"]), np.array(single["centroids"])
+    assert np.abs(a - b).max() / np.abs(b).max() < 1e-6
+    assert res.segments().segment.tolist() == one.labels.tolist()
+    assert res.rejects().reason.tolist() == one.rejects.reason.tolist()
 
 
 def test_sampled_quantiles_stay_within_their_rank_bound(client, table, tmp_path):
