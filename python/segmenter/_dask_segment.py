@@ -11,10 +11,12 @@ rows is computed over the partitions, each partition parsed by the library's own
    references, category levels): exact while the clustered rows × numeric columns fit in
    `exact_limit` values (the values are gathered in row order and reduced as the library
    reduces them, so they equal `segmenter.segment`'s); above it, quantiles come from a seeded
-   Bernoulli sample of m values per column, whose rank error is at most
-   sqrt(ln(2/δ) / 2m) (Dvoretzky–Kiefer–Wolfowitz; δ = 1e-6, m = `exact_limit` / columns),
-   while counts, means, deviations, skewness, minima and maxima stay exact (power sums per
-   partition) and category counts are exact;
+   Bernoulli sample of about `exact_limit` / columns values per column, whose rank error is
+   at most sqrt(ln(2/δ) / 2m) with probability 1 − δ (Dvoretzky–Kiefer–Wolfowitz; δ = 1e-6,
+   m the fewest values sampled in a column, reported in summary.json); the skewness that
+   decides a log-space IQR fence comes from that sample too; counts, means, deviations (for
+   `impute="mean"`, the z-score fence and the scaling), the skewness of `log="auto"`,
+   minima, maxima and category counts stay exact (power sums per partition);
 3. the final k-means fit distributed (`segmenter.dask.KMeans`) from the sample's centroids
    mapped into the full data's scaling;
 4. scoring, `segments/` and `rejects/` written as one Parquet file per partition, and the
@@ -137,7 +139,10 @@ def _p_stats(pdf, name, prep_json, dup, impute_drop, keep_prob, seed, part):
         np.where(fin, num[keep0], -np.inf).max(axis=0, initial=-np.inf),
     )
     counts = [pd.Series(np.asarray(lv, dtype=object)[keep0]).value_counts() for lv in levels]
-    return vals, int(keep0.sum()), extremes, counts
+    # Power sums of the present values: exact means and deviations when quantiles are sampled.
+    present = np.where(fin, num[keep0], 0.0)
+    sums = (fin.sum(axis=0), present.sum(axis=0), (present * present).sum(axis=0))
+    return vals, int(keep0.sum()), extremes, counts, sums
 
 
 def _clean_values(num, transforms):
@@ -381,6 +386,7 @@ def segment(
     np.min([s[2][0] for s in stats], axis=0) if numeric else []
     maxs = np.max([s[2][1] for s in stats], axis=0) if numeric else []
     new_numeric = []
+    sampled_m = n
     for c, t in enumerate(numeric):
         t = dict(t)
         v = vals[:, c]
@@ -390,8 +396,16 @@ def segment(
             v = float(maxs[c]) - v
         vs = np.sort(v)
         q1, med, q3 = _quantiles(vs, [0.25, 0.5, 0.75])
-        mean = _seq_sum(v) / len(v)
-        sd = math.sqrt(_seq_sum((v - mean) ** 2) / len(v))
+        sampled_m = min(sampled_m, len(v))
+        if exact:
+            mean = _seq_sum(v) / len(v)
+            sd = math.sqrt(_seq_sum((v - mean) ** 2) / len(v))
+        else:
+            cnt, s1, s2 = (sum(float(s[4][j][c]) for s in stats) for j in range(3))
+            mean = s1 / cnt
+            sd = math.sqrt(max(s2 / cnt - mean**2, 0.0))
+            if t["kind"] == "date":
+                mean = float(maxs[c]) - mean
         if t["kind"] == "boolean" or cleaning["impute"] == "median":
             t["impute"] = med
         elif cleaning["impute"] == "mean":
@@ -592,7 +606,7 @@ def segment(
         "statistics": "exact" if exact else "sampled quantiles",
         "quantile_rank_error": 0.0
         if exact
-        else math.sqrt(math.log(2 / _DELTA) / (2 * keep_prob * n)),
+        else math.sqrt(math.log(2 / _DELTA) / (2 * max(sampled_m, 1))),
         "partitions": len(parts),
         "report_from_sample": True,
         "stage_seconds": clock.laps,
