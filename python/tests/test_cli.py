@@ -159,3 +159,10 @@ def test_run_on_a_cluster_of_separate_programs(scheduler, customers_csv, tmp_pat
     p = _py("run", "--dask", scheduler, parts / "part-0.csv", missing, check=False)
     assert p.returncode == 1
     assert p.stderr.strip() == b.stderr.strip()
+
+
+def test_the_console_script_is_the_same_command():
+    exe = Path(sys.executable).with_name("segmenter-py")
+    p = subprocess.run([exe, "run", "--help"], check=False, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "--dask tcp://HOST:PORT" in p.stdout and "--k-range" in p.stdout
