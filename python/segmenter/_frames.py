@@ -90,6 +90,10 @@ def _strings(arr) -> tuple:
         offsets = np.zeros(n + 1, dtype=np.int64)
     else:
         offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+        if not offsets.flags.aligned:
+            # Buffers unpickled from a Dask worker's message can start at any byte; the
+            # engine reads offsets as an aligned i64 slice.
+            offsets = offsets.copy()
     data = (
         np.frombuffer(bufs[2], dtype=np.uint8)
         if len(bufs) > 2 and bufs[2] is not None

@@ -337,3 +337,9 @@ class KMeans:
     def fit_predict(self, X, y=None):
         """Fits and returns `labels_`."""
         return self.fit(X).labels_
+
+
+# The whole workflow on a Dask DataFrame (after KMeans, which it fits with).
+from ._dask_segment import DaskSegmentation, segment
+
+__all__ = ["DaskSegmentation", "KMeans", "segment"]

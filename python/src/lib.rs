@@ -8,6 +8,7 @@ mod errors;
 mod estimators;
 mod features;
 mod options;
+mod partition;
 mod segment;
 
 use pyo3::prelude::*;
@@ -43,6 +44,11 @@ fn _segmenter(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimators::ward_fit, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::kprototypes_fit, m)?)?;
     m.add_function(wrap_pyfunction!(estimators::kprototypes_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(partition::row_hashes, m)?)?;
+    m.add_function(wrap_pyfunction!(partition::row_numbers, m)?)?;
+    m.add_function(wrap_pyfunction!(partition::parse_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(partition::transform_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(partition::profile_csv, m)?)?;
     m.add_function(wrap_pyfunction!(errors::panic_for_test, m)?)?;
     Ok(())
 }
