@@ -19,7 +19,7 @@ rows=${ROWS:-1000000}
 repeat=${REPEAT:-2}
 algorithm=${ALGORITHM:-auto}
 # Fewer iterations where one takes seconds, so the grid runs in minutes.
-shapes=${SHAPES:-"8x8:50 16x16:50 16x64:30 32x256:10 64x1024:5"}
+shapes=${SHAPES:-"8x8:50 16x16:50 16x64:30 32x256:15 64x1024:10"}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmeans_grid.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 printf '%-8s %-9s %12s %12s %8s %10s\n' shape kernel "segmenter" "sklearn" ratio "inertia"
