@@ -43,9 +43,10 @@ pub struct CpuRun {
     upper: Vec<Lanes>,
     lower: Vec<Lanes>,
     previous: Option<Vec<f32>>,
-    /// Hamerly: cumulative movement of each centroid, and the sum of the largest movements.
+    /// Hamerly: cumulative movement of each centroid, and for each cluster the sum over steps
+    /// of the largest movement of any other centroid.
     drift: Vec<f64>,
-    drift_max: f64,
+    drift_other: Vec<f64>,
     chunks: Vec<Partial>,
 }
 
@@ -145,7 +146,7 @@ impl Backend for CpuBackend {
             lower: vec![[0.0; LANES]; bounds],
             previous: None,
             drift: vec![0.0; k],
-            drift_max: 0.0,
+            drift_other: vec![0.0; k],
             chunks: Vec::new(),
         })
     }
@@ -156,7 +157,7 @@ impl Backend for CpuBackend {
         let fresh: Vec<Partial>;
         let partials: &[Partial] = match (run.assign, &run.previous) {
             (Assign::Hamerly, Some(prev)) => {
-                let geo = Geometry::new(prev, centroids, d, &mut run.drift, &mut run.drift_max);
+                let geo = Geometry::new(prev, centroids, d, &mut run.drift, &mut run.drift_other);
                 let expanded = hamerly_expanded(centroids, k, d);
                 let expanded = expanded.as_ref();
                 let changed: u64 = blocks
@@ -682,23 +683,28 @@ unsafe fn masked_accumulate_avx512(
 /// Hamerly's test for one block, vectorised with gathers of the per-centroid drift and
 /// half-separation (the portable loop compiles to scalar code). Bounds are stored relative to
 /// the drifts (see `hamerly_chunk`), so the test only reads them. Returns the lanes whose
-/// nearest centroid may have changed, one bit each, and the gathered drifts. Every label must be
-/// below `geo.drift.len()`.
+/// nearest centroid may have changed, one bit each. Every label must be below
+/// `geo.drift.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn hamerly_test_avx512(
-    lab: &[u32; LANES],
-    up: &Lanes,
-    lo: &Lanes,
-    geo: &Geometry,
-) -> (u16, Lanes) {
+unsafe fn hamerly_test_avx512(lab: &[u32; LANES], up: &Lanes, lo: &Lanes, geo: &Geometry) -> u16 {
     use std::arch::x86_64::*;
     let l = _mm512_loadu_si512(lab.as_ptr().cast());
-    let drift = _mm512_i32gather_ps::<4>(l, geo.drift.as_ptr());
-    let half_sep = _mm512_i32gather_ps::<4>(l, geo.half_separation.as_ptr());
+    // Up to 16 clusters, a lane permutation of one register replaces each gather.
+    let (drift, half_sep, dmax) = match &geo.small {
+        Some([drift, half_sep, other]) => (
+            _mm512_permutexvar_ps(l, _mm512_loadu_ps(drift.as_ptr())),
+            _mm512_permutexvar_ps(l, _mm512_loadu_ps(half_sep.as_ptr())),
+            _mm512_permutexvar_ps(l, _mm512_loadu_ps(other.as_ptr())),
+        ),
+        None => (
+            _mm512_i32gather_ps::<4>(l, geo.drift.as_ptr()),
+            _mm512_i32gather_ps::<4>(l, geo.half_separation.as_ptr()),
+            _mm512_i32gather_ps::<4>(l, geo.drift_other.as_ptr()),
+        ),
+    };
     let up = _mm512_loadu_ps(up.as_ptr());
     let lo = _mm512_loadu_ps(lo.as_ptr());
-    let dmax = _mm512_set1_ps(geo.drift_max);
     let u = _mm512_add_ps(up, drift);
     let w = _mm512_sub_ps(lo, dmax);
     let size = _mm512_add_ps(
@@ -706,11 +712,7 @@ unsafe fn hamerly_test_avx512(
         _mm512_add_ps(_mm512_abs_ps(lo), dmax),
     );
     let slack = _mm512_mul_ps(size, _mm512_set1_ps(SLACK));
-    let fail =
-        _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_add_ps(u, slack), _mm512_max_ps(w, half_sep));
-    let mut out = [0f32; LANES];
-    _mm512_storeu_ps(out.as_mut_ptr(), drift);
-    (fail, out)
+    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_add_ps(u, slack), _mm512_max_ps(w, half_sep))
 }
 
 /// Relative allowance for the roundings of bounds kept relative to cumulative drifts (a few
@@ -718,14 +720,31 @@ unsafe fn hamerly_test_avx512(
 const SLACK: f32 = 8.0 * f32::EPSILON;
 
 /// Hamerly's test for one point of cluster `a` with stored bounds `up` and `lo` (portable path
-/// of `hamerly_test_avx512`): whether it fails, and its centroid's drift.
+/// of `hamerly_test_avx512`): whether it fails.
 #[inline(always)]
-fn hamerly_test(a: usize, up: f32, lo: f32, geo: &Geometry) -> (bool, f32) {
+fn hamerly_test(a: usize, up: f32, lo: f32, geo: &Geometry) -> bool {
     let drift = geo.drift[a];
     let u = up + drift;
-    let w = lo - geo.drift_max;
-    let slack = SLACK * ((up.abs() + drift) + (lo.abs() + geo.drift_max));
-    (u + slack > w.max(geo.half_separation[a]), drift)
+    let other = geo.drift_other[a];
+    let w = lo - other;
+    let slack = SLACK * ((up.abs() + drift) + (lo.abs() + other));
+    u + slack > w.max(geo.half_separation[a])
+}
+
+/// Failing blocks whose points are prefetched ahead of their recomputation.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks for a block's cache lines (one per feature) ahead of use.
+#[inline(always)]
+fn prefetch(block: &[Lanes]) {
+    #[cfg(target_arch = "x86_64")]
+    for xs in block {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: prefetching is a hint that never faults; SSE is part of x86_64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(xs.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = block;
 }
 
 /// Copies lanes `cand` (point `16b + i` as `b·16 + i`) of `blocks` into the first lanes of
@@ -754,21 +773,24 @@ fn hamerly_expanded(centroids: &[f32], k: usize, d: usize) -> Option<Expanded> {
 struct Geometry {
     /// Cumulative movement of each centroid (rounded up from the f64 sums).
     drift: Vec<f32>,
-    /// Sum over steps of the largest movement of any centroid (rounded up).
-    drift_max: f32,
+    /// Per cluster, the sum over steps of the largest movement of any other centroid (rounded
+    /// up): how far the lower bound of its points has dropped.
+    drift_other: Vec<f32>,
     /// Half the distance from each centroid to its nearest other centroid (rounded down).
     half_separation: Vec<f32>,
+    /// With at most 16 clusters, the three tables above padded to one register each.
+    small: Option<[Lanes; 3]>,
 }
 
 impl Geometry {
     /// Adds the movement from `previous` to `current` to the run's cumulative `drift` and
-    /// `drift_max` (kept in f64) and measures the current centroids' separations.
+    /// `drift_other` (kept in f64) and measures the current centroids' separations.
     fn new(
         previous: &[f32],
         current: &[f32],
         d: usize,
         drift: &mut [f64],
-        drift_max: &mut f64,
+        drift_other: &mut [f64],
     ) -> Self {
         let sq = |a: &[f32], b: &[f32]| -> f64 {
             a.iter()
@@ -776,13 +798,19 @@ impl Geometry {
                 .map(|(p, q)| (*p as f64 - *q as f64).powi(2))
                 .sum::<f64>()
         };
-        let mut max_shift = 0f64;
+        let (mut max_shift, mut argmax, mut second_shift) = (0f64, 0usize, 0f64);
         for (c, total) in drift.iter_mut().enumerate() {
             let s = sq(&previous[c * d..(c + 1) * d], &current[c * d..(c + 1) * d]).sqrt();
             *total += s;
-            max_shift = max_shift.max(s);
+            if s > max_shift {
+                (second_shift, max_shift, argmax) = (max_shift, s, c);
+            } else if s > second_shift {
+                second_shift = s;
+            }
         }
-        *drift_max += max_shift;
+        for (c, total) in drift_other.iter_mut().enumerate() {
+            *total += if c == argmax { second_shift } else { max_shift };
+        }
         let k = drift.len();
         // Every pair once per centroid, in parallel: at k = 1024 this is 2·10⁶ distances a step.
         let half_separation: Vec<f32> = (0..k)
@@ -796,10 +824,20 @@ impl Geometry {
                 round_down(0.5 * nearest.sqrt())
             })
             .collect();
+        let drift: Vec<f32> = drift.iter().map(|&v| round_up(v)).collect();
+        let drift_other: Vec<f32> = drift_other.iter().map(|&v| round_up(v)).collect();
+        let small = (k <= LANES).then(|| {
+            let mut t = [[0f32; LANES]; 3];
+            t[0][..k].copy_from_slice(&drift);
+            t[1][..k].copy_from_slice(&half_separation);
+            t[2][..k].copy_from_slice(&drift_other);
+            t
+        });
         Geometry {
-            drift: drift.iter().map(|&v| round_up(v)).collect(),
-            drift_max: round_up(*drift_max),
+            drift,
+            drift_other,
             half_separation,
+            small,
         }
     }
 }
@@ -831,7 +869,7 @@ const COMPACT_MIN_KD: usize = 512;
 
 multiversion! {
     /// One Hamerly step over a chunk. Bounds are stored relative to the cumulative drifts
-    /// (upper less its centroid's drift, lower plus the largest-drift sum), so a block that
+    /// (upper less its centroid's drift, lower plus its cluster's `drift_other`), so a block that
     /// passes the test is only read. With enough work per point, the upper bound of a failing
     /// point is first tightened to its exact distance and only points that still fail are
     /// recomputed, gathered 16 to a block so the work follows the failing points rather than the
@@ -868,35 +906,39 @@ fn hamerly_chunk_portable(
     let compact = k * d >= COMPACT_MIN_KD;
     let mut scores = vec![[0f32; LANES]; expanded.map_or(0, |e| e.norms.len())];
     let mut changed = 0;
-    // Points (as b·16 + i) whose bounds still fail after tightening, in block order.
-    let mut cand: Vec<u32> = Vec::new();
-    for (b, ((lab, up), lo)) in labels
-        .iter_mut()
-        .zip(upper.iter_mut())
-        .zip(lower.iter_mut())
-        .enumerate()
-    {
-        let (fail, own_drift) = if avx512 {
+    // The test first, over the whole chunk (it reads only labels and bounds, in order); then
+    // the failing blocks, with their points prefetched a few blocks ahead: they are scattered,
+    // so waiting on each one's memory would dominate.
+    let mut failing: Vec<(u32, u16)> = Vec::new();
+    for (b, ((lab, up), lo)) in labels.iter().zip(&*upper).zip(&*lower).enumerate() {
+        let fail = if avx512 {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `avx512` is only true when the CPU supports AVX-512F; labels are < k.
             unsafe {
                 hamerly_test_avx512(lab, up, lo, geo)
             }
             #[cfg(not(target_arch = "x86_64"))]
-            (0, [0f32; LANES])
+            0
         } else {
-            let (mut fail, mut own) = (0u16, [0f32; LANES]);
+            let mut fail = 0u16;
             for i in 0..LANES {
                 let a = (lab[i] as usize).min(k - 1);
-                let (f, di) = hamerly_test(a, up[i], lo[i], geo);
-                fail |= (f as u16) << i;
-                own[i] = di;
+                fail |= (hamerly_test(a, up[i], lo[i], geo) as u16) << i;
             }
-            (fail, own)
+            fail
         };
-        if fail == 0 {
-            continue;
+        if fail != 0 {
+            failing.push((b as u32, fail));
         }
+    }
+    // Points (as b·16 + i) whose bounds still fail after tightening, in block order.
+    let mut cand: Vec<u32> = Vec::new();
+    for (f, &(b, fail)) in failing.iter().enumerate() {
+        if let Some(&(ahead, _)) = failing.get(f + PREFETCH_AHEAD) {
+            prefetch(&blocks[ahead as usize * d..(ahead as usize + 1) * d]);
+        }
+        let b = b as usize;
+        let (lab, up, lo) = (&mut labels[b], &mut upper[b], &mut lower[b]);
         // Padding lanes never fail (their bounds are −∞ and +∞, so the test compares NaN), so
         // every failing lane is a point.
         let block = &blocks[b * d..(b + 1) * d];
@@ -909,7 +951,7 @@ fn hamerly_chunk_portable(
                 }
                 let a = label[i] as usize;
                 up[i] = best[i].sqrt() - drift[a];
-                lo[i] = second[i].sqrt() + geo.drift_max;
+                lo[i] = second[i].sqrt() + geo.drift_other[a];
                 if lab[i] != label[i] {
                     changed += 1;
                     part.relabel(block, i, lab[i] as usize, a);
@@ -937,8 +979,8 @@ fn hamerly_chunk_portable(
         for i in 0..LANES {
             if fail >> i & 1 == 1 {
                 let a = (lab[i] as usize).min(k - 1);
-                up[i] = dist[i].sqrt() - own_drift[i];
-                if hamerly_test(a, up[i], lo[i], geo).0 {
+                up[i] = dist[i].sqrt() - drift[a];
+                if hamerly_test(a, up[i], lo[i], geo) {
                     cand.push((b * LANES + i) as u32);
                 }
             }
@@ -955,7 +997,7 @@ fn hamerly_chunk_portable(
             let (b, i) = (p as usize / LANES, p as usize % LANES);
             let a = label[slot] as usize;
             upper[b][i] = best[slot].sqrt() - drift[a];
-            lower[b][i] = second[slot].sqrt() + geo.drift_max;
+            lower[b][i] = second[slot].sqrt() + geo.drift_other[a];
             let old = labels[b][i];
             if old != label[slot] {
                 changed += 1;
