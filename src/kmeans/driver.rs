@@ -13,7 +13,7 @@ use std::time::Instant;
 
 /// `auto` keeps Hamerly's bounds at any d from this many clusters: its recomputations then use
 /// the blocked kernel (with AVX-512), and measured at 1M rows it beat the blocked kernel alone
-/// 2.8× at 32 × 256 and 1.9× at 64 × 1024 (15 and 10 iterations from the first k rows).
+/// 2.8× at 32 × 256 and 1.9× at 64 × 1024 (15 and 10 iterations from the first k rows; README).
 const HAMERLY_ANY_D_MIN_K: usize = 32;
 /// Below that, Hamerly's test still prunes up to this many dimensions; beyond, Lloyd.
 const HAMERLY_MAX_D: usize = 32;
