@@ -128,7 +128,7 @@ fn blocked_results_are_identical_with_one_and_two_threads() {
 }
 
 #[test]
-fn blocked_fit_equals_lloyd_fit_and_auto_picks_it_at_large_k() {
+fn blocked_fit_equals_lloyd_fit_and_auto_picks_hamerly_at_large_k() {
     let centres: Vec<Vec<f32>> = (0..70)
         .map(|i| (0..32).map(|j| ((i * 7 + j * 3) % 23) as f32).collect())
         .collect();
@@ -155,10 +155,11 @@ fn blocked_fit_equals_lloyd_fit_and_auto_picks_it_at_large_k() {
     assert_eq!(l.model.centroids, b.model.centroids);
     assert_eq!(l.inertia, b.inertia);
     assert_eq!(l.iterations, b.iterations);
+    // At large k, auto keeps Hamerly's bounds (their recomputations use the blocked kernel).
     let a = in_pool(1, || {
         fit(&CpuBackend, x.view(), &p.algorithm(Algorithm::Auto)).unwrap()
     });
-    assert_eq!(a.assign, Assign::Blocked);
+    assert_eq!(a.assign, Assign::Hamerly);
     assert_eq!(a.labels, l.labels);
     assert_eq!(a.inertia, l.inertia);
     // Where Hamerly's bounds still prune (16 × 64), auto keeps them.
@@ -178,4 +179,65 @@ fn blocked_fit_equals_lloyd_fit_and_auto_picks_it_at_large_k() {
     )
     .unwrap();
     assert_eq!(h.assign, Assign::Hamerly);
+}
+
+/// Overlapping Gaussian blobs (sd 2 around centres in [-6, 6]^d), shuffled, so that points keep
+/// changing cluster for many iterations and every Hamerly path (whole-block recomputation,
+/// tightening and gathered recomputation, the blocked recomputation at k ≥ 32) is exercised.
+fn overlapping(d: usize, k: usize, per: usize, seed: u64) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres: Vec<Vec<f32>> = (0..k)
+        .map(|_| (0..d).map(|_| rng.random_range(-6.0f32..6.0)).collect())
+        .collect();
+    let (x, truth) = blobs(&centres, per, 2.0, seed + 1);
+    shuffle(&x, &truth, seed + 2).0
+}
+
+#[test]
+fn hamerly_fits_equal_lloyd_fits_at_small_and_large_k() {
+    // (d, k): whole-block recomputation (k·d < 512), gathered recomputation (k·d ≥ 512), and
+    // the blocked kernel inside Hamerly (k ≥ 32), over several 4096-point chunks.
+    for (seed, &(d, k)) in [(8, 8), (16, 16), (24, 30), (8, 40), (16, 64), (33, 70)]
+        .iter()
+        .enumerate()
+    {
+        let x = overlapping(d, k, 9000 / k + 1, seed as u64);
+        let p = KMeansParams::new(k).init(Init::First).tol(0.0).max_iter(25);
+        let l = fit(
+            &CpuBackend,
+            x.view(),
+            &p.clone().algorithm(Algorithm::Lloyd),
+        )
+        .unwrap();
+        let h = fit(
+            &CpuBackend,
+            x.view(),
+            &p.clone().algorithm(Algorithm::Hamerly),
+        )
+        .unwrap();
+        assert_eq!(h.assign, Assign::Hamerly);
+        assert_eq!(l.labels, h.labels, "labels at d={d} k={k}");
+        assert_eq!(l.iterations, h.iterations, "iterations at d={d} k={k}");
+        let changed: Vec<u64> = l.history.iter().map(|s| s.changed).collect();
+        let hchanged: Vec<u64> = h.history.iter().map(|s| s.changed).collect();
+        assert_eq!(changed, hchanged, "points moved per step at d={d} k={k}");
+        // Points really move after the first steps, so the bounds are put to work.
+        assert!(changed[3] > 0, "d={d} k={k}: {changed:?}");
+        assert!((l.inertia - h.inertia).abs() <= 1e-9 * l.inertia);
+        for (a, b) in l.model.centroids.iter().zip(h.model.centroids.iter()) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+        }
+        // Bit-identical with one thread and two.
+        let one = in_pool(1, || {
+            fit(
+                &CpuBackend,
+                x.view(),
+                &p.clone().algorithm(Algorithm::Hamerly),
+            )
+            .unwrap()
+        });
+        assert_eq!(one.labels, h.labels);
+        assert_eq!(one.model.centroids, h.model.centroids);
+        assert_eq!(one.inertia, h.inertia);
+    }
 }

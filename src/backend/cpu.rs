@@ -43,6 +43,10 @@ pub struct CpuRun {
     upper: Vec<Lanes>,
     lower: Vec<Lanes>,
     previous: Option<Vec<f32>>,
+    /// Hamerly: cumulative movement of each centroid, and for each cluster the sum over steps
+    /// of the largest movement of any other centroid.
+    drift: Vec<f64>,
+    drift_other: Vec<f64>,
     chunks: Vec<Partial>,
 }
 
@@ -141,6 +145,8 @@ impl Backend for CpuBackend {
             upper: vec![[0.0; LANES]; bounds],
             lower: vec![[0.0; LANES]; bounds],
             previous: None,
+            drift: vec![0.0; k],
+            drift_other: vec![0.0; k],
             chunks: Vec::new(),
         })
     }
@@ -151,16 +157,17 @@ impl Backend for CpuBackend {
         let fresh: Vec<Partial>;
         let partials: &[Partial] = match (run.assign, &run.previous) {
             (Assign::Hamerly, Some(prev)) => {
-                let geo = Geometry::new(prev, centroids, k, d);
+                let geo = Geometry::new(prev, centroids, d, &mut run.drift, &mut run.drift_other);
+                let expanded = hamerly_expanded(centroids, k, d);
+                let expanded = expanded.as_ref();
                 let changed: u64 = blocks
                     .zip(run.labels.par_chunks_mut(BLOCKS_PER_CHUNK))
                     .zip(run.upper.par_chunks_mut(BLOCKS_PER_CHUNK))
                     .zip(run.lower.par_chunks_mut(BLOCKS_PER_CHUNK))
                     .zip(run.chunks.par_iter_mut())
-                    .enumerate()
-                    .map(|(c, ((((blocks, labels), upper), lower), part))| {
-                        let valid = chunk_points(n, c);
-                        hamerly_chunk(blocks, centroids, &geo, labels, upper, lower, part, valid)
+                    .map(|((((blocks, labels), upper), lower), part)| {
+                        let e = expanded;
+                        hamerly_chunk(blocks, centroids, e, &geo, labels, upper, lower, part)
                     })
                     .sum();
                 for (c, p) in run.chunks.iter_mut().enumerate() {
@@ -169,6 +176,8 @@ impl Backend for CpuBackend {
                 &run.chunks
             }
             (Assign::Hamerly, None) => {
+                let expanded = hamerly_expanded(centroids, k, d);
+                let expanded = expanded.as_ref();
                 run.chunks = blocks
                     .zip(run.labels.par_chunks_mut(BLOCKS_PER_CHUNK))
                     .zip(run.upper.par_chunks_mut(BLOCKS_PER_CHUNK))
@@ -177,7 +186,7 @@ impl Backend for CpuBackend {
                     .map(|(c, (((blocks, labels), upper), lower))| {
                         let valid = chunk_points(n, c);
                         let bounds = Some((upper, lower));
-                        full_chunk(blocks, centroids, None, k, labels, bounds, valid)
+                        full_chunk(blocks, centroids, expanded, k, labels, bounds, valid)
                     })
                     .collect();
                 &run.chunks
@@ -406,6 +415,8 @@ fn direct(block: &[Lanes], i: usize, centroid: &[f32]) -> f32 {
 /// cancellation margin of its best has every candidate within that margin recomputed by the
 /// direct formula (ties to the lowest index), and the returned distance is always the direct
 /// one, so labels, inertia and sums equal Lloyd's. `scores` holds one entry per padded centroid.
+/// Also returns, squared, a lower bound on the direct distance to every other centroid (the
+/// runner-up score less the margin), for Hamerly's bounds.
 #[inline(always)]
 fn nearest_blocked(
     block: &[Lanes],
@@ -414,7 +425,7 @@ fn nearest_blocked(
     k: usize,
     scores: &mut [Lanes],
     avx512: bool,
-) -> (Lanes, [u32; LANES]) {
+) -> (Lanes, Lanes, [u32; LANES]) {
     let d = block.len();
     let mut xn = [0f32; LANES];
     for xs in block {
@@ -455,8 +466,17 @@ fn nearest_blocked(
         }
     }
     let mut dist = [0f32; LANES];
+    let mut others = [0f32; LANES];
     for i in 0..LANES {
         let margin = e.eps * (xn[i] + e.cmax);
+        // Every centroid but the best-scoring one scores at least `second`; when a near tie
+        // moves the label off it, that one's `best` is the floor.
+        let floor = if second[i] <= best[i] + margin {
+            best[i]
+        } else {
+            second[i]
+        };
+        others[i] = (floor + xn[i] - margin).max(0.0);
         if second[i] <= best[i] + margin {
             let limit = best[i] + margin;
             let mut win = (label[i], f32::INFINITY);
@@ -484,7 +504,7 @@ fn nearest_blocked(
             dist[i] = direct(block, i, &centroids[l * d..(l + 1) * d]);
         }
     }
-    (dist, label)
+    (dist, others, label)
 }
 
 /// `direct` for all 16 lanes at once, each against the centroid of its label, gathering the
@@ -557,7 +577,10 @@ fn full_chunk_portable(
         let live = LANES.min(valid - b * LANES);
         let (best, label) = match bounds.as_mut() {
             Some((upper, lower)) => {
-                let (best, second, label) = nearest_two(block, centroids, k);
+                let (best, second, label) = match expanded {
+                    Some(e) => nearest_blocked(block, centroids, e, k, &mut scores, avx512),
+                    None => nearest_two(block, centroids, k),
+                };
                 for i in 0..LANES {
                     // Padding lanes get bounds that never fail the test.
                     let pad = i >= live;
@@ -571,7 +594,11 @@ fn full_chunk_portable(
                 (best, label)
             }
             None => match expanded {
-                Some(e) => nearest_blocked(block, centroids, e, k, &mut scores, avx512),
+                Some(e) => {
+                    let (best, _, label) =
+                        nearest_blocked(block, centroids, e, k, &mut scores, avx512);
+                    (best, label)
+                }
                 None => nearest(block, centroids, k),
             },
         };
@@ -653,98 +680,210 @@ unsafe fn masked_accumulate_avx512(
     }
 }
 
-/// Hamerly's bound update and test for one block, vectorised with gathers of the per-centroid
-/// shift and half-separation (the portable loop compiles to scalar code). Returns whether any
-/// lane may have a new nearest centroid. Every label must be below `geo.shift.len()`.
+/// Hamerly's test for one block, vectorised with gathers of the per-centroid drift and
+/// half-separation (the portable loop compiles to scalar code). Bounds are stored relative to
+/// the drifts (see `hamerly_chunk`), so the test only reads them. Returns the lanes whose
+/// nearest centroid may have changed, one bit each. Every label must be below
+/// `geo.drift.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn loosen_bounds_avx512(
-    lab: &[u32; LANES],
-    up: &mut Lanes,
-    lo: &mut Lanes,
-    geo: &Geometry,
-) -> bool {
+unsafe fn hamerly_test_avx512(lab: &[u32; LANES], up: &Lanes, lo: &Lanes, geo: &Geometry) -> u16 {
     use std::arch::x86_64::*;
     let l = _mm512_loadu_si512(lab.as_ptr().cast());
-    let shift = _mm512_i32gather_ps::<4>(l, geo.shift.as_ptr());
-    let half_sep = _mm512_i32gather_ps::<4>(l, geo.half_separation.as_ptr());
-    let is_max = _mm512_cmpeq_epi32_mask(l, _mm512_set1_epi32(geo.argmax_shift as i32));
-    let drop = _mm512_mask_mov_ps(
-        _mm512_set1_ps(geo.max_shift),
-        is_max,
-        _mm512_set1_ps(geo.second_max_shift),
+    // Up to 16 clusters, a lane permutation of one register replaces each gather.
+    let (drift, half_sep, dmax) = match &geo.small {
+        Some([drift, half_sep, other]) => (
+            _mm512_permutexvar_ps(l, _mm512_loadu_ps(drift.as_ptr())),
+            _mm512_permutexvar_ps(l, _mm512_loadu_ps(half_sep.as_ptr())),
+            _mm512_permutexvar_ps(l, _mm512_loadu_ps(other.as_ptr())),
+        ),
+        None => (
+            _mm512_i32gather_ps::<4>(l, geo.drift.as_ptr()),
+            _mm512_i32gather_ps::<4>(l, geo.half_separation.as_ptr()),
+            _mm512_i32gather_ps::<4>(l, geo.drift_other.as_ptr()),
+        ),
+    };
+    let up = _mm512_loadu_ps(up.as_ptr());
+    let lo = _mm512_loadu_ps(lo.as_ptr());
+    let u = _mm512_add_ps(up, drift);
+    let w = _mm512_sub_ps(lo, dmax);
+    let size = _mm512_add_ps(
+        _mm512_add_ps(_mm512_abs_ps(up), drift),
+        _mm512_add_ps(_mm512_abs_ps(lo), dmax),
     );
-    let u = _mm512_add_ps(_mm512_loadu_ps(up.as_ptr()), shift);
-    let w = _mm512_sub_ps(_mm512_loadu_ps(lo.as_ptr()), drop);
-    _mm512_storeu_ps(up.as_mut_ptr(), u);
-    _mm512_storeu_ps(lo.as_mut_ptr(), w);
-    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(u, _mm512_max_ps(w, half_sep)) != 0
+    let slack = _mm512_mul_ps(size, _mm512_set1_ps(SLACK));
+    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_add_ps(u, slack), _mm512_max_ps(w, half_sep))
 }
 
-/// How far each centroid moved since the previous step, and how far apart the centroids are:
-/// what Hamerly's bounds are updated and tested with.
-struct Geometry {
-    shift: Vec<f32>,
-    max_shift: f32,
-    argmax_shift: usize,
-    second_max_shift: f32,
-    half_separation: Vec<f32>,
+/// Relative allowance for the roundings of bounds kept relative to cumulative drifts (a few
+/// f32 roundings of values no larger than the bound and drift magnitudes).
+const SLACK: f32 = 8.0 * f32::EPSILON;
+
+/// Hamerly's test for one point of cluster `a` with stored bounds `up` and `lo` (portable path
+/// of `hamerly_test_avx512`): whether it fails.
+#[inline(always)]
+fn hamerly_test(a: usize, up: f32, lo: f32, geo: &Geometry) -> bool {
+    let drift = geo.drift[a];
+    let u = up + drift;
+    let other = geo.drift_other[a];
+    let w = lo - other;
+    let slack = SLACK * ((up.abs() + drift) + (lo.abs() + other));
+    u + slack > w.max(geo.half_separation[a])
 }
 
-impl Geometry {
-    fn new(previous: &[f32], current: &[f32], k: usize, d: usize) -> Self {
-        let dist = |a: &[f32], b: &[f32]| -> f32 {
-            a.iter()
-                .zip(b)
-                .map(|(p, q)| ((p - q) as f64).powi(2))
-                .sum::<f64>()
-                .sqrt() as f32
-        };
-        let shift: Vec<f32> = (0..k)
-            .map(|c| dist(&previous[c * d..(c + 1) * d], &current[c * d..(c + 1) * d]))
-            .collect();
-        let (mut max_shift, mut argmax_shift, mut second_max_shift) = (0f32, 0usize, 0f32);
-        for (c, &s) in shift.iter().enumerate() {
-            if s > max_shift {
-                second_max_shift = max_shift;
-                max_shift = s;
-                argmax_shift = c;
-            } else if s > second_max_shift {
-                second_max_shift = s;
-            }
-        }
-        let mut half_separation = vec![f32::INFINITY; k];
-        for a in 0..k {
-            for b in a + 1..k {
-                let h = 0.5 * dist(&current[a * d..(a + 1) * d], &current[b * d..(b + 1) * d]);
-                half_separation[a] = half_separation[a].min(h);
-                half_separation[b] = half_separation[b].min(h);
-            }
-        }
-        Geometry {
-            shift,
-            max_shift,
-            argmax_shift,
-            second_max_shift,
-            half_separation,
+/// Failing blocks whose points are prefetched ahead of their recomputation.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks for a block's cache lines (one per feature) ahead of use.
+#[inline(always)]
+fn prefetch(block: &[Lanes]) {
+    #[cfg(target_arch = "x86_64")]
+    for xs in block {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: prefetching is a hint that never faults; SSE is part of x86_64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(xs.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = block;
+}
+
+/// Copies lanes `cand` (point `16b + i` as `b·16 + i`) of `blocks` into the first lanes of
+/// `out` (d × 16), so that the points a step must recompute fill whole vectors.
+#[inline(always)]
+fn gather_points(blocks: &[Lanes], d: usize, cand: &[u32], out: &mut [Lanes]) {
+    for (slot, &p) in cand.iter().enumerate() {
+        let (b, i) = (p as usize / LANES, p as usize % LANES);
+        for (o, xs) in out.iter_mut().zip(&blocks[b * d..(b + 1) * d]) {
+            o[slot] = xs[i];
         }
     }
 }
 
+/// Hamerly recomputes distances with the blocked kernel from this many clusters (with AVX-512).
+const HAMERLY_BLOCKED_MIN_K: usize = 32;
+
+/// The blocked kernel's centroids when Hamerly's full recomputations should use it: its labels
+/// and distances are Lloyd's, and its runner-up bound is a valid (slightly looser) lower bound.
+fn hamerly_expanded(centroids: &[f32], k: usize, d: usize) -> Option<Expanded> {
+    (k >= HAMERLY_BLOCKED_MIN_K && has_avx512()).then(|| Expanded::new(centroids, k, d))
+}
+
+/// How far each centroid has moved in all since the fit's first step, and how far apart the
+/// centroids are: what Hamerly's bounds are tested with.
+struct Geometry {
+    /// Cumulative movement of each centroid (rounded up from the f64 sums).
+    drift: Vec<f32>,
+    /// Per cluster, the sum over steps of the largest movement of any other centroid (rounded
+    /// up): how far the lower bound of its points has dropped.
+    drift_other: Vec<f32>,
+    /// Half the distance from each centroid to its nearest other centroid (rounded down).
+    half_separation: Vec<f32>,
+    /// With at most 16 clusters, the three tables above padded to one register each.
+    small: Option<[Lanes; 3]>,
+}
+
+impl Geometry {
+    /// Adds the movement from `previous` to `current` to the run's cumulative `drift` and
+    /// `drift_other` (kept in f64) and measures the current centroids' separations.
+    fn new(
+        previous: &[f32],
+        current: &[f32],
+        d: usize,
+        drift: &mut [f64],
+        drift_other: &mut [f64],
+    ) -> Self {
+        let sq = |a: &[f32], b: &[f32]| -> f64 {
+            a.iter()
+                .zip(b)
+                .map(|(p, q)| (*p as f64 - *q as f64).powi(2))
+                .sum::<f64>()
+        };
+        let (mut max_shift, mut argmax, mut second_shift) = (0f64, 0usize, 0f64);
+        for (c, total) in drift.iter_mut().enumerate() {
+            let s = sq(&previous[c * d..(c + 1) * d], &current[c * d..(c + 1) * d]).sqrt();
+            *total += s;
+            if s > max_shift {
+                (second_shift, max_shift, argmax) = (max_shift, s, c);
+            } else if s > second_shift {
+                second_shift = s;
+            }
+        }
+        for (c, total) in drift_other.iter_mut().enumerate() {
+            *total += if c == argmax { second_shift } else { max_shift };
+        }
+        let k = drift.len();
+        // Every pair once per centroid, in parallel: at k = 1024 this is 2·10⁶ distances a step.
+        let half_separation: Vec<f32> = (0..k)
+            .into_par_iter()
+            .map(|a| {
+                let ca = &current[a * d..(a + 1) * d];
+                let nearest = (0..k)
+                    .filter(|&b| b != a)
+                    .map(|b| sq(ca, &current[b * d..(b + 1) * d]))
+                    .fold(f64::INFINITY, f64::min);
+                round_down(0.5 * nearest.sqrt())
+            })
+            .collect();
+        let drift: Vec<f32> = drift.iter().map(|&v| round_up(v)).collect();
+        let drift_other: Vec<f32> = drift_other.iter().map(|&v| round_up(v)).collect();
+        let small = (k <= LANES).then(|| {
+            let mut t = [[0f32; LANES]; 3];
+            t[0][..k].copy_from_slice(&drift);
+            t[1][..k].copy_from_slice(&half_separation);
+            t[2][..k].copy_from_slice(&drift_other);
+            t
+        });
+        Geometry {
+            drift,
+            drift_other,
+            half_separation,
+            small,
+        }
+    }
+}
+
+/// The nearest f32 at or above `v`.
+fn round_up(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) < v {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+/// The nearest f32 at or below `v`.
+fn round_down(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) > v {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+/// Hamerly tightens and gathers failing points (rather than recomputing whole blocks) from
+/// this much work per point (k·d): below it a block's recomputation costs about as much as the
+/// tightening gathers.
+const COMPACT_MIN_KD: usize = 512;
+
 multiversion! {
-    /// One Hamerly step over a chunk: loosen the bounds by how far centroids moved, recompute
-    /// all distances only for blocks that hold a point whose nearest centroid may have changed,
-    /// and move only the points that changed cluster between the chunk's running sums.
-    /// Returns how many did.
+    /// One Hamerly step over a chunk. Bounds are stored relative to the cumulative drifts
+    /// (upper less its centroid's drift, lower plus its cluster's `drift_other`), so a block that
+    /// passes the test is only read. With enough work per point, the upper bound of a failing
+    /// point is first tightened to its exact distance and only points that still fail are
+    /// recomputed, gathered 16 to a block so the work follows the failing points rather than the
+    /// blocks holding one; otherwise a failing block is recomputed whole. Only points that
+    /// changed cluster move between the chunk's running sums. Returns how many did.
     fn hamerly_chunk => hamerly_chunk_portable(
         blocks: &[Lanes],
         centroids: &[f32],
+        expanded: Option<&Expanded>,
         geo: &Geometry,
         labels: &mut [[u32; LANES]],
         upper: &mut [Lanes],
         lower: &mut [Lanes],
         part: &mut Partial,
-        valid: usize,
     ) -> u64
 }
 
@@ -753,63 +892,117 @@ multiversion! {
 fn hamerly_chunk_portable(
     blocks: &[Lanes],
     centroids: &[f32],
+    expanded: Option<&Expanded>,
     geo: &Geometry,
     labels: &mut [[u32; LANES]],
     upper: &mut [Lanes],
     lower: &mut [Lanes],
     part: &mut Partial,
-    valid: usize,
 ) -> u64 {
-    let k = geo.shift.len();
+    let k = geo.drift.len();
     let d = blocks.len() / labels.len();
-    // Slicing to k lets the compiler drop bounds checks on `label.min(k - 1)` and vectorise.
-    let (shift, half_sep) = (&geo.shift[..k], &geo.half_separation[..k]);
+    let drift = &geo.drift[..k];
     let avx512 = has_avx512();
+    let compact = k * d >= COMPACT_MIN_KD;
+    let mut scores = vec![[0f32; LANES]; expanded.map_or(0, |e| e.norms.len())];
     let mut changed = 0;
-    for (b, ((lab, up), lo)) in labels
-        .iter_mut()
-        .zip(upper.iter_mut())
-        .zip(lower.iter_mut())
-        .enumerate()
-    {
+    // The test first, over the whole chunk (it reads only labels and bounds, in order); then
+    // the failing blocks, with their points prefetched a few blocks ahead: they are scattered,
+    // so waiting on each one's memory would dominate.
+    let mut failing: Vec<(u32, u16)> = Vec::new();
+    for (b, ((lab, up), lo)) in labels.iter().zip(&*upper).zip(&*lower).enumerate() {
         let fail = if avx512 {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `avx512` is only true when the CPU supports AVX-512F; labels are < k.
             unsafe {
-                loosen_bounds_avx512(lab, up, lo, geo)
+                hamerly_test_avx512(lab, up, lo, geo)
             }
             #[cfg(not(target_arch = "x86_64"))]
-            false
+            0
         } else {
-            let mut fail = false;
+            let mut fail = 0u16;
             for i in 0..LANES {
                 let a = (lab[i] as usize).min(k - 1);
-                up[i] += shift[a];
-                lo[i] -= if a == geo.argmax_shift {
-                    geo.second_max_shift
-                } else {
-                    geo.max_shift
-                };
-                fail |= up[i] > lo[i].max(half_sep[a]);
+                fail |= (hamerly_test(a, up[i], lo[i], geo) as u16) << i;
             }
             fail
         };
-        if !fail {
+        if fail != 0 {
+            failing.push((b as u32, fail));
+        }
+    }
+    // Points (as b·16 + i) whose bounds still fail after tightening, in block order.
+    let mut cand: Vec<u32> = Vec::new();
+    for (f, &(b, fail)) in failing.iter().enumerate() {
+        if let Some(&(ahead, _)) = failing.get(f + PREFETCH_AHEAD) {
+            prefetch(&blocks[ahead as usize * d..(ahead as usize + 1) * d]);
+        }
+        let b = b as usize;
+        let (lab, up, lo) = (&mut labels[b], &mut upper[b], &mut lower[b]);
+        // Padding lanes never fail (their bounds are −∞ and +∞, so the test compares NaN), so
+        // every failing lane is a point.
+        let block = &blocks[b * d..(b + 1) * d];
+        if !compact {
+            let (best, second, label) = nearest_two(block, centroids, k);
+            for i in 0..LANES {
+                // Every point of the block gets the exact bounds computed anyway.
+                if up[i] == f32::NEG_INFINITY {
+                    continue;
+                }
+                let a = label[i] as usize;
+                up[i] = best[i].sqrt() - drift[a];
+                lo[i] = second[i].sqrt() + geo.drift_other[a];
+                if lab[i] != label[i] {
+                    changed += 1;
+                    part.relabel(block, i, lab[i] as usize, a);
+                    lab[i] = label[i];
+                }
+            }
             continue;
         }
-        // No per-point tightening of the upper bound first: its scalar strided loads wait on
-        // memory one lane at a time, while the vector pass over the block loads all of it at
-        // once and measured faster (1M × 8, k = 8: 5.6 against 8.5 ms per iteration).
-        let block = &blocks[b * d..(b + 1) * d];
-        let live = LANES.min(valid - b * LANES);
-        let (best, second, label) = nearest_two(block, centroids, k);
-        for i in 0..live {
-            up[i] = best[i].sqrt();
-            lo[i] = second[i].sqrt();
-            if lab[i] != label[i] {
+        let mut dist = [0f32; LANES];
+        if avx512 && k * d <= i32::MAX as usize {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `avx512` is only true when the CPU supports AVX-512F; gathered indices
+            // are below k·d, which fits an i32.
+            unsafe {
+                dist = direct_avx512(block, centroids, lab, k)
+            };
+        } else {
+            for (i, t) in dist.iter_mut().enumerate() {
+                if fail >> i & 1 == 1 {
+                    let a = (lab[i] as usize).min(k - 1);
+                    *t = direct(block, i, &centroids[a * d..(a + 1) * d]);
+                }
+            }
+        }
+        for i in 0..LANES {
+            if fail >> i & 1 == 1 {
+                let a = (lab[i] as usize).min(k - 1);
+                up[i] = dist[i].sqrt() - drift[a];
+                if hamerly_test(a, up[i], lo[i], geo) {
+                    cand.push((b * LANES + i) as u32);
+                }
+            }
+        }
+    }
+    let mut gathered = vec![[0f32; LANES]; d];
+    for group in cand.chunks(LANES) {
+        gather_points(blocks, d, group, &mut gathered);
+        let (best, second, label) = match expanded {
+            Some(e) => nearest_blocked(&gathered, centroids, e, k, &mut scores, avx512),
+            None => nearest_two(&gathered, centroids, k),
+        };
+        for (slot, &p) in group.iter().enumerate() {
+            let (b, i) = (p as usize / LANES, p as usize % LANES);
+            let a = label[slot] as usize;
+            upper[b][i] = best[slot].sqrt() - drift[a];
+            lower[b][i] = second[slot].sqrt() + geo.drift_other[a];
+            let old = labels[b][i];
+            if old != label[slot] {
                 changed += 1;
-                part.relabel(block, i, lab[i] as usize, label[i] as usize);
-                lab[i] = label[i];
+                part.relabel(&gathered, slot, old as usize, a);
+                labels[b][i] = label[slot];
             }
         }
     }

@@ -401,7 +401,7 @@ pub enum InitArg {
 /// Assignment kernels.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum AlgorithmArg {
-    /// Blocked at large k, Hamerly when d is small enough for bounds to pay off, else Lloyd.
+    /// Hamerly where bounds pay off (k >= 3 with d <= 32, or any d from k = 32), else Lloyd.
     Auto,
     /// Every distance every iteration.
     Lloyd,

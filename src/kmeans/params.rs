@@ -32,7 +32,7 @@ impl Init {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
-    /// Blocked at large k, Hamerly where bounds pay off (small d), Lloyd otherwise.
+    /// Hamerly where bounds pay off (k >= 3 with d <= 32, or k >= 32), Lloyd otherwise.
     Auto,
     /// Plain Lloyd iterations.
     Lloyd,
