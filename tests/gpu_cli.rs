@@ -310,6 +310,18 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
         .expect("the segmenter binary runs");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("SEGMENTER_GPU_CHUNK_POINTS='lots'"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+        .args(&v)
+        .env("SEGMENTER_GPU_ACCUMULATOR", "int128")
+        .output()
+        .expect("the segmenter binary runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("SEGMENTER_GPU_ACCUMULATOR='int128' is neither 'int64' nor 'carry'"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 
     // 65 features: a clear message, exit 2.
     let wide = write_csv(dir.path(), 20, 65);
@@ -319,9 +331,9 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
 }
 
 #[test]
-fn bench_agrees_with_the_hardware_reduction_width() {
-    // A GPU reduces each partial cell with a 64-wide workgroup tree; lavapipe defaults to 8.
-    // Forcing 64 runs the hardware configuration here too.
+fn bench_agrees_with_the_carry_accumulator_forced() {
+    // lavapipe has 64-bit atomics, so the int64 accumulator is its default; forcing the
+    // 2 × u32 carry form through the environment runs what adapters without them run.
     if !has_gpu() {
         return;
     }
@@ -340,7 +352,7 @@ fn bench_agrees_with_the_hardware_reduction_width() {
             "cpu,gpu",
             "--json",
         ])
-        .env("SEGMENTER_GPU_REDUCE_WIDTH", "64")
+        .env("SEGMENTER_GPU_ACCUMULATOR", "carry")
         .output()
         .expect("the segmenter binary runs");
     let rows = stdout_json(&out);

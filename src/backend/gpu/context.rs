@@ -49,7 +49,13 @@ pub struct AdapterSummary {
     pub hardware: bool,
     /// The limits that matter for k-means.
     pub limits: KeyLimits,
+    /// Whether the adapter has 64-bit integers and atomics (the `int64` accumulator; else `carry`).
+    pub int64_atomics: bool,
 }
+
+/// What the `int64` accumulator needs.
+const INT64_FEATURES: wgpu::Features =
+    wgpu::Features::SHADER_INT64.union(wgpu::Features::SHADER_INT64_ATOMIC_ALL_OPS);
 
 fn device_type_name(t: wgpu::DeviceType) -> &'static str {
     match t {
@@ -87,6 +93,7 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
         driver,
         hardware: rank(info.device_type) <= 2,
         limits: KeyLimits::from(&adapter.limits()),
+        int64_atomics: adapter.features().contains(INT64_FEATURES),
     }
 }
 
@@ -98,16 +105,12 @@ fn width_from_env(name: &str, max: u32) -> Option<u32> {
         .filter(|w| w.is_power_of_two() && *w <= max)
 }
 
-/// Workgroup sizes for an adapter. Measured on lavapipe (CPU time of 20 steps at 200K × 8 × 8):
-/// the assignment kernel is fastest at 64 there too, but its reduction prefers 8 invocations
-/// per cell to a 64-wide barrier tree.
+/// Workgroup sizes for an adapter: 64 invocations (measured fastest on lavapipe too).
 /// A CPU rasterizer may cap loop iterations per invocation (llvmpipe: 65,535 in all, then
 /// every loop exits early and results are silently wrong); stay under it with a margin.
 fn widths_for(hardware: bool) -> Widths {
-    let (assign, reduce) = if hardware { (64, 64) } else { (64, 8) };
     Widths {
-        assign: width_from_env(super::ASSIGN_WIDTH_ENV, 256).unwrap_or(assign),
-        reduce: width_from_env(super::REDUCE_WIDTH_ENV, 256).unwrap_or(reduce),
+        assign: width_from_env(super::ASSIGN_WIDTH_ENV, 256).unwrap_or(64),
         loop_budget: (!hardware).then_some(60_000),
     }
 }
@@ -170,7 +173,12 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("segmenter"),
-            required_features: wgpu::Features::empty(),
+            // 64-bit atomics when the adapter has them: the int64 accumulator needs them.
+            required_features: if summary.int64_atomics {
+                INT64_FEATURES
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -192,8 +200,13 @@ impl GpuContext {
                 slot.get_or_insert_with(|| e.to_string());
             }));
         }
-        let pipelines =
-            Pipelines::new(&device, widths_for(summary.hardware)).map_err(|e| e.to_string())?;
+        let pipelines = Pipelines::new(
+            &device,
+            widths_for(summary.hardware),
+            summary.int64_atomics,
+            limits.max_compute_workgroup_storage_size,
+        )
+        .map_err(|e| e.to_string())?;
         let limits = device.limits();
         Ok(GpuContext {
             device,

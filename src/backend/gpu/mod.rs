@@ -1,8 +1,8 @@
 //! The wgpu backend: Lloyd steps as WGSL compute shaders (`shaders/*.wgsl`).
 //!
-//! Per step, one command buffer runs, for every pass (a range of one binding-sized chunk of
-//! points), the fused assign + accumulate kernel and the partial reduction, then copies about
-//! k×d totals back. Points stay on the GPU across iterations, n-init runs and every k; labels
+//! Per step, one command buffer zeroes k·d + k + 2 64-bit fixed-point cells, runs for every
+//! pass (a range of one binding-sized chunk of points) the fused assign + accumulate kernel,
+//! and copies the cells back: deterministic integer sums, one kernel, no partials. Points stay on the GPU across iterations, n-init runs and every k; labels
 //! are read back only when `labels()` is called. Hamerly's bounds are not implemented on the
 //! GPU: `assign_kernel` reports Lloyd, and the driver records that.
 
@@ -12,7 +12,7 @@ mod pipelines;
 
 pub use buffers::{GpuPoints, GpuRun};
 pub use context::{context, list_adapters, AdapterSummary, GpuContext, KeyLimits};
-pub use pipelines::MAX_DIMS;
+pub use pipelines::{assign_source, Accumulator, MAX_DIMS};
 
 use super::{Assign, Backend, DeviceInfo, Problem, Step};
 use crate::error::{Error, Result};
@@ -23,10 +23,9 @@ use std::time::Duration;
 /// Environment variable that caps the points per uploaded chunk (forces chunking in tests).
 pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
 
-/// Environment variable that sets how many invocations reduce one cell of the partials (a
-/// power of two ≤ 256; default 64 on GPU hardware, 8 on a CPU rasterizer). Lets tests run the
-/// hardware configuration on lavapipe.
-pub const REDUCE_WIDTH_ENV: &str = "SEGMENTER_GPU_REDUCE_WIDTH";
+/// Environment variable that forces the accumulator variant: `int64` (needs 64-bit atomics)
+/// or `carry` (2 × u32 words, any adapter); default: int64 where the adapter has it.
+pub const ACCUMULATOR_ENV: &str = "SEGMENTER_GPU_ACCUMULATOR";
 
 /// Environment variable that sets the assignment kernel's workgroup size (a power of two
 /// ≤ 256, default 64; a tile stays 1,024 points), so tests can run other shapes.
@@ -45,8 +44,13 @@ pub struct GpuConfig {
     pub chunk_points: Option<usize>,
     /// Workgroups per dispatch row before going 2-D; `None`: the adapter's limit.
     pub max_groups_x: Option<u32>,
-    /// Workgroups per pass (bounds the partials buffer); `None`: as many as one binding holds.
+    /// Workgroups per pass (one dispatch); `None`: as many as one dispatch holds.
     pub max_pass_groups: Option<u64>,
+    /// Accumulator variant; `None`: int64 where the adapter has 64-bit atomics, else carry.
+    pub accumulator: Option<Accumulator>,
+    /// Add every term to the global cells directly, never in workgroup memory (the path that
+    /// large k·d takes; forced in tests).
+    pub global_accumulation: bool,
     /// Longest wait for one GPU submission before giving up with an error.
     pub timeout: Duration,
 }
@@ -57,6 +61,8 @@ impl Default for GpuConfig {
             chunk_points: None,
             max_groups_x: None,
             max_pass_groups: None,
+            accumulator: None,
+            global_accumulation: false,
             timeout: Duration::from_secs(300),
         }
     }
@@ -74,6 +80,17 @@ impl GpuConfig {
                 return Err(Error::Data(format!("{CHUNK_ENV} must be at least 1")));
             }
             c.chunk_points = Some(n);
+        }
+        if let Ok(v) = std::env::var(ACCUMULATOR_ENV) {
+            c.accumulator = Some(match v.trim() {
+                "int64" => Accumulator::Int64,
+                "carry" => Accumulator::Carry,
+                _ => {
+                    return Err(Error::Data(format!(
+                        "{ACCUMULATOR_ENV}='{v}' is neither 'int64' nor 'carry'"
+                    )))
+                }
+            });
         }
         Ok(c)
     }
@@ -213,11 +230,6 @@ impl Backend for GpuBackend {
                 cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
-        // Compile the kernels for this d now, so their one-off cost is not counted as iterations.
-        let ppt = pipelines::TILE / self.ctx.pipelines.assign_width();
-        self.ctx
-            .pipelines
-            .kernels(&self.ctx.device, d as u32, ppt)?;
         buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
     }
 
@@ -230,7 +242,17 @@ impl Backend for GpuBackend {
             .max_groups_x
             .unwrap_or(self.ctx.limits.max_compute_workgroups_per_dimension)
             .min(self.ctx.limits.max_compute_workgroups_per_dimension);
-        buffers::start(&self.ctx, points, k, max_x, self.config.max_pass_groups)
+        buffers::start(
+            &self.ctx,
+            points,
+            k,
+            buffers::Choice {
+                acc: self.config.accumulator,
+                global: self.config.global_accumulation,
+                max_groups_x: max_x,
+                max_pass_groups: self.config.max_pass_groups,
+            },
+        )
     }
 
     fn step(&self, points: &GpuPoints, run: &mut GpuRun, centroids: &[f32]) -> Result<Step> {
@@ -241,20 +263,12 @@ impl Backend for GpuBackend {
                 centroids.len()
             )));
         }
-        let t = buffers::step(&self.ctx, run, centroids, self.config.timeout)?;
-        // The kernel sums x - c; add back count · c in f64.
-        let mut sums = vec![0f64; k * d];
-        for c in 0..k {
-            let count = t.counts[c] as f64;
-            for j in 0..d {
-                sums[c * d + j] = count * centroids[c * d + j] as f64 + t.sums[c * d + j];
-            }
-        }
+        let t = buffers::step(&self.ctx, points, run, centroids, self.config.timeout)?;
         Ok(Step {
-            sums,
-            counts: t.counts[..k].iter().map(|&c| c as u64).collect(),
-            inertia: Some(t.sums[k * d]),
-            changed: t.counts[k] as u64,
+            sums: t.sums,
+            counts: t.counts,
+            inertia: Some(t.inertia),
+            changed: t.changed,
         })
     }
 
