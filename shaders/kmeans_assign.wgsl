@@ -23,13 +23,21 @@
 //
 // Bindings (group 0):
 //   0 points     storage read        f32  one upload chunk, centred, feature-major: x[j * chunk_n + i]
-//   1 centroids  storage read        f32  k * D, row-major, centred like the points
+//   1 centroids  storage read        vec4 k rows of D4 vec4s (zero-padded), centred like the points
 //   2 labels     storage read_write  u32  one per point of the chunk; previous labels in, new out
 //   3 totals     see the accumulator file: cells k*D sums, k counts, inertia, changed labels
-//   4 scales     storage read        f32  D coordinate scales s_j, then the inertia scale si
+//   4 scales     storage read        f32  D coordinate scales s_j, the inertia scale si, the
+//                                         margin factor m, k squared norms |c|^2, max |c|^2
 //   5 params     uniform             Params
 //
-// Overrides: WG invocations per workgroup, PPT points per invocation, D features (<= DMAX),
+// Assignment: the argmin over c of |c|^2 - 2 x.c on the centred data, one fused multiply-add
+// per term (vec4s). Each computed score is within (D + 3) * 2^-24 * (|x|^2 + 2 |c|^2) of its
+// exact value, so two scores closer than m * (|x|^2 + max |c|^2), m = 8 (D + 3) 2^-24 (twice
+// the bound), may be misordered; such points (rare) rerun the direct loop over (x - c)^2, so the
+// labels are Lloyd's. The inertia term is always the direct distance to the chosen centroid.
+//
+// Overrides: WG invocations per workgroup, PPT points per invocation, D features (<= 64), D4
+// vec4s per row (ceil(D / 4)),
 // CAP workgroup words (>= k*D + k + 2 cells when WG_ACC; see the accumulator file), WG_ACC.
 //
 // llvmpipe (lavapipe) ends every loop of an invocation once 65,535 iterations have run in all
@@ -40,9 +48,10 @@
 override WG: u32 = 64u;
 override PPT: u32 = 16u;
 override D: u32 = 1u;
+override D4: u32 = 1u;
 override CAP: u32 = 64u;
 override WG_ACC: bool = true;
-const DMAX: u32 = 64u;
+const DMAX4: u32 = 16u;
 
 struct Params {
     chunk_n: u32,      // points in the bound chunk: the stride between features
@@ -56,7 +65,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> points: array<f32>;
-@group(0) @binding(1) var<storage, read> centroids: array<f32>;
+@group(0) @binding(1) var<storage, read> centroids: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(4) var<storage, read> scales: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
@@ -110,32 +119,73 @@ fn assign_accumulate(
         let local = r * WG + t;
         if local < tile_len {
             let i = tile_first + local;
-            var x: array<f32, DMAX>;
-            for (var j = 0u; j < D; j++) {
-                x[j] = points[j * params.chunk_n + i];
+            // Zero-padded to whole vec4s: the padding adds nothing to any dot product.
+            var x: array<vec4<f32>, DMAX4>;
+            var xx = 0.0;
+            for (var q = 0u; q < D4; q++) {
+                var v = vec4<f32>(0.0);
+                for (var e = 0u; e < 4u; e++) {
+                    let j = 4u * q + e;
+                    if j < D {
+                        v[e] = points[j * params.chunk_n + i];
+                    }
+                }
+                x[q] = v;
+                xx += dot(v, v);
             }
+            // Argmin of |c|^2 - 2 x.c: one vec4 multiply-add per 4 terms, the centroid row
+            // the same for every invocation (a broadcast load). Best and runner-up kept.
             var best = 3.4028235e38;
+            var second = 3.4028235e38;
             var best_c = 0u;
             for (var c = 0u; c < k; c++) {
-                let base = c * D;
-                var dist = 0.0;
-                for (var j = 0u; j < D; j++) {
-                    let diff = x[j] - centroids[base + j];
-                    dist += diff * diff;
+                let base = c * D4;
+                var acc = vec4<f32>(0.0);
+                for (var q = 0u; q < D4; q++) {
+                    acc = fma(x[q], centroids[base + q], acc);
                 }
+                let score = scales[D + 2u + c] - 2.0 * (acc.x + acc.y + acc.z + acc.w);
                 // Strict comparison: ties go to the lowest index, as on the CPU.
-                if dist < best {
-                    best = dist;
+                if score < best {
+                    second = best;
+                    best = score;
                     best_c = c;
+                } else if score < second {
+                    second = score;
                 }
             }
+            // The expanded form's f32 error is below margin (see the header); when the
+            // runner-up is within it, the direct formula decides, as Lloyd's does.
+            let margin = scales[D + 1u] * (xx + scales[D + 2u + k]);
+            if second - best <= margin {
+                var direct = 3.4028235e38;
+                for (var c = 0u; c < k; c++) {
+                    let base = c * D4;
+                    var dist = 0.0;
+                    for (var q = 0u; q < D4; q++) {
+                        let diff = x[q] - centroids[base + q];
+                        dist += dot(diff, diff);
+                    }
+                    if dist < direct {
+                        direct = dist;
+                        best_c = c;
+                    }
+                }
+            }
+            // The inertia term is the direct distance to the chosen centroid.
+            var dist = 0.0;
+            for (var q = 0u; q < D4; q++) {
+                let diff = x[q] - centroids[best_c * D4 + q];
+                dist += dot(diff, diff);
+            }
+            best = dist;
             let q = split64(round(best * si));
             inertia = add64(inertia, q.x, q.y);
             changed += select(0u, 1u, labels[i] != best_c);
             labels[i] = best_c;
             let base = best_c * D;
             for (var j = 0u; j < D; j++) {
-                let term = i32(round(x[j] * scales[j]));
+                let term = i32(round(x[j / 4u][j % 4u] * scales[j]));
                 add(base + j, bitcast<u32>(term), select(0u, 0xffffffffu, term < 0));
             }
             add(kd + best_c, 1u, 0u);

@@ -471,3 +471,40 @@ fn fixed_point_sums_stay_within_their_documented_bound() {
         }
     }
 }
+
+#[test]
+fn near_ties_of_the_expanded_form_fall_back_to_the_direct_distance() {
+    // A tight cloud at x0 ≈ 1000 (one outlier at -1000 puts the range's midpoint near 0), two
+    // centroids about 0.003 apart: |c|² − 2x·c is about 1e6 with an f32 error near 0.1, far
+    // above the distance gaps (about 1e-5), so only the direct formula orders them. Every
+    // label must still be the CPU's.
+    let Some(g) = gpu() else { return };
+    let n = 4_000;
+    let mut x = Array2::<f32>::zeros((n, 4));
+    for i in 0..n {
+        let u = ((i * 7_919) % 1_000) as f32 / 1_000.0;
+        let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+        x[[i, 0]] = 1_000.0 + 0.01 * (u - 0.5);
+        x[[i, 1]] = sign * (1e-5 + 1e-4 * u);
+        x[[i, 2]] = 1e-3 * (u - 0.5);
+    }
+    x[[n - 1, 0]] = -1_000.0;
+    let c = [
+        1_000.001, 0.001, 0.0, 0.0, //
+        999.999, -0.001, 0.0, 0.0, //
+        -1_000.0, 0.0, 0.0, 0.0,
+    ];
+    check_step(&g, x.view(), &c, 3);
+    let cpu = CpuBackend;
+    let cp = cpu.upload(x.view()).expect("cpu upload");
+    let mut cr = cpu.start(&cp, 3, Assign::Lloyd).expect("cpu start");
+    cpu.step(&cp, &mut cr, &c).expect("cpu step");
+    let p = g.upload(x.view()).expect("upload");
+    let mut r = g.start(&p, 3, Assign::Lloyd).expect("start");
+    g.step(&p, &mut r, &c).expect("step");
+    assert_eq!(
+        cpu.labels(&cp, &cr).expect("cpu labels"),
+        g.labels(&p, &r).expect("labels"),
+        "the direct distance decides every point"
+    );
+}

@@ -314,13 +314,13 @@ pub(crate) fn start(
         let centroids = buffer(
             ctx,
             "centroids",
-            (k * d * 4) as u64,
+            (k * d.div_ceil(4) * 16) as u64,
             storage | wgpu::BufferUsages::COPY_DST,
         );
         let scales = buffer(
             ctx,
             "scales",
-            ((d + 1) * 4) as u64,
+            ((d + 3 + k) * 4) as u64,
             storage | wgpu::BufferUsages::COPY_DST,
         );
         let totals = buffer(
@@ -427,18 +427,18 @@ pub(crate) fn step(
     timeout: Duration,
 ) -> Result<Totals> {
     let (k, d) = (run.k, points.d);
-    let centred: Vec<f32> = centroids
-        .chunks_exact(d)
-        .flat_map(|c| {
-            c.iter()
-                .zip(&points.centre)
-                .map(|(&v, &m)| (v as f64 - m) as f32)
-        })
-        .collect();
+    let d4 = d.div_ceil(4);
+    // Centred rows, zero-padded to whole vec4s.
+    let mut centred = vec![0f32; k * d4 * 4];
+    for (c, row) in centroids.chunks_exact(d).enumerate() {
+        for (j, (&v, &m)) in row.iter().zip(&points.centre).enumerate() {
+            centred[c * d4 * 4 + j] = (v as f64 - m) as f32;
+        }
+    }
+    let rows = || centred.chunks_exact(d4 * 4);
     // Every point lies in the box |x_j| ≤ radius_j, so its distance to its nearest centroid
     // is at most the smallest, over centroids, of the distance to the box's farthest corner.
-    let bound = centred
-        .chunks_exact(d)
+    let bound = rows()
         .map(|c| {
             c.iter()
                 .zip(&points.radius)
@@ -448,8 +448,15 @@ pub(crate) fn step(
         .fold(f64::INFINITY, f64::min)
         * (1.0 + 1e-5);
     let inertia_scale = pow2_scale(bound * points.n.max(1) as f64, 61);
+    let norms: Vec<f64> = rows()
+        .map(|c| c.iter().map(|&v| (v as f64).powi(2)).sum())
+        .collect();
     let mut scales = points.scale.clone();
     scales.push(inertia_scale);
+    // Near-tie margin factor of the expanded distance form (see kmeans_assign.wgsl).
+    scales.push(8.0 * (d as f32 + 3.0) * 2f32.powi(-24));
+    scales.extend(norms.iter().map(|&v| v as f32));
+    scales.push(norms.iter().copied().fold(0.0, f64::max) as f32);
     let submission = ctx.scoped("running a k-means step on the GPU", || {
         ctx.queue
             .write_buffer(&run.centroids, 0, bytemuck::cast_slice(&centred));

@@ -214,7 +214,9 @@ impl Pipelines {
         let (k, d) = (k as u64, d as u64);
         // Every loop counted as if not unrolled; see kmeans_assign.wgsl.
         let cells = wg_cells.map_or(0, |c| 2 * (c as u64).div_ceil(wg));
-        let cost = |ppt: u64| cells + ppt * (1 + 2 * d + k * (1 + d));
+        let d4 = d.div_ceil(4);
+        // Loads (4 per vec4), scores, the near-tie direct loop, the inertia term, the adds.
+        let cost = |ppt: u64| cells + ppt * (1 + 5 * d4 + 2 * k * (1 + d4) + d4 + d);
         while cost(ppt as u64) > budget {
             if ppt == 1 {
                 return Err(Error::Unsupported(format!(
@@ -251,6 +253,7 @@ impl Pipelines {
             ("WG", self.widths.assign as f64),
             ("PPT", shape.ppt as f64),
             ("D", shape.d as f64),
+            ("D4", shape.d.div_ceil(4) as f64),
             // Workgroup words: the carry form holds a cell in two (an override expression as
             // an array size makes naga panic, so the host multiplies).
             (
