@@ -507,6 +507,49 @@ pub(crate) fn step(
     })
 }
 
+/// See `GpuBackend::bandwidth_probe`.
+pub(crate) fn bandwidth_probe(ctx: &GpuContext, timeout: Duration) -> Result<f64> {
+    let (bytes, copies) = if ctx.adapter.hardware {
+        (256u64 << 20, 8)
+    } else {
+        (32u64 << 20, 2)
+    };
+    let bytes = bytes.min((ctx.limits.max_buffer_size / 2) & !3);
+    let usage = wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+    let (src, dst) = ctx.scoped("probing the GPU's bandwidth", || {
+        Ok((
+            buffer(ctx, "probe source", bytes, usage),
+            buffer(ctx, "probe target", bytes, usage),
+        ))
+    })?;
+    let mut best = f64::INFINITY;
+    for round in 0..4 {
+        let t = std::time::Instant::now();
+        let submission = ctx.scoped("probing the GPU's bandwidth", || {
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("bandwidth probe"),
+                });
+            for i in 0..copies {
+                let (a, b) = if i % 2 == 0 {
+                    (&src, &dst)
+                } else {
+                    (&dst, &src)
+                };
+                encoder.copy_buffer_to_buffer(a, 0, b, 0, bytes);
+            }
+            Ok(ctx.queue.submit([encoder.finish()]))
+        })?;
+        ctx.wait(submission, timeout)?;
+        // Round 0 warms up (first touch of the pages, clocks).
+        if round > 0 {
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(2.0 * (bytes * copies) as f64 / best.max(1e-9) / 1e9)
+}
+
 /// Reads every chunk's labels back, in point order.
 pub(crate) fn labels(
     ctx: &GpuContext,
