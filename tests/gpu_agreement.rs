@@ -508,3 +508,34 @@ fn near_ties_of_the_expanded_form_fall_back_to_the_direct_distance() {
         "the direct distance decides every point"
     );
 }
+
+#[test]
+fn small_bindings_chunk_and_short_submissions_split_with_identical_bits() {
+    let x = blobs(9_500, 7, 5, 24);
+    let c = first_rows(&x, 5);
+    let Some(g) = gpu() else { return };
+    let want = step_bits(&g, x.view(), &c, 5);
+    // A device that binds only 2,000 points × 7 features (56,000 bytes): 5 chunks; and a
+    // submission budget of 2 tiles' work: several submissions per step.
+    let config = GpuConfig {
+        max_binding_bytes: Some(56_000),
+        max_submission_work: Some(2 * 1024 * 5 * 7),
+        ..GpuConfig::default()
+    };
+    let g = gpu_with(config).expect("an adapter");
+    let p = g.upload(x.view()).expect("upload");
+    assert_eq!(p.chunk_count(), 5, "9,500 points in bindings of 2,000");
+    let r = g.start(&p, 5, Assign::Lloyd).expect("start");
+    assert!(
+        r.submission_count() >= 5,
+        "{} submissions",
+        r.submission_count()
+    );
+    check_step(&g, x.view(), &c, 5);
+    check_fit(&g, x.view(), &KMeansParams::new(5).seed(6).max_iter(6));
+    assert_eq!(
+        step_bits(&g, x.view(), &c, 5),
+        want,
+        "same bits as one submission"
+    );
+}

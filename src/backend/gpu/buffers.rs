@@ -78,6 +78,8 @@ pub struct GpuRun {
     totals: wgpu::Buffer,
     staging: wgpu::Buffer,
     passes: Vec<Pass>,
+    /// Index of the first pass of each submission, ascending, starting at 0.
+    submissions: Vec<usize>,
     kernels: Arc<Kernels>,
     shape: Shape,
 }
@@ -91,6 +93,11 @@ impl GpuRun {
     /// The most workgroups one pass dispatches along y (more than 1 means a 2-D dispatch).
     pub fn max_dispatch_rows(&self) -> u32 {
         self.passes.iter().map(|p| p.dispatch.1).max().unwrap_or(0)
+    }
+
+    /// GPU submissions per step (more than one when the work exceeds the submission budget).
+    pub fn submission_count(&self) -> usize {
+        self.submissions.len()
     }
 
     /// The accumulator variant this fit's kernel uses.
@@ -238,6 +245,7 @@ pub(crate) struct Choice {
     pub(crate) global: bool,
     pub(crate) max_groups_x: u32,
     pub(crate) max_pass_groups: Option<u64>,
+    pub(crate) submission_work: u64,
 }
 
 /// Plans the passes of a fit with `k` clusters and creates its buffers and bind groups.
@@ -284,7 +292,11 @@ pub(crate) fn start(
     let max_x = choice.max_groups_x.max(1) as u64;
     let max_groups = (max_x * ctx.limits.max_compute_workgroups_per_dimension as u64)
         .min(choice.max_pass_groups.unwrap_or(u64::MAX).max(1));
-    let pass_points = max_groups * tile;
+    // A pass is also bounded by the submission budget, so that passes can be grouped into
+    // submissions of at most that much work (one tile at least).
+    let work_per_point = (k * d).max(1) as u64;
+    let budget_points = (choice.submission_work / work_per_point).max(tile);
+    let pass_points = (max_groups * tile).min(budget_points / tile * tile);
 
     let mut plan = Vec::new(); // (chunk, first, count)
     for (c, chunk) in points.chunks.iter().enumerate() {
@@ -336,6 +348,16 @@ pub(crate) fn start(
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
         let mut passes = Vec::with_capacity(plan.len());
+        // Consecutive passes share a submission while their points fit the budget.
+        let mut submissions = Vec::new();
+        let mut in_submission = u64::MAX;
+        for (p, &(_, _, count)) in plan.iter().enumerate() {
+            if in_submission.saturating_add(count) > budget_points {
+                submissions.push(p);
+                in_submission = 0;
+            }
+            in_submission += count;
+        }
         for &(c, first, count) in &plan {
             let groups = count.div_ceil(tile);
             let gx = groups.min(max_x);
@@ -383,6 +405,7 @@ pub(crate) fn start(
             totals,
             staging,
             passes,
+            submissions,
             kernels: kernels.clone(),
             shape,
         })
@@ -462,25 +485,39 @@ pub(crate) fn step(
             .write_buffer(&run.centroids, 0, bytemuck::cast_slice(&centred));
         ctx.queue
             .write_buffer(&run.scales, 0, bytemuck::cast_slice(&scales));
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("k-means step"),
-            });
-        encoder.clear_buffer(&run.totals, 0, None);
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("assign + accumulate"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&run.kernels.assign);
-            for p in &run.passes {
-                pass.set_bind_group(0, &p.group, &[]);
-                pass.dispatch_workgroups(p.dispatch.0, p.dispatch.1, 1);
+        let mut last = None;
+        for (s, &from) in run.submissions.iter().enumerate() {
+            let to = run
+                .submissions
+                .get(s + 1)
+                .copied()
+                .unwrap_or(run.passes.len());
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("k-means step"),
+                });
+            if s == 0 {
+                encoder.clear_buffer(&run.totals, 0, None);
             }
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("assign + accumulate"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&run.kernels.assign);
+                for p in &run.passes[from..to] {
+                    pass.set_bind_group(0, &p.group, &[]);
+                    pass.dispatch_workgroups(p.dispatch.0, p.dispatch.1, 1);
+                }
+            }
+            if to == run.passes.len() {
+                encoder.copy_buffer_to_buffer(&run.totals, 0, &run.staging, 0, run.totals.size());
+            }
+            // Submitted back to back: the queue runs them in order, each one short.
+            last = Some(ctx.queue.submit([encoder.finish()]));
         }
-        encoder.copy_buffer_to_buffer(&run.totals, 0, &run.staging, 0, run.totals.size());
-        Ok(ctx.queue.submit([encoder.finish()]))
+        last.ok_or_else(|| Error::Gpu("a step with no passes".into()))
     })?;
     let bytes = read_mapped(ctx, &run.staging, submission, timeout)?;
     let cells: Vec<u64> = bytes

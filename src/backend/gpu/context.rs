@@ -4,7 +4,7 @@
 
 use super::pipelines::{Pipelines, Widths};
 use crate::error::{Error, Result};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Limits of an adapter that decide how k-means work is chunked and dispatched.
@@ -151,13 +151,25 @@ pub struct GpuContext {
     uncaptured: Arc<Mutex<Option<String>>>,
 }
 
-static CONTEXT: OnceLock<std::result::Result<Arc<GpuContext>, String>> = OnceLock::new();
+/// The process-wide context: created on first call, kept while its device lives, and created
+/// again on the next call after the device is lost (a driver reset, a removed GPU). A failure
+/// to find an adapter is kept too: adapters do not appear while a process runs.
+static CONTEXT: Mutex<Option<std::result::Result<Arc<GpuContext>, String>>> = Mutex::new(None);
 
-/// The process-wide context, created on first call; `Error::NoAdapter` when wgpu finds none.
+/// The process-wide context, created on first call (and again after a lost device);
+/// `Error::NoAdapter` when wgpu finds no adapter.
 pub fn context() -> Result<Arc<GpuContext>> {
-    CONTEXT
-        .get_or_init(|| GpuContext::create().map(Arc::new))
-        .clone()
+    let mut slot = CONTEXT.lock().unwrap_or_else(|p| p.into_inner());
+    let alive = match slot.as_ref() {
+        Some(Ok(ctx)) => !ctx.is_lost(),
+        Some(Err(_)) => true,
+        None => false,
+    };
+    if !alive {
+        *slot = Some(GpuContext::create().map(Arc::new));
+    }
+    slot.as_ref()
+        .map_or_else(|| Err("no GPU context".to_string()), Clone::clone)
         .map_err(Error::NoAdapter)
 }
 
@@ -219,11 +231,28 @@ impl GpuContext {
         })
     }
 
+    /// Whether the device was lost (every later call on it fails; `context()` makes a new one).
+    pub fn is_lost(&self) -> bool {
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Destroys the device, as a driver reset would: for tests of the recovery path.
+    pub fn lose_device(&self) {
+        self.device.destroy();
+        // Let the lost callback run; record the loss even if the driver reports it later.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let mut slot = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(|| "Destroyed: the device was destroyed".into());
+    }
+
     /// Fails if the device was lost or raised an error outside an error scope.
     pub(crate) fn check_alive(&self) -> Result<()> {
         if let Some(m) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Err(Error::Gpu(format!(
-                "the GPU device was lost ({m}); rerun with {cpu}",
+                "the GPU device was lost ({m}); the next fit starts a new device, or use {cpu}",
                 cpu = crate::error::Param::Backend.set("cpu")
             )));
         }

@@ -37,6 +37,14 @@ pub const ASSIGN_WIDTH_ENV: &str = "SEGMENTER_GPU_ASSIGN_WIDTH";
 /// compilation, 0.1–0.5 s, plus the upload) and its per-step launch and read-back.
 pub const AUTO_MIN_WORK: u64 = 1 << 26;
 
+/// Multiply-adds (points × k × d) per submission by default: 2^34, about 17 ms at a sustained
+/// 1 TFLOP/s (a small integrated GPU), so even slow devices stay far below a display
+/// watchdog's ~2 s; 10M × 16 × 16 (2.6e9) is one submission.
+pub const SUBMISSION_WORK: u64 = 1 << 34;
+
+/// wgpu's cap on one storage binding, whatever the driver reports.
+const WGPU_BINDING_CAP: u64 = (1 << 31) - 1;
+
 /// Tunables of the GPU backend; the defaults follow the adapter's limits.
 #[derive(Clone, Debug)]
 pub struct GpuConfig {
@@ -48,6 +56,12 @@ pub struct GpuConfig {
     pub max_pass_groups: Option<u64>,
     /// Accumulator variant; `None`: int64 where the adapter has 64-bit atomics, else carry.
     pub accumulator: Option<Accumulator>,
+    /// Largest storage binding to plan chunks for, below the device's own limit (and wgpu's
+    /// 2 GiB cap); `None`: the device's. Lets tests chunk small data as real limits chunk big.
+    pub max_binding_bytes: Option<u64>,
+    /// Most multiply-adds (points × k × d) one GPU submission may run, so that none runs long
+    /// enough for a display watchdog (about 2 s) to kill it; `None`: `SUBMISSION_WORK`.
+    pub max_submission_work: Option<u64>,
     /// Add every term to the global cells directly, never in workgroup memory (the path that
     /// large k·d takes; forced in tests).
     pub global_accumulation: bool,
@@ -62,6 +76,8 @@ impl Default for GpuConfig {
             max_groups_x: None,
             max_pass_groups: None,
             accumulator: None,
+            max_binding_bytes: None,
+            max_submission_work: None,
             global_accumulation: false,
             timeout: Duration::from_secs(300),
         }
@@ -141,7 +157,11 @@ impl GpuBackend {
 
     fn chunk_points(&self, d: usize) -> usize {
         let l = &self.ctx.limits;
-        let binding = l.max_storage_buffer_binding_size.min(l.max_buffer_size) as usize;
+        let binding = l
+            .max_storage_buffer_binding_size
+            .min(l.max_buffer_size)
+            .min(WGPU_BINDING_CAP)
+            .min(self.config.max_binding_bytes.unwrap_or(u64::MAX)) as usize;
         // Shader indices are u32: a chunk holds fewer than 2^32 values.
         let by_limits = (binding / (4 * d)).min(u32::MAX as usize / d);
         self.config
@@ -259,6 +279,7 @@ impl Backend for GpuBackend {
                 global: self.config.global_accumulation,
                 max_groups_x: max_x,
                 max_pass_groups: self.config.max_pass_groups,
+                submission_work: self.config.max_submission_work.unwrap_or(SUBMISSION_WORK),
             },
         )
     }
