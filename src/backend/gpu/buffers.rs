@@ -546,10 +546,10 @@ pub(crate) fn step(
 
 /// See `GpuBackend::bandwidth_probe`.
 pub(crate) fn bandwidth_probe(ctx: &GpuContext, timeout: Duration) -> Result<f64> {
-    let (bytes, copies) = if ctx.adapter.hardware {
-        (256u64 << 20, 8)
+    let (bytes, copies, rounds) = if ctx.adapter.hardware {
+        (256u64 << 20, 8, 4)
     } else {
-        (32u64 << 20, 2)
+        (16u64 << 20, 2, 3)
     };
     let bytes = bytes.min((ctx.limits.max_buffer_size / 2) & !3);
     let usage = wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
@@ -560,7 +560,7 @@ pub(crate) fn bandwidth_probe(ctx: &GpuContext, timeout: Duration) -> Result<f64
         ))
     })?;
     let mut best = f64::INFINITY;
-    for round in 0..4 {
+    for round in 0..rounds {
         let t = std::time::Instant::now();
         let submission = ctx.scoped("probing the GPU's bandwidth", || {
             let mut encoder = ctx

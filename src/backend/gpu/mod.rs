@@ -149,8 +149,8 @@ impl GpuBackend {
 
     /// The device's memory bandwidth in GB/s (bytes read plus bytes written per second), from
     /// buffer-to-buffer copies: 256 MiB copied 8 times on GPU hardware (about 1 ms on an
-    /// HBM3 part), 32 MiB twice on a CPU rasterizer; the best of three timed submissions
-    /// after a warm-up.
+    /// HBM3 part; the best of three timed submissions after a warm-up), 16 MiB twice on a CPU
+    /// rasterizer (the best of two).
     pub fn bandwidth_probe(&self) -> Result<f64> {
         buffers::bandwidth_probe(&self.ctx, self.config.timeout)
     }
