@@ -1,10 +1,12 @@
 //! One Lloyd step (assign + accumulate + read-back of the k×d sums) on the CPU and on the GPU,
 //! from the same points and centroids. Default 100,000 points × 8 features, k = 8, small enough
 //! for lavapipe to finish in seconds; SEGMENTER_BENCH_ROWS raises n (e.g. 10000000 on a real
-//! GPU). Without an adapter the GPU case is skipped with a note.
+//! GPU). The GPU step runs once per accumulator variant the adapter has (int64, carry).
+//! Without an adapter the GPU case is skipped with a note.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use segmenter::backend::{Assign, Backend, CpuBackend, GpuBackend};
+use segmenter::backend::gpu::Accumulator;
+use segmenter::backend::{Assign, Backend, CpuBackend, GpuBackend, GpuConfig};
 use segmenter::synth::{blobs_matrix, BlobsSpec};
 use std::hint::black_box;
 use std::time::Duration;
@@ -60,7 +62,23 @@ fn lloyd_step(c: &mut Criterion) {
         Ok(g) => {
             // The device type is in the id, so a lavapipe figure is never read as a GPU's.
             eprintln!("gpu adapter: {}", g.adapter().name);
-            bench_step(c, &format!("gpu-{}", g.adapter().device_type), &g, &x);
+            let mut accs = vec![Accumulator::Carry];
+            if g.adapter().int64_atomics {
+                accs.insert(0, Accumulator::Int64);
+            }
+            for acc in accs {
+                let config = GpuConfig {
+                    accumulator: Some(acc),
+                    ..GpuConfig::default()
+                };
+                match GpuBackend::with_config(config) {
+                    Ok(g) => {
+                        let name = format!("gpu-{}-{}", g.adapter().device_type, acc.name());
+                        bench_step(c, &name, &g, &x);
+                    }
+                    Err(e) => eprintln!("gpu {} skipped: {e}", acc.name()),
+                }
+            }
         }
         Err(e) => eprintln!("gpu skipped: {e}"),
     }

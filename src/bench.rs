@@ -32,6 +32,9 @@ pub struct BenchCommand {
     pub backends: Option<Vec<BackendChoice>>,
     /// Seed of the data and of the shared init.
     pub seed: u64,
+    /// Peak memory bandwidth of the GPU in GB/s for the floor ratio; `None`: a short probe of
+    /// the device (a buffer-to-buffer copy) measures it.
+    pub peak_gbs: Option<f64>,
 }
 
 /// One backend's result; `bench --json` prints a list of these.
@@ -51,6 +54,19 @@ pub struct BenchRow {
     pub inertia: f64,
     /// Fraction of points whose final label equals the CPU's.
     pub agreement: f64,
+    /// Bytes one iteration must move at least: n·(4·d + 8) (coordinates read, label read and
+    /// written).
+    pub bytes_per_iter: f64,
+    /// Achieved bandwidth, `bytes_per_iter` / time per iteration, in GB/s.
+    pub gbs: f64,
+    /// Peak bandwidth the floor is taken from, in GB/s (GPU rows only).
+    pub peak_gbs: Option<f64>,
+    /// Where `peak_gbs` came from: "given" or "probe" (GPU rows only).
+    pub peak_source: Option<String>,
+    /// The memory floor: `bytes_per_iter` at `peak_gbs`, in ms (GPU rows only).
+    pub floor_ms: Option<f64>,
+    /// `ms_per_iter` / `floor_ms`: how far above the memory floor the iteration runs.
+    pub x_floor: Option<f64>,
 }
 
 /// Everything `bench` measured; `--json` prints `rows`.
@@ -119,6 +135,12 @@ impl WithBackend for TimedLloyd<'_> {
                 ms_per_iter,
                 inertia,
                 agreement: f64::NAN,
+                bytes_per_iter: 0.0,
+                gbs: 0.0,
+                peak_gbs: None,
+                peak_source: None,
+                floor_ms: None,
+                x_floor: None,
             },
             labels,
         })
@@ -145,6 +167,13 @@ fn load(cmd: &BenchCommand) -> Result<Array2<f32>> {
 pub fn run_bench(cmd: &BenchCommand) -> Result<BenchReport> {
     if cmd.k == 0 || cmd.iters == 0 {
         return Err(ParamError::BenchZero.into());
+    }
+    if let Some(p) = cmd.peak_gbs {
+        if !(p.is_finite() && p > 0.0) {
+            return Err(Error::Data(format!(
+                "the peak bandwidth must be a positive number of GB/s, not {p}"
+            )));
+        }
     }
     let x = load(cmd)?;
     let (n, d) = x.dim();
@@ -197,6 +226,19 @@ pub fn run_bench(cmd: &BenchCommand) -> Result<BenchReport> {
             .count();
         let mut row = timed.row;
         row.agreement = same as f64 / n as f64;
+        row.bytes_per_iter = n as f64 * (4 * d + 8) as f64;
+        row.gbs = row.bytes_per_iter / (row.ms_per_iter * 1e6);
+        if row.backend == "gpu" {
+            let (peak, source) = match cmd.peak_gbs {
+                Some(p) => (p, "given"),
+                None => (peak_probe()?, "probe"),
+            };
+            let floor_ms = row.bytes_per_iter / (peak * 1e6);
+            row.peak_gbs = Some(peak);
+            row.peak_source = Some(source.into());
+            row.floor_ms = Some(floor_ms);
+            row.x_floor = Some(row.ms_per_iter / floor_ms);
+        }
         rows.push(row);
     }
     Ok(BenchReport {
@@ -206,6 +248,17 @@ pub fn run_bench(cmd: &BenchCommand) -> Result<BenchReport> {
         iters: cmd.iters,
         rows,
     })
+}
+
+/// The GPU's copy bandwidth in GB/s, from a short device probe.
+#[cfg(feature = "gpu")]
+fn peak_probe() -> Result<f64> {
+    crate::backend::GpuBackend::new()?.bandwidth_probe()
+}
+
+#[cfg(not(feature = "gpu"))]
+fn peak_probe() -> Result<f64> {
+    Err(Error::Unsupported("built without the 'gpu' feature".into()))
 }
 
 /// CPU seconds (user + system) of this process so far, from /proc (0 where unavailable): on a

@@ -169,6 +169,7 @@ fn run(cli: Cli) -> Result<String> {
                     .backends
                     .map(|v| v.into_iter().map(convert::backend).collect()),
                 seed: a.seed,
+                peak_gbs: a.peak_gbs,
             };
             let report = run_bench(&cmd)?;
             if a.json {

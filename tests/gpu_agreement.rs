@@ -5,6 +5,7 @@
 //! (as in CI, which installs Mesa's lavapipe), where a missing adapter fails the test.
 
 use ndarray::{Array2, ArrayView2};
+use segmenter::backend::gpu::Accumulator;
 use segmenter::backend::{Assign, Backend, CpuBackend, GpuBackend, GpuConfig};
 use segmenter::kmeans::{fit, fit_uploaded, Algorithm, Init, KMeansParams, Start, Uploaded};
 use segmenter::synth::{blobs_matrix, BlobsSpec};
@@ -336,4 +337,205 @@ fn too_many_features_is_a_clear_error() {
     let x = Array2::<f32>::zeros((10, 65));
     let e = g.upload(x.view()).err().expect("65 features are refused");
     assert!(e.to_string().contains("at most 64 features"), "{e}");
+}
+
+/// One step's results as bits: f64 sums and inertia compared exactly.
+fn step_bits<B: Backend>(b: &B, x: ArrayView2<'_, f32>, centroids: &[f32], k: usize) -> Vec<u64> {
+    let p = b.upload(x).expect("upload");
+    let mut r = b.start(&p, k, Assign::Lloyd).expect("start");
+    let s = b.step(&p, &mut r, centroids).expect("step");
+    let mut bits: Vec<u64> = s.sums.iter().map(|v| v.to_bits()).collect();
+    bits.extend(&s.counts);
+    bits.push(s.inertia.expect("Lloyd inertia").to_bits());
+    bits.push(s.changed);
+    bits
+}
+
+/// Every accumulator the adapter runs (carry always; int64 where it has 64-bit atomics), in
+/// workgroup memory and straight to the global cells.
+fn variants() -> Vec<GpuConfig> {
+    let Some(g) = gpu() else { return Vec::new() };
+    let mut accs = vec![Accumulator::Carry];
+    if g.adapter().int64_atomics {
+        accs.push(Accumulator::Int64);
+    } else if std::env::var("SEGMENTER_REQUIRE_INT64").as_deref() == Ok("1") {
+        panic!("SEGMENTER_REQUIRE_INT64=1 but the adapter has no 64-bit atomics");
+    }
+    accs.into_iter()
+        .flat_map(|a| {
+            [false, true].map(|global| GpuConfig {
+                accumulator: Some(a),
+                global_accumulation: global,
+                ..GpuConfig::default()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn every_accumulator_variant_agrees_and_all_give_the_same_bits() {
+    let x = blobs(6_001, 7, 5, 21);
+    let c = first_rows(&x, 5);
+    let mut first: Option<Vec<u64>> = None;
+    for config in variants() {
+        let (acc, global) = (config.accumulator, config.global_accumulation);
+        let g = gpu_with(config).expect("an adapter");
+        let p = g.upload(x.view()).expect("upload");
+        let r = g.start(&p, 5, Assign::Lloyd).expect("start");
+        assert_eq!(Some(r.accumulator()), acc, "the forced accumulator runs");
+        assert_eq!(r.workgroup_accumulation(), !global, "the forced path runs");
+        check_step(&g, x.view(), &c, 5);
+        check_fit(&g, x.view(), &KMeansParams::new(5).seed(4).max_iter(8));
+        let bits = step_bits(&g, x.view(), &c, 5);
+        match &first {
+            None => first = Some(bits),
+            Some(f) => assert_eq!(f, &bits, "{acc:?}, global {global}: other bits"),
+        }
+    }
+}
+
+#[test]
+fn steps_are_bit_identical_across_runs_workgroup_counts_and_chunkings() {
+    let x = blobs(9_000, 6, 4, 22);
+    let c = first_rows(&x, 4);
+    let Some(g) = gpu() else { return };
+    let want = step_bits(&g, x.view(), &c, 4);
+    assert_eq!(step_bits(&g, x.view(), &c, 4), want, "a second run");
+    for config in [
+        // One workgroup per dispatch, two per row: nine passes, 2-D dispatches.
+        GpuConfig {
+            max_pass_groups: Some(1),
+            max_groups_x: Some(2),
+            ..GpuConfig::default()
+        },
+        // Three workgroups per pass over chunks of 2,345 points.
+        GpuConfig {
+            chunk_points: Some(2_345),
+            max_pass_groups: Some(3),
+            ..GpuConfig::default()
+        },
+    ] {
+        let g = gpu_with(config.clone()).expect("an adapter");
+        let p = g.upload(x.view()).expect("upload");
+        let r = g.start(&p, 4, Assign::Lloyd).expect("start");
+        assert!(r.pass_count() > 1, "{config:?}: several passes");
+        assert_eq!(step_bits(&g, x.view(), &c, 4), want, "{config:?}");
+    }
+}
+
+#[test]
+fn fixed_point_sums_stay_within_their_documented_bound() {
+    // A large offset and unequal feature ranges: each cluster mean must be within
+    // radius_j · (2^-23 + 2^-30) of the exact mean (centring's f32 rounding, then the
+    // fixed-point rounding), whatever the count.
+    let Some(g) = gpu() else { return };
+    let mut x = blobs(20_000, 3, 4, 23);
+    for mut row in x.rows_mut() {
+        row[0] = row[0] * 1e3 + 5e4;
+        row[1] *= 1e-3;
+    }
+    let c = first_rows(&x, 4);
+    let cpu = CpuBackend;
+    let cp = cpu.upload(x.view()).expect("cpu upload");
+    let mut cr = cpu.start(&cp, 4, Assign::Lloyd).expect("cpu start");
+    let want = cpu.step(&cp, &mut cr, &c).expect("cpu step");
+    let labels = cpu.labels(&cp, &cr).expect("cpu labels");
+    let p = g.upload(x.view()).expect("upload");
+    let mut r = g.start(&p, 4, Assign::Lloyd).expect("start");
+    let got = g.step(&p, &mut r, &c).expect("step");
+    assert_eq!(
+        want.counts, got.counts,
+        "well separated: the same partition"
+    );
+    // Exact sums in f64 from the CPU's labels.
+    let mut exact = [0f64; 12];
+    for (row, &l) in x.rows().into_iter().zip(&labels) {
+        for j in 0..3 {
+            exact[l as usize * 3 + j] += row[j] as f64;
+        }
+    }
+    for j in 0..3 {
+        let col = x.column(j);
+        let (lo, hi) = col.iter().fold((f64::MAX, f64::MIN), |(l, h), &v| {
+            (l.min(v as f64), h.max(v as f64))
+        });
+        let radius = (hi - lo) / 2.0;
+        let bound = radius * (2f64.powi(-23) + 2f64.powi(-30)) * 1.01;
+        for k in 0..4 {
+            let n = want.counts[k] as f64;
+            let (a, b) = (exact[k * 3 + j] / n, got.sums[k * 3 + j] / n);
+            assert!(
+                (a - b).abs() <= bound,
+                "feature {j}, cluster {k}: means {a} vs {b}, beyond {bound}"
+            );
+        }
+    }
+}
+
+#[test]
+fn near_ties_of_the_expanded_form_fall_back_to_the_direct_distance() {
+    // A tight cloud at x0 ≈ 1000 (one outlier at -1000 puts the range's midpoint near 0), two
+    // centroids about 0.003 apart: |c|² − 2x·c is about 1e6 with an f32 error near 0.1, far
+    // above the distance gaps (about 1e-5), so only the direct formula orders them. Every
+    // label must still be the CPU's.
+    let Some(g) = gpu() else { return };
+    let n = 4_000;
+    let mut x = Array2::<f32>::zeros((n, 4));
+    for i in 0..n {
+        let u = ((i * 7_919) % 1_000) as f32 / 1_000.0;
+        let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+        x[[i, 0]] = 1_000.0 + 0.01 * (u - 0.5);
+        x[[i, 1]] = sign * (1e-5 + 1e-4 * u);
+        x[[i, 2]] = 1e-3 * (u - 0.5);
+    }
+    x[[n - 1, 0]] = -1_000.0;
+    let c = [
+        1_000.001, 0.001, 0.0, 0.0, //
+        999.999, -0.001, 0.0, 0.0, //
+        -1_000.0, 0.0, 0.0, 0.0,
+    ];
+    check_step(&g, x.view(), &c, 3);
+    let cpu = CpuBackend;
+    let cp = cpu.upload(x.view()).expect("cpu upload");
+    let mut cr = cpu.start(&cp, 3, Assign::Lloyd).expect("cpu start");
+    cpu.step(&cp, &mut cr, &c).expect("cpu step");
+    let p = g.upload(x.view()).expect("upload");
+    let mut r = g.start(&p, 3, Assign::Lloyd).expect("start");
+    g.step(&p, &mut r, &c).expect("step");
+    assert_eq!(
+        cpu.labels(&cp, &cr).expect("cpu labels"),
+        g.labels(&p, &r).expect("labels"),
+        "the direct distance decides every point"
+    );
+}
+
+#[test]
+fn small_bindings_chunk_and_short_submissions_split_with_identical_bits() {
+    let x = blobs(9_500, 7, 5, 24);
+    let c = first_rows(&x, 5);
+    let Some(g) = gpu() else { return };
+    let want = step_bits(&g, x.view(), &c, 5);
+    // A device that binds only 2,000 points × 7 features (56,000 bytes): 5 chunks; and a
+    // submission budget of 2 tiles' work: several submissions per step.
+    let config = GpuConfig {
+        max_binding_bytes: Some(56_000),
+        max_submission_work: Some(2 * 1024 * 5 * 7),
+        ..GpuConfig::default()
+    };
+    let g = gpu_with(config).expect("an adapter");
+    let p = g.upload(x.view()).expect("upload");
+    assert_eq!(p.chunk_count(), 5, "9,500 points in bindings of 2,000");
+    let r = g.start(&p, 5, Assign::Lloyd).expect("start");
+    assert!(
+        r.submission_count() >= 5,
+        "{} submissions",
+        r.submission_count()
+    );
+    check_step(&g, x.view(), &c, 5);
+    check_fit(&g, x.view(), &KMeansParams::new(5).seed(6).max_iter(6));
+    assert_eq!(
+        step_bits(&g, x.view(), &c, 5),
+        want,
+        "same bits as one submission"
+    );
 }

@@ -129,7 +129,7 @@ fn info_json_lists_adapters_and_the_auto_choice() {
     assert!(text.contains("--backend auto"), "{text}");
 }
 
-const BENCH_KEYS: [&str; 7] = [
+const BENCH_KEYS: [&str; 13] = [
     "backend",
     "adapter",
     "device_type",
@@ -137,6 +137,13 @@ const BENCH_KEYS: [&str; 7] = [
     "ms_per_iter",
     "inertia",
     "agreement",
+    // Issue 17: achieved bandwidth and the memory floor (null on CPU rows).
+    "bytes_per_iter",
+    "gbs",
+    "peak_gbs",
+    "peak_source",
+    "floor_ms",
+    "x_floor",
 ];
 
 #[test]
@@ -310,6 +317,18 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
         .expect("the segmenter binary runs");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("SEGMENTER_GPU_CHUNK_POINTS='lots'"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+        .args(&v)
+        .env("SEGMENTER_GPU_ACCUMULATOR", "int128")
+        .output()
+        .expect("the segmenter binary runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("SEGMENTER_GPU_ACCUMULATOR='int128' is neither 'int64' nor 'carry'"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 
     // 65 features: a clear message, exit 2.
     let wide = write_csv(dir.path(), 20, 65);
@@ -319,9 +338,9 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
 }
 
 #[test]
-fn bench_agrees_with_the_hardware_reduction_width() {
-    // A GPU reduces each partial cell with a 64-wide workgroup tree; lavapipe defaults to 8.
-    // Forcing 64 runs the hardware configuration here too.
+fn bench_agrees_with_the_carry_accumulator_forced() {
+    // lavapipe has 64-bit atomics, so the int64 accumulator is its default; forcing the
+    // 2 × u32 carry form through the environment runs what adapters without them run.
     if !has_gpu() {
         return;
     }
@@ -340,7 +359,7 @@ fn bench_agrees_with_the_hardware_reduction_width() {
             "cpu,gpu",
             "--json",
         ])
-        .env("SEGMENTER_GPU_REDUCE_WIDTH", "64")
+        .env("SEGMENTER_GPU_ACCUMULATOR", "carry")
         .output()
         .expect("the segmenter binary runs");
     let rows = stdout_json(&out);
@@ -352,4 +371,64 @@ fn bench_agrees_with_the_hardware_reduction_width() {
         g["inertia"].as_f64().unwrap_or(-1.0),
     );
     assert!((a - b).abs() <= 1e-5 * a, "inertia {a} vs {b}");
+    // The memory floor: 70,000 × (4·5 + 8) bytes per iteration, at the probed bandwidth.
+    assert_eq!(g["bytes_per_iter"].as_f64(), Some(70_000.0 * 28.0));
+    assert_eq!(g["peak_source"], "probe");
+    let peak = g["peak_gbs"].as_f64().expect("a probed peak");
+    assert!(peak > 0.0 && peak.is_finite(), "{g}");
+    let ms = g["ms_per_iter"].as_f64().expect("ms per iteration");
+    let gbs = g["gbs"].as_f64().expect("achieved GB/s");
+    assert!(
+        (gbs - 70_000.0 * 28.0 / (ms * 1e6)).abs() <= 1e-9 * gbs,
+        "{g}"
+    );
+    let floor = g["floor_ms"].as_f64().expect("a floor");
+    assert!(
+        (floor - 70_000.0 * 28.0 / (peak * 1e6)).abs() <= 1e-9 * floor,
+        "{g}"
+    );
+    assert!((g["x_floor"].as_f64().expect("a ratio") - ms / floor).abs() <= 1e-9 * ms / floor);
+    assert!(c["x_floor"].is_null(), "the CPU row has no GPU floor: {c}");
+}
+
+#[test]
+fn bench_takes_a_given_peak_bandwidth_and_refuses_a_bad_one() {
+    if !has_gpu() {
+        return;
+    }
+    let run = |peak: &str| {
+        Command::new(env!("CARGO_BIN_EXE_segmenter"))
+            .args([
+                "bench",
+                "--rows",
+                "5000",
+                "--dims",
+                "4",
+                "--k",
+                "3",
+                "--iters",
+                "2",
+                "--backends",
+                "gpu",
+                "--json",
+                "--peak-gbs",
+                peak,
+            ])
+            .output()
+            .expect("the segmenter binary runs")
+    };
+    let rows = stdout_json(&run("50"));
+    let g = &rows[0];
+    assert_eq!(g["peak_source"], "given");
+    assert_eq!(g["peak_gbs"].as_f64(), Some(50.0));
+    // 5,000 × 24 bytes at 50 GB/s: 2.4 µs.
+    let floor = g["floor_ms"].as_f64().expect("a floor");
+    assert!((floor - 0.0024).abs() < 1e-12, "{g}");
+    let bad = run("0");
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("the peak bandwidth must be a positive number of GB/s, not 0"),
+        "{err}"
+    );
 }

@@ -237,6 +237,9 @@ pub struct BenchArgs {
     /// Seed of the generated data and of the shared k-means++ init.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// GPU memory bandwidth in GB/s for the memory-floor ratio (default: a short device probe).
+    #[arg(long)]
+    pub peak_gbs: Option<f64>,
     /// Print a JSON list of objects instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -267,8 +267,10 @@ fn bench_table(rows: &[BenchRow]) -> String {
         "ms/iter",
         "inertia",
         "agreement",
+        "GB/s",
+        "x floor",
     ];
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
             [
@@ -283,6 +285,14 @@ fn bench_table(rows: &[BenchRow]) -> String {
                 format!("{:.2}", r.ms_per_iter),
                 format!("{:.6e}", r.inertia),
                 format!("{:.4}%", 100.0 * r.agreement),
+                format!("{:.1}", r.gbs),
+                r.x_floor.map_or("-".into(), |x| {
+                    format!(
+                        "{x:.2} (peak {:.0} GB/s, {})",
+                        r.peak_gbs.unwrap_or(f64::NAN),
+                        r.peak_source.as_deref().unwrap_or("?")
+                    )
+                }),
             ]
         })
         .collect();

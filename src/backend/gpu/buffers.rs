@@ -1,8 +1,8 @@
-//! Device buffers: points uploaded once in binding-sized chunks, the per-fit state (labels,
-//! centroids, partials, totals, per-pass parameters and bind groups), and read-back.
+//! Device buffers: points centred and uploaded once in binding-sized chunks, the per-fit state
+//! (labels, centroids, 64-bit cells, per-pass parameters and bind groups), and read-back.
 
 use super::context::GpuContext;
-use super::pipelines::Kernels;
+use super::pipelines::{Accumulator, Kernels, Shape};
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -22,6 +22,12 @@ pub struct GpuPoints {
     pub(crate) n: usize,
     pub(crate) d: usize,
     pub(crate) chunks: Vec<PointChunk>,
+    /// Per feature: the midpoint of its range (rounded to f32), subtracted at upload.
+    pub(crate) centre: Vec<f64>,
+    /// Per feature: a bound on |x - centre|, about half the range.
+    pub(crate) radius: Vec<f64>,
+    /// Per feature: the fixed-point scale 2^e ≤ 2^30 / radius of the coordinate sums.
+    pub(crate) scale: Vec<f32>,
 }
 
 impl GpuPoints {
@@ -31,8 +37,17 @@ impl GpuPoints {
     }
 }
 
-/// Kernel parameters of one pass (one dispatch of each kernel); same layout as `Params` in the
-/// shaders.
+/// 2^e for the largest e with 2^e · bound ≤ 2^top, kept inside f32's normal range.
+fn pow2_scale(bound: f64, top: i32) -> f32 {
+    let e = if bound > 0.0 && bound.is_finite() {
+        top - bound.log2().ceil() as i32
+    } else {
+        top
+    };
+    2f32.powi(e.clamp(-120, 120))
+}
+
+/// Kernel parameters of one pass; same layout as `Params` in the shader.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -42,16 +57,15 @@ struct Params {
     k: u32,
     num_groups: u32,
     groups_x: u32,
-    first_pass: u32,
-    reduce_x: u32,
+    cells: u32,
+    pad: u32,
 }
 
-/// One pass: a range of one chunk small enough for the partials buffer.
+/// One pass: a range of one chunk that one dispatch covers.
 pub(crate) struct Pass {
-    assign_group: wgpu::BindGroup,
-    reduce_group: wgpu::BindGroup,
+    group: wgpu::BindGroup,
     dispatch: (u32, u32),
-    // Kept alive for the bind groups; written once at `start`.
+    // Kept alive for the bind group; written once at `start`.
     _params: wgpu::Buffer,
 }
 
@@ -60,14 +74,14 @@ pub struct GpuRun {
     pub(crate) k: usize,
     pub(crate) labels: Vec<wgpu::Buffer>,
     centroids: wgpu::Buffer,
-    totals_f: wgpu::Buffer,
-    totals_u: wgpu::Buffer,
+    scales: wgpu::Buffer,
+    totals: wgpu::Buffer,
     staging: wgpu::Buffer,
     passes: Vec<Pass>,
-    reduce_dispatch: (u32, u32),
+    /// Index of the first pass of each submission, ascending, starting at 0.
+    submissions: Vec<usize>,
     kernels: Arc<Kernels>,
-    // Kept alive for the bind groups.
-    _partials: (wgpu::Buffer, wgpu::Buffer),
+    shape: Shape,
 }
 
 impl GpuRun {
@@ -80,15 +94,33 @@ impl GpuRun {
     pub fn max_dispatch_rows(&self) -> u32 {
         self.passes.iter().map(|p| p.dispatch.1).max().unwrap_or(0)
     }
+
+    /// GPU submissions per step (more than one when the work exceeds the submission budget).
+    pub fn submission_count(&self) -> usize {
+        self.submissions.len()
+    }
+
+    /// The accumulator variant this fit's kernel uses.
+    pub fn accumulator(&self) -> Accumulator {
+        self.shape.acc
+    }
+
+    /// Whether the kernel sums in workgroup memory (else it adds to the global cells directly).
+    pub fn workgroup_accumulation(&self) -> bool {
+        self.shape.wg_cells.is_some()
+    }
 }
 
-/// What one step read back, before conversion to a `Step`.
+/// What one step read back: the 64-bit cells, decoded.
 pub(crate) struct Totals {
-    /// k*d + 1 values: sums of (x - c) per cell, then inertia; each a (sum, compensation) pair
-    /// combined in f64.
+    /// k×d coordinate sums of the original (uncentred) points.
     pub(crate) sums: Vec<f64>,
-    /// k counts, then changed labels.
-    pub(crate) counts: Vec<u32>,
+    /// k counts.
+    pub(crate) counts: Vec<u64>,
+    /// Sum of the squared distances to the assigned centroids.
+    pub(crate) inertia: f64,
+    /// Points whose label changed.
+    pub(crate) changed: u64,
 }
 
 fn entries<'a>(bufs: &[&'a wgpu::Buffer]) -> Vec<wgpu::BindGroupEntry<'a>> {
@@ -111,7 +143,8 @@ fn buffer(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages) -
     })
 }
 
-/// Copies the n×d matrix to the GPU in chunks of at most `chunk_points` points.
+/// Centres the n×d matrix on each feature's midpoint and copies it to the GPU in chunks of at
+/// most `chunk_points` points.
 pub(crate) fn upload(
     ctx: &GpuContext,
     x: ArrayView2<'_, f32>,
@@ -123,6 +156,40 @@ pub(crate) fn upload(
     let rows = x
         .as_slice()
         .ok_or_else(|| Error::Data("points must be in standard (row-major) layout".into()))?;
+    // Per-feature ranges in one parallel pass over the rows.
+    let empty = || (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]);
+    let (lo, hi) = rows
+        .par_chunks(d * 4096)
+        .map(|block| {
+            let (mut lo, mut hi) = empty();
+            for row in block.chunks_exact(d) {
+                for j in 0..d {
+                    lo[j] = lo[j].min(row[j]);
+                    hi[j] = hi[j].max(row[j]);
+                }
+            }
+            (lo, hi)
+        })
+        .reduce(empty, |(mut l, mut h), (l2, h2)| {
+            for j in 0..d {
+                l[j] = l[j].min(l2[j]);
+                h[j] = h[j].max(h2[j]);
+            }
+            (l, h)
+        });
+    let centre32: Vec<f32> = (0..d)
+        .map(|j| ((lo[j] as f64 + hi[j] as f64) / 2.0) as f32)
+        .collect();
+    // The f32 centre is what is subtracted; bound |x - centre| from it, with a margin for the
+    // subtraction's rounding.
+    let radius: Vec<f64> = (0..d)
+        .map(|j| {
+            let c = centre32[j] as f64;
+            (hi[j] as f64 - c).max(c - lo[j] as f64) * (1.0 + 1e-6)
+        })
+        .collect();
+    let scale: Vec<f32> = radius.iter().map(|&r| pow2_scale(r, 30)).collect();
+    let centre: Vec<f64> = centre32.iter().map(|&c| c as f64).collect();
     let mut chunks = Vec::new();
     ctx.scoped(
         &format!(
@@ -139,8 +206,9 @@ pub(crate) fn upload(
                     .par_chunks_mut(len)
                     .enumerate()
                     .for_each(|(j, col)| {
+                        let c = centre32[j];
                         for (i, v) in col.iter_mut().enumerate() {
-                            *v = src[i * d + j];
+                            *v = src[i * d + j] - c;
                         }
                     });
                 let buffer = buffer(
@@ -160,7 +228,24 @@ pub(crate) fn upload(
     // Wait for the copies, so upload time is measured where it is spent.
     let done = ctx.queue.submit([]);
     ctx.wait(done, timeout)?;
-    Ok(GpuPoints { n, d, chunks })
+    Ok(GpuPoints {
+        n,
+        d,
+        chunks,
+        centre,
+        radius,
+        scale,
+    })
+}
+
+/// How a fit's kernel is chosen, beyond the device's defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Choice {
+    pub(crate) acc: Option<Accumulator>,
+    pub(crate) global: bool,
+    pub(crate) max_groups_x: u32,
+    pub(crate) max_pass_groups: Option<u64>,
+    pub(crate) submission_work: u64,
 }
 
 /// Plans the passes of a fit with `k` clusters and creates its buffers and bind groups.
@@ -168,36 +253,50 @@ pub(crate) fn start(
     ctx: &GpuContext,
     points: &GpuPoints,
     k: usize,
-    max_groups_x: u32,
-    max_pass_groups: Option<u64>,
+    choice: Choice,
 ) -> Result<GpuRun> {
     let d = points.d;
-    let ppt = ctx.pipelines.points_per_thread(k, d, &ctx.adapter.name)?;
-    let kernels = ctx.pipelines.kernels(&ctx.device, d as u32, ppt)?;
+    let cells = k * d + k + 2;
+    let acc = choice.acc.unwrap_or(ctx.pipelines.default_acc);
+    if !ctx.pipelines.has(acc) {
+        return Err(Error::Unsupported(format!(
+            "adapter '{}' has no 64-bit atomics, so the '{}' accumulator cannot run",
+            ctx.adapter.name,
+            acc.name()
+        )));
+    }
+    let wg_cells = ctx.pipelines.wg_cells(cells, choice.global);
+    let ppt = ctx
+        .pipelines
+        .points_per_thread(k, d, wg_cells, &ctx.adapter.name)?;
+    let shape = Shape {
+        d: d as u32,
+        ppt,
+        wg_cells,
+        acc,
+    };
+    let kernels = ctx.pipelines.kernels(&ctx.device, shape)?;
     let tile = (ctx.pipelines.assign_width() * ppt) as u64;
-    let row_f = (k * d + 1) as u64;
-    let row_u = (k + 1) as u64;
     let binding = ctx
         .limits
         .max_storage_buffer_binding_size
         .min(ctx.limits.max_buffer_size);
-    // The partials of one pass must fit one binding: that bounds the points per pass.
-    let max_groups = binding / (4 * row_f);
-    // The totals hold a (sum, compensation) pair per cell: they too must fit one binding.
-    if max_groups == 0 || 8 * row_f > binding {
+    if 8 * cells as u64 > binding {
         return Err(Error::Unsupported(format!(
-            "k = {k} with {d} features needs {} bytes of partial sums per workgroup, more than \
-             this GPU can bind; use {cpu}",
-            4 * row_f,
+            "k = {k} with {d} features needs {} bytes of sums, more than this GPU can bind; \
+             use {cpu}",
+            8 * cells,
             cpu = crate::error::Param::Backend.set("cpu")
         )));
     }
-    let max_x = max_groups_x.max(1) as u64;
-    let max_groups = max_groups
-        .min(max_x * ctx.limits.max_compute_workgroups_per_dimension as u64)
-        .min(max_pass_groups.unwrap_or(u64::MAX).max(1))
-        .min(ctx.pipelines.max_reduce_rows().unwrap_or(u64::MAX));
-    let pass_points = max_groups * tile;
+    let max_x = choice.max_groups_x.max(1) as u64;
+    let max_groups = (max_x * ctx.limits.max_compute_workgroups_per_dimension as u64)
+        .min(choice.max_pass_groups.unwrap_or(u64::MAX).max(1));
+    // A pass is also bounded by the submission budget, so that passes can be grouped into
+    // submissions of at most that much work (one tile at least).
+    let work_per_point = (k * d).max(1) as u64;
+    let budget_points = (choice.submission_work / work_per_point).max(tile);
+    let pass_points = (max_groups * tile).min(budget_points / tile * tile);
 
     let mut plan = Vec::new(); // (chunk, first, count)
     for (c, chunk) in points.chunks.iter().enumerate() {
@@ -208,11 +307,6 @@ pub(crate) fn start(
             first += count;
         }
     }
-    let groups_of = |count: u64| count.div_ceil(tile);
-    // The reduction runs one workgroup per cell of a partial row, 2-D past the row limit.
-    let reduce_x = row_f.min(max_x);
-    let reduce_y = row_f.div_ceil(reduce_x);
-    let most_groups = plan.iter().map(|p| groups_of(p.2)).max().unwrap_or(1);
 
     ctx.scoped(&format!("preparing a fit with k = {k}"), || {
         let storage = wgpu::BufferUsages::STORAGE;
@@ -232,32 +326,40 @@ pub(crate) fn start(
         let centroids = buffer(
             ctx,
             "centroids",
-            (k * d * 4) as u64,
+            (k * d.div_ceil(4) * 16) as u64,
             storage | wgpu::BufferUsages::COPY_DST,
         );
-        let part_f = buffer(ctx, "partial sums", most_groups * row_f * 4, storage);
-        let part_u = buffer(ctx, "partial counts", most_groups * row_u * 4, storage);
-        let totals_f = buffer(
+        let scales = buffer(
             ctx,
-            "total sums",
-            2 * row_f * 4,
-            storage | wgpu::BufferUsages::COPY_SRC,
+            "scales",
+            ((d + 3 + k) * 4) as u64,
+            storage | wgpu::BufferUsages::COPY_DST,
         );
-        let totals_u = buffer(
+        let totals = buffer(
             ctx,
-            "total counts",
-            row_u * 4,
-            storage | wgpu::BufferUsages::COPY_SRC,
+            "64-bit cells",
+            (cells * 8) as u64,
+            storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
         );
         let staging = buffer(
             ctx,
             "read-back",
-            (2 * row_f + row_u) * 4,
+            (cells * 8) as u64,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
         let mut passes = Vec::with_capacity(plan.len());
-        for (p, &(c, first, count)) in plan.iter().enumerate() {
-            let groups = groups_of(count);
+        // Consecutive passes share a submission while their points fit the budget.
+        let mut submissions = Vec::new();
+        let mut in_submission = u64::MAX;
+        for (p, &(_, _, count)) in plan.iter().enumerate() {
+            if in_submission.saturating_add(count) > budget_points {
+                submissions.push(p);
+                in_submission = 0;
+            }
+            in_submission += count;
+        }
+        for &(c, first, count) in &plan {
+            let groups = count.div_ceil(tile);
             let gx = groups.min(max_x);
             let gy = groups.div_ceil(gx);
             let params = Params {
@@ -267,8 +369,8 @@ pub(crate) fn start(
                 k: k as u32,
                 num_groups: groups as u32,
                 groups_x: gx as u32,
-                first_pass: (p == 0) as u32,
-                reduce_x: reduce_x as u32,
+                cells: cells as u32,
+                pad: 0,
             };
             let params_buf = ctx
                 .device
@@ -277,26 +379,20 @@ pub(crate) fn start(
                     contents: bytemuck::bytes_of(&params),
                     usage: wgpu::BufferUsages::UNIFORM,
                 });
-            let assign_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("assign"),
                 layout: &ctx.pipelines.assign_layout,
                 entries: &entries(&[
                     &points.chunks[c].buffer,
                     &centroids,
                     &labels[c],
-                    &part_f,
-                    &part_u,
+                    &totals,
+                    &scales,
                     &params_buf,
                 ]),
             });
-            let reduce_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("reduce"),
-                layout: &ctx.pipelines.reduce_layout,
-                entries: &entries(&[&part_f, &part_u, &totals_f, &totals_u, &params_buf]),
-            });
             passes.push(Pass {
-                assign_group,
-                reduce_group,
+                group,
                 dispatch: (gx as u32, gy as u32),
                 _params: params_buf,
             });
@@ -305,13 +401,13 @@ pub(crate) fn start(
             k,
             labels,
             centroids,
-            totals_f,
-            totals_u,
+            scales,
+            totals,
             staging,
             passes,
-            reduce_dispatch: (reduce_x as u32, reduce_y as u32),
+            submissions,
             kernels: kernels.clone(),
-            _partials: (part_f, part_u),
+            shape,
         })
     })
 }
@@ -344,64 +440,151 @@ fn read_mapped(
     Ok(bytes)
 }
 
-/// One Lloyd step over every pass: writes the centroids, runs assign + reduce per pass, and
-/// reads back only the totals (about k×d numbers).
+/// One Lloyd step over every pass: writes the centred centroids and the scales, zeroes the
+/// cells, runs the kernel per pass, and reads back only the k·d + k + 2 cells.
 pub(crate) fn step(
     ctx: &GpuContext,
+    points: &GpuPoints,
     run: &GpuRun,
     centroids: &[f32],
     timeout: Duration,
 ) -> Result<Totals> {
+    let (k, d) = (run.k, points.d);
+    let d4 = d.div_ceil(4);
+    // Centred rows, zero-padded to whole vec4s.
+    let mut centred = vec![0f32; k * d4 * 4];
+    for (c, row) in centroids.chunks_exact(d).enumerate() {
+        for (j, (&v, &m)) in row.iter().zip(&points.centre).enumerate() {
+            centred[c * d4 * 4 + j] = (v as f64 - m) as f32;
+        }
+    }
+    let rows = || centred.chunks_exact(d4 * 4);
+    // Every point lies in the box |x_j| ≤ radius_j, so its distance to its nearest centroid
+    // is at most the smallest, over centroids, of the distance to the box's farthest corner.
+    let bound = rows()
+        .map(|c| {
+            c.iter()
+                .zip(&points.radius)
+                .map(|(&v, &r)| (v.abs() as f64 + r).powi(2))
+                .sum::<f64>()
+        })
+        .fold(f64::INFINITY, f64::min)
+        * (1.0 + 1e-5);
+    let inertia_scale = pow2_scale(bound * points.n.max(1) as f64, 61);
+    let norms: Vec<f64> = rows()
+        .map(|c| c.iter().map(|&v| (v as f64).powi(2)).sum())
+        .collect();
+    let mut scales = points.scale.clone();
+    scales.push(inertia_scale);
+    // Near-tie margin factor of the expanded distance form (see kmeans_assign.wgsl).
+    scales.push(8.0 * (d as f32 + 3.0) * 2f32.powi(-24));
+    scales.extend(norms.iter().map(|&v| v as f32));
+    scales.push(norms.iter().copied().fold(0.0, f64::max) as f32);
     let submission = ctx.scoped("running a k-means step on the GPU", || {
         ctx.queue
-            .write_buffer(&run.centroids, 0, bytemuck::cast_slice(centroids));
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("k-means step"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("assign + reduce"),
-                timestamp_writes: None,
-            });
-            for p in &run.passes {
-                pass.set_pipeline(&run.kernels.assign);
-                pass.set_bind_group(0, &p.assign_group, &[]);
-                pass.dispatch_workgroups(p.dispatch.0, p.dispatch.1, 1);
-                pass.set_pipeline(&run.kernels.reduce);
-                pass.set_bind_group(0, &p.reduce_group, &[]);
-                pass.dispatch_workgroups(run.reduce_dispatch.0, run.reduce_dispatch.1, 1);
+            .write_buffer(&run.centroids, 0, bytemuck::cast_slice(&centred));
+        ctx.queue
+            .write_buffer(&run.scales, 0, bytemuck::cast_slice(&scales));
+        let mut last = None;
+        for (s, &from) in run.submissions.iter().enumerate() {
+            let to = run
+                .submissions
+                .get(s + 1)
+                .copied()
+                .unwrap_or(run.passes.len());
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("k-means step"),
+                });
+            if s == 0 {
+                encoder.clear_buffer(&run.totals, 0, None);
             }
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("assign + accumulate"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&run.kernels.assign);
+                for p in &run.passes[from..to] {
+                    pass.set_bind_group(0, &p.group, &[]);
+                    pass.dispatch_workgroups(p.dispatch.0, p.dispatch.1, 1);
+                }
+            }
+            if to == run.passes.len() {
+                encoder.copy_buffer_to_buffer(&run.totals, 0, &run.staging, 0, run.totals.size());
+            }
+            // Submitted back to back: the queue runs them in order, each one short.
+            last = Some(ctx.queue.submit([encoder.finish()]));
         }
-        let f_bytes = run.totals_f.size();
-        encoder.copy_buffer_to_buffer(&run.totals_f, 0, &run.staging, 0, f_bytes);
-        encoder.copy_buffer_to_buffer(&run.totals_u, 0, &run.staging, f_bytes, run.totals_u.size());
-        Ok(ctx.queue.submit([encoder.finish()]))
+        last.ok_or_else(|| Error::Gpu("a step with no passes".into()))
     })?;
     let bytes = read_mapped(ctx, &run.staging, submission, timeout)?;
-    let f_bytes = run.totals_f.size() as usize;
-    let (f, u) = bytes.split_at(f_bytes);
-    let f: &[f32] =
-        bytemuck::try_cast_slice(f).map_err(|e| Error::Gpu(format!("malformed read-back: {e}")))?;
-    let u: &[u32] =
-        bytemuck::try_cast_slice(u).map_err(|e| Error::Gpu(format!("malformed read-back: {e}")))?;
-    let d = centroids.len() / run.k.max(1);
-    let cells = run.k * d + 1;
-    let counts = u
-        .get(..run.k + 1)
-        .ok_or_else(|| Error::Gpu("count read-back came back short".into()))?;
-    if f.len() < 2 * cells {
-        return Err(Error::Gpu("sum read-back came back short".into()));
+    let cells: Vec<u64> = bytes
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect();
+    if cells.len() < k * d + k + 2 {
+        return Err(Error::Gpu("the GPU's sums came back short".into()));
+    }
+    let counts = cells[k * d..k * d + k].to_vec();
+    let mut sums = vec![0f64; k * d];
+    for c in 0..k {
+        for j in 0..d {
+            // Two's complement cells: the fixed-point sum of centred coordinates.
+            let q = cells[c * d + j] as i64 as f64;
+            sums[c * d + j] = q / points.scale[j] as f64 + counts[c] as f64 * points.centre[j];
+        }
     }
     Ok(Totals {
-        sums: f
-            .chunks_exact(2)
-            .take(cells)
-            .map(|p| p[0] as f64 + p[1] as f64)
-            .collect(),
-        counts: counts.to_vec(),
+        sums,
+        counts,
+        inertia: cells[k * d + k] as f64 / inertia_scale as f64,
+        changed: cells[k * d + k + 1],
     })
+}
+
+/// See `GpuBackend::bandwidth_probe`.
+pub(crate) fn bandwidth_probe(ctx: &GpuContext, timeout: Duration) -> Result<f64> {
+    let (bytes, copies, rounds) = if ctx.adapter.hardware {
+        (256u64 << 20, 8, 4)
+    } else {
+        (16u64 << 20, 2, 3)
+    };
+    let bytes = bytes.min((ctx.limits.max_buffer_size / 2) & !3);
+    let usage = wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+    let (src, dst) = ctx.scoped("probing the GPU's bandwidth", || {
+        Ok((
+            buffer(ctx, "probe source", bytes, usage),
+            buffer(ctx, "probe target", bytes, usage),
+        ))
+    })?;
+    let mut best = f64::INFINITY;
+    for round in 0..rounds {
+        let t = std::time::Instant::now();
+        let submission = ctx.scoped("probing the GPU's bandwidth", || {
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("bandwidth probe"),
+                });
+            for i in 0..copies {
+                let (a, b) = if i % 2 == 0 {
+                    (&src, &dst)
+                } else {
+                    (&dst, &src)
+                };
+                encoder.copy_buffer_to_buffer(a, 0, b, 0, bytes);
+            }
+            Ok(ctx.queue.submit([encoder.finish()]))
+        })?;
+        ctx.wait(submission, timeout)?;
+        // Round 0 warms up (first touch of the pages, clocks).
+        if round > 0 {
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(2.0 * (bytes * copies) as f64 / best.max(1e-9) / 1e9)
 }
 
 /// Reads every chunk's labels back, in point order.

@@ -4,7 +4,7 @@
 
 use super::pipelines::{Pipelines, Widths};
 use crate::error::{Error, Result};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Limits of an adapter that decide how k-means work is chunked and dispatched.
@@ -49,7 +49,13 @@ pub struct AdapterSummary {
     pub hardware: bool,
     /// The limits that matter for k-means.
     pub limits: KeyLimits,
+    /// Whether the adapter has 64-bit integers and atomics (the `int64` accumulator; else `carry`).
+    pub int64_atomics: bool,
 }
+
+/// What the `int64` accumulator needs.
+const INT64_FEATURES: wgpu::Features =
+    wgpu::Features::SHADER_INT64.union(wgpu::Features::SHADER_INT64_ATOMIC_ALL_OPS);
 
 fn device_type_name(t: wgpu::DeviceType) -> &'static str {
     match t {
@@ -87,6 +93,7 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
         driver,
         hardware: rank(info.device_type) <= 2,
         limits: KeyLimits::from(&adapter.limits()),
+        int64_atomics: adapter.features().contains(INT64_FEATURES),
     }
 }
 
@@ -98,16 +105,12 @@ fn width_from_env(name: &str, max: u32) -> Option<u32> {
         .filter(|w| w.is_power_of_two() && *w <= max)
 }
 
-/// Workgroup sizes for an adapter. Measured on lavapipe (CPU time of 20 steps at 200K × 8 × 8):
-/// the assignment kernel is fastest at 64 there too, but its reduction prefers 8 invocations
-/// per cell to a 64-wide barrier tree.
+/// Workgroup sizes for an adapter: 64 invocations (measured fastest on lavapipe too).
 /// A CPU rasterizer may cap loop iterations per invocation (llvmpipe: 65,535 in all, then
 /// every loop exits early and results are silently wrong); stay under it with a margin.
 fn widths_for(hardware: bool) -> Widths {
-    let (assign, reduce) = if hardware { (64, 64) } else { (64, 8) };
     Widths {
-        assign: width_from_env(super::ASSIGN_WIDTH_ENV, 256).unwrap_or(assign),
-        reduce: width_from_env(super::REDUCE_WIDTH_ENV, 256).unwrap_or(reduce),
+        assign: width_from_env(super::ASSIGN_WIDTH_ENV, 256).unwrap_or(64),
         loop_budget: (!hardware).then_some(60_000),
     }
 }
@@ -148,13 +151,25 @@ pub struct GpuContext {
     uncaptured: Arc<Mutex<Option<String>>>,
 }
 
-static CONTEXT: OnceLock<std::result::Result<Arc<GpuContext>, String>> = OnceLock::new();
+/// The process-wide context: created on first call, kept while its device lives, and created
+/// again on the next call after the device is lost (a driver reset, a removed GPU). A failure
+/// to find an adapter is kept too: adapters do not appear while a process runs.
+static CONTEXT: Mutex<Option<std::result::Result<Arc<GpuContext>, String>>> = Mutex::new(None);
 
-/// The process-wide context, created on first call; `Error::NoAdapter` when wgpu finds none.
+/// The process-wide context, created on first call (and again after a lost device);
+/// `Error::NoAdapter` when wgpu finds no adapter.
 pub fn context() -> Result<Arc<GpuContext>> {
-    CONTEXT
-        .get_or_init(|| GpuContext::create().map(Arc::new))
-        .clone()
+    let mut slot = CONTEXT.lock().unwrap_or_else(|p| p.into_inner());
+    let alive = match slot.as_ref() {
+        Some(Ok(ctx)) => !ctx.is_lost(),
+        Some(Err(_)) => true,
+        None => false,
+    };
+    if !alive {
+        *slot = Some(GpuContext::create().map(Arc::new));
+    }
+    slot.as_ref()
+        .map_or_else(|| Err("no GPU context".to_string()), Clone::clone)
         .map_err(Error::NoAdapter)
 }
 
@@ -170,7 +185,12 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("segmenter"),
-            required_features: wgpu::Features::empty(),
+            // 64-bit atomics when the adapter has them: the int64 accumulator needs them.
+            required_features: if summary.int64_atomics {
+                INT64_FEATURES
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -192,8 +212,13 @@ impl GpuContext {
                 slot.get_or_insert_with(|| e.to_string());
             }));
         }
-        let pipelines =
-            Pipelines::new(&device, widths_for(summary.hardware)).map_err(|e| e.to_string())?;
+        let pipelines = Pipelines::new(
+            &device,
+            widths_for(summary.hardware),
+            summary.int64_atomics,
+            limits.max_compute_workgroup_storage_size,
+        )
+        .map_err(|e| e.to_string())?;
         let limits = device.limits();
         Ok(GpuContext {
             device,
@@ -206,11 +231,28 @@ impl GpuContext {
         })
     }
 
+    /// Whether the device was lost (every later call on it fails; `context()` makes a new one).
+    pub fn is_lost(&self) -> bool {
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Destroys the device, as a driver reset would: for tests of the recovery path.
+    pub fn lose_device(&self) {
+        self.device.destroy();
+        // Let the lost callback run; record the loss even if the driver reports it later.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let mut slot = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(|| "Destroyed: the device was destroyed".into());
+    }
+
     /// Fails if the device was lost or raised an error outside an error scope.
     pub(crate) fn check_alive(&self) -> Result<()> {
         if let Some(m) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Err(Error::Gpu(format!(
-                "the GPU device was lost ({m}); rerun with {cpu}",
+                "the GPU device was lost ({m}); the next fit starts a new device, or use {cpu}",
                 cpu = crate::error::Param::Backend.set("cpu")
             )));
         }

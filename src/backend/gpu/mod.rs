@@ -1,8 +1,8 @@
 //! The wgpu backend: Lloyd steps as WGSL compute shaders (`shaders/*.wgsl`).
 //!
-//! Per step, one command buffer runs, for every pass (a range of one binding-sized chunk of
-//! points), the fused assign + accumulate kernel and the partial reduction, then copies about
-//! k×d totals back. Points stay on the GPU across iterations, n-init runs and every k; labels
+//! Per step, one command buffer zeroes k·d + k + 2 64-bit fixed-point cells, runs for every
+//! pass (a range of one binding-sized chunk of points) the fused assign + accumulate kernel,
+//! and copies the cells back: deterministic integer sums, one kernel, no partials. Points stay on the GPU across iterations, n-init runs and every k; labels
 //! are read back only when `labels()` is called. Hamerly's bounds are not implemented on the
 //! GPU: `assign_kernel` reports Lloyd, and the driver records that.
 
@@ -12,7 +12,7 @@ mod pipelines;
 
 pub use buffers::{GpuPoints, GpuRun};
 pub use context::{context, list_adapters, AdapterSummary, GpuContext, KeyLimits};
-pub use pipelines::MAX_DIMS;
+pub use pipelines::{assign_source, Accumulator, MAX_DIMS};
 
 use super::{Assign, Backend, DeviceInfo, Problem, Step};
 use crate::error::{Error, Result};
@@ -23,10 +23,9 @@ use std::time::Duration;
 /// Environment variable that caps the points per uploaded chunk (forces chunking in tests).
 pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
 
-/// Environment variable that sets how many invocations reduce one cell of the partials (a
-/// power of two ≤ 256; default 64 on GPU hardware, 8 on a CPU rasterizer). Lets tests run the
-/// hardware configuration on lavapipe.
-pub const REDUCE_WIDTH_ENV: &str = "SEGMENTER_GPU_REDUCE_WIDTH";
+/// Environment variable that forces the accumulator variant: `int64` (needs 64-bit atomics)
+/// or `carry` (2 × u32 words, any adapter); default: int64 where the adapter has it.
+pub const ACCUMULATOR_ENV: &str = "SEGMENTER_GPU_ACCUMULATOR";
 
 /// Environment variable that sets the assignment kernel's workgroup size (a power of two
 /// ≤ 256, default 64; a tile stays 1,024 points), so tests can run other shapes.
@@ -38,6 +37,14 @@ pub const ASSIGN_WIDTH_ENV: &str = "SEGMENTER_GPU_ASSIGN_WIDTH";
 /// compilation, 0.1–0.5 s, plus the upload) and its per-step launch and read-back.
 pub const AUTO_MIN_WORK: u64 = 1 << 26;
 
+/// Multiply-adds (points × k × d) per submission by default: 2^34, about 17 ms at a sustained
+/// 1 TFLOP/s (a small integrated GPU), so even slow devices stay far below a display
+/// watchdog's ~2 s; 10M × 16 × 16 (2.6e9) is one submission.
+pub const SUBMISSION_WORK: u64 = 1 << 34;
+
+/// wgpu's cap on one storage binding, whatever the driver reports.
+const WGPU_BINDING_CAP: u64 = (1 << 31) - 1;
+
 /// Tunables of the GPU backend; the defaults follow the adapter's limits.
 #[derive(Clone, Debug)]
 pub struct GpuConfig {
@@ -45,8 +52,19 @@ pub struct GpuConfig {
     pub chunk_points: Option<usize>,
     /// Workgroups per dispatch row before going 2-D; `None`: the adapter's limit.
     pub max_groups_x: Option<u32>,
-    /// Workgroups per pass (bounds the partials buffer); `None`: as many as one binding holds.
+    /// Workgroups per pass (one dispatch); `None`: as many as one dispatch holds.
     pub max_pass_groups: Option<u64>,
+    /// Accumulator variant; `None`: int64 where the adapter has 64-bit atomics, else carry.
+    pub accumulator: Option<Accumulator>,
+    /// Largest storage binding to plan chunks for, below the device's own limit (and wgpu's
+    /// 2 GiB cap); `None`: the device's. Lets tests chunk small data as real limits chunk big.
+    pub max_binding_bytes: Option<u64>,
+    /// Most multiply-adds (points × k × d) one GPU submission may run, so that none runs long
+    /// enough for a display watchdog (about 2 s) to kill it; `None`: `SUBMISSION_WORK`.
+    pub max_submission_work: Option<u64>,
+    /// Add every term to the global cells directly, never in workgroup memory (the path that
+    /// large k·d takes; forced in tests).
+    pub global_accumulation: bool,
     /// Longest wait for one GPU submission before giving up with an error.
     pub timeout: Duration,
 }
@@ -57,6 +75,10 @@ impl Default for GpuConfig {
             chunk_points: None,
             max_groups_x: None,
             max_pass_groups: None,
+            accumulator: None,
+            max_binding_bytes: None,
+            max_submission_work: None,
+            global_accumulation: false,
             timeout: Duration::from_secs(300),
         }
     }
@@ -74,6 +96,17 @@ impl GpuConfig {
                 return Err(Error::Data(format!("{CHUNK_ENV} must be at least 1")));
             }
             c.chunk_points = Some(n);
+        }
+        if let Ok(v) = std::env::var(ACCUMULATOR_ENV) {
+            c.accumulator = Some(match v.trim() {
+                "int64" => Accumulator::Int64,
+                "carry" => Accumulator::Carry,
+                _ => {
+                    return Err(Error::Data(format!(
+                        "{ACCUMULATOR_ENV}='{v}' is neither 'int64' nor 'carry'"
+                    )))
+                }
+            });
         }
         Ok(c)
     }
@@ -114,9 +147,21 @@ impl GpuBackend {
         &self.ctx.adapter
     }
 
+    /// The device's memory bandwidth in GB/s (bytes read plus bytes written per second), from
+    /// buffer-to-buffer copies: 256 MiB copied 8 times on GPU hardware (about 1 ms on an
+    /// HBM3 part; the best of three timed submissions after a warm-up), 16 MiB twice on a CPU
+    /// rasterizer (the best of two).
+    pub fn bandwidth_probe(&self) -> Result<f64> {
+        buffers::bandwidth_probe(&self.ctx, self.config.timeout)
+    }
+
     fn chunk_points(&self, d: usize) -> usize {
         let l = &self.ctx.limits;
-        let binding = l.max_storage_buffer_binding_size.min(l.max_buffer_size) as usize;
+        let binding = l
+            .max_storage_buffer_binding_size
+            .min(l.max_buffer_size)
+            .min(WGPU_BINDING_CAP)
+            .min(self.config.max_binding_bytes.unwrap_or(u64::MAX)) as usize;
         // Shader indices are u32: a chunk holds fewer than 2^32 values.
         let by_limits = (binding / (4 * d)).min(u32::MAX as usize / d);
         self.config
@@ -213,11 +258,6 @@ impl Backend for GpuBackend {
                 cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
-        // Compile the kernels for this d now, so their one-off cost is not counted as iterations.
-        let ppt = pipelines::TILE / self.ctx.pipelines.assign_width();
-        self.ctx
-            .pipelines
-            .kernels(&self.ctx.device, d as u32, ppt)?;
         buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
     }
 
@@ -230,7 +270,18 @@ impl Backend for GpuBackend {
             .max_groups_x
             .unwrap_or(self.ctx.limits.max_compute_workgroups_per_dimension)
             .min(self.ctx.limits.max_compute_workgroups_per_dimension);
-        buffers::start(&self.ctx, points, k, max_x, self.config.max_pass_groups)
+        buffers::start(
+            &self.ctx,
+            points,
+            k,
+            buffers::Choice {
+                acc: self.config.accumulator,
+                global: self.config.global_accumulation,
+                max_groups_x: max_x,
+                max_pass_groups: self.config.max_pass_groups,
+                submission_work: self.config.max_submission_work.unwrap_or(SUBMISSION_WORK),
+            },
+        )
     }
 
     fn step(&self, points: &GpuPoints, run: &mut GpuRun, centroids: &[f32]) -> Result<Step> {
@@ -241,20 +292,12 @@ impl Backend for GpuBackend {
                 centroids.len()
             )));
         }
-        let t = buffers::step(&self.ctx, run, centroids, self.config.timeout)?;
-        // The kernel sums x - c; add back count · c in f64.
-        let mut sums = vec![0f64; k * d];
-        for c in 0..k {
-            let count = t.counts[c] as f64;
-            for j in 0..d {
-                sums[c * d + j] = count * centroids[c * d + j] as f64 + t.sums[c * d + j];
-            }
-        }
+        let t = buffers::step(&self.ctx, points, run, centroids, self.config.timeout)?;
         Ok(Step {
-            sums,
-            counts: t.counts[..k].iter().map(|&c| c as u64).collect(),
-            inertia: Some(t.sums[k * d]),
-            changed: t.counts[k] as u64,
+            sums: t.sums,
+            counts: t.counts,
+            inertia: Some(t.inertia),
+            changed: t.changed,
         })
     }
 

@@ -1,48 +1,87 @@
-//! Shader modules, bind group layouts and compute pipelines. Modules and layouts are built once
-//! per device; pipelines are specialised per feature count `d` (a pipeline-overridable
-//! constant, so the distance loop has a fixed trip count) and points per invocation, and cached.
+//! Shader modules, bind group layouts and compute pipelines. The assignment kernel exists in
+//! two accumulator variants (native 64-bit atomics, or the 2 × u32 carry form), one module
+//! each, built once per device; pipelines are specialised per feature count `d` (a
+//! pipeline-overridable constant, so the distance loop has a fixed trip count), points per
+//! invocation, and workgroup cells, and cached.
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Points per workgroup tile of the assignment kernel (`WG * PPT` in the shader) unless a loop
-/// budget asks for less. It bounds how many terms one f32 partial sum holds.
+/// budget asks for less.
 pub(crate) const TILE: u32 = 1024;
-/// Feature block of the assignment kernel's accumulation (`DB` in the shader).
-const DB: u64 = 8;
 /// Largest feature count the assignment kernel holds in registers (`DMAX` in the shader).
 pub const MAX_DIMS: usize = 64;
+/// Most bytes of workgroup accumulators one workgroup uses (8 per 64-bit cell): more would
+/// cut how many workgroups a GPU core holds at once; larger problems add to the global cells.
+const MAX_WG_ACC_BYTES: u64 = 16 * 1024;
 
 const ASSIGN_WGSL: &str = include_str!("../../../shaders/kmeans_assign.wgsl");
-const REDUCE_WGSL: &str = include_str!("../../../shaders/kmeans_reduce.wgsl");
+const ACC_CARRY_WGSL: &str = include_str!("../../../shaders/kmeans_acc_carry.wgsl");
+const ACC_INT64_WGSL: &str = include_str!("../../../shaders/kmeans_acc_int64.wgsl");
 
-/// The two kernels of one Lloyd step, specialised for one `d`.
+/// How the kernel's 64-bit fixed-point cells are added (the bits are the same either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accumulator {
+    /// Native 64-bit atomics (`SHADER_INT64` + `SHADER_INT64_ATOMIC_ALL_OPS`).
+    Int64,
+    /// Two u32 words per cell: atomicAdd on the low word, its carry added to the high word.
+    Carry,
+}
+
+impl Accumulator {
+    /// Name used in JSON and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Accumulator::Int64 => "int64",
+            Accumulator::Carry => "carry",
+        }
+    }
+}
+
+/// The shader source of one accumulator variant: its accumulator file, then the kernel.
+pub fn assign_source(acc: Accumulator) -> String {
+    let prelude = match acc {
+        Accumulator::Int64 => ACC_INT64_WGSL,
+        Accumulator::Carry => ACC_CARRY_WGSL,
+    };
+    format!("{prelude}\n{ASSIGN_WGSL}")
+}
+
+/// The assignment kernel of one fit.
 pub(crate) struct Kernels {
     pub(crate) assign: wgpu::ComputePipeline,
-    pub(crate) reduce: wgpu::ComputePipeline,
 }
 
-/// Modules and layouts of the k-means kernels, and the per-`d` pipeline cache.
+/// What a pipeline is specialised for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Shape {
+    pub(crate) d: u32,
+    pub(crate) ppt: u32,
+    /// Workgroup cells, or `None` when the kernel adds to the global cells directly.
+    pub(crate) wg_cells: Option<u32>,
+    pub(crate) acc: Accumulator,
+}
+
+/// Modules and layouts of the k-means kernels, and the per-shape pipeline cache.
 pub(crate) struct Pipelines {
-    assign_module: wgpu::ShaderModule,
-    reduce_module: wgpu::ShaderModule,
+    modules: HashMap<Accumulator, wgpu::ShaderModule>,
     pub(crate) assign_layout: wgpu::BindGroupLayout,
-    pub(crate) reduce_layout: wgpu::BindGroupLayout,
     assign_pipeline_layout: wgpu::PipelineLayout,
-    reduce_pipeline_layout: wgpu::PipelineLayout,
-    by_shape: Mutex<HashMap<(u32, u32), Arc<Kernels>>>,
+    by_shape: Mutex<HashMap<Shape, Arc<Kernels>>>,
     widths: Widths,
+    /// The accumulator used unless a configuration forces one.
+    pub(crate) default_acc: Accumulator,
+    wg_bytes: u64,
 }
 
-/// Workgroup sizes, chosen per adapter: a GPU wants many invocations per workgroup; a CPU
-/// rasterizer (one SIMD vector per 8 invocations, barriers switch coroutines) wants few.
+/// Workgroup sizes, chosen per adapter.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Widths {
     /// Invocations per workgroup of the assignment kernel (a power of two dividing `TILE`).
     pub(crate) assign: u32,
-    /// Invocations that reduce one cell of the partials (a power of two).
-    pub(crate) reduce: u32,
     /// Most loop iterations one invocation may run, if the driver caps them: llvmpipe
     /// (lavapipe) silently ends every loop of an invocation after 65,535 iterations in all.
     pub(crate) loop_budget: Option<u64>,
@@ -89,18 +128,29 @@ fn pop_scopes(
 }
 
 impl Pipelines {
-    /// Compiles the shader modules and creates the layouts.
-    pub(crate) fn new(device: &wgpu::Device, widths: Widths) -> Result<Self> {
+    /// Compiles the shader modules (the int64 one only when the device has 64-bit atomics)
+    /// and creates the layouts.
+    pub(crate) fn new(
+        device: &wgpu::Device,
+        widths: Widths,
+        int64: bool,
+        wg_storage: u32,
+    ) -> Result<Self> {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let assign_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("kmeans_assign.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(ASSIGN_WGSL.into()),
-        });
-        let reduce_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("kmeans_reduce.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(REDUCE_WGSL.into()),
-        });
+        let mut modules = HashMap::new();
+        let variants: &[Accumulator] = if int64 {
+            &[Accumulator::Int64, Accumulator::Carry]
+        } else {
+            &[Accumulator::Carry]
+        };
+        for &acc in variants {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("kmeans_assign.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(assign_source(acc).into()),
+            });
+            modules.insert(acc, module);
+        }
         let assign_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("assign"),
             entries: &[
@@ -108,61 +158,65 @@ impl Pipelines {
                 storage(1, true),
                 storage(2, false),
                 storage(3, false),
-                storage(4, false),
+                storage(4, true),
                 uniform(5),
             ],
         });
-        let reduce_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("reduce"),
-            entries: &[
-                storage(0, true),
-                storage(1, true),
-                storage(2, false),
-                storage(3, false),
-                uniform(4),
-            ],
-        });
-        let layout = |bgl: &wgpu::BindGroupLayout, label| {
+        let assign_pipeline_layout =
             device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(label),
-                bind_group_layouts: &[Some(bgl)],
+                label: Some("assign"),
+                bind_group_layouts: &[Some(&assign_layout)],
                 immediate_size: 0,
-            })
-        };
-        let assign_pipeline_layout = layout(&assign_layout, "assign");
-        let reduce_pipeline_layout = layout(&reduce_layout, "reduce");
+            });
         pop_scopes(validation, oom, "compiling the k-means shaders")?;
         Ok(Pipelines {
-            assign_module,
-            reduce_module,
+            modules,
             assign_layout,
-            reduce_layout,
             assign_pipeline_layout,
-            reduce_pipeline_layout,
             by_shape: Mutex::new(HashMap::new()),
             widths,
+            default_acc: if int64 {
+                Accumulator::Int64
+            } else {
+                Accumulator::Carry
+            },
+            wg_bytes: MAX_WG_ACC_BYTES.min(wg_storage as u64),
         })
+    }
+
+    /// Whether the device can run `acc`.
+    pub(crate) fn has(&self, acc: Accumulator) -> bool {
+        self.modules.contains_key(&acc)
+    }
+
+    /// Workgroup cells for `cells` 64-bit cells (a power of two, so that fits with nearby k
+    /// share a pipeline), or `None` when they do not fit workgroup memory or `global` is set.
+    pub(crate) fn wg_cells(&self, cells: usize, global: bool) -> Option<u32> {
+        let cap = cells.next_power_of_two().max(64) as u64;
+        (!global && 8 * cap <= self.wg_bytes).then_some(cap as u32)
     }
 
     /// Points per invocation of the assignment kernel for k clusters of d features: the
     /// default tile, halved until the worst-case loop iterations of one invocation fit the
     /// driver's loop budget; `Unsupported` if even one point per invocation does not fit.
-    pub(crate) fn points_per_thread(&self, k: usize, d: usize, adapter: &str) -> Result<u32> {
+    pub(crate) fn points_per_thread(
+        &self,
+        k: usize,
+        d: usize,
+        wg_cells: Option<u32>,
+        adapter: &str,
+    ) -> Result<u32> {
         let wg = self.widths.assign as u64;
         let mut ppt = TILE / self.widths.assign;
         let Some(budget) = self.widths.loop_budget else {
             return Ok(ppt);
         };
         let (k, d) = (k as u64, d as u64);
-        let blocks = d.div_ceil(DB);
         // Every loop counted as if not unrolled; see kmeans_assign.wgsl.
-        let cost = |ppt: u64| {
-            let tile = wg * ppt;
-            let assign = ppt * (1 + d + k * (1 + d));
-            let items = (k * blocks).div_ceil(wg);
-            let accumulate = items * (2 * DB + tile) + DB * tile;
-            assign + accumulate + wg
-        };
+        let cells = wg_cells.map_or(0, |c| 2 * (c as u64).div_ceil(wg));
+        let d4 = d.div_ceil(4);
+        // Loads (4 per vec4), scores, the near-tie direct loop, the inertia term, the adds.
+        let cost = |ppt: u64| cells + ppt * (1 + 5 * d4 + 2 * k * (1 + d4) + d4 + d);
         while cost(ppt as u64) > budget {
             if ppt == 1 {
                 return Err(Error::Unsupported(format!(
@@ -176,51 +230,51 @@ impl Pipelines {
         Ok(ppt)
     }
 
-    /// Most workgroup rows one reduction may read, if the loop budget bounds it.
-    pub(crate) fn max_reduce_rows(&self) -> Option<u64> {
-        self.widths
-            .loop_budget
-            .map(|b| self.widths.reduce as u64 * b.saturating_sub(256))
-    }
-
     /// Invocations per workgroup of the assignment kernel.
     pub(crate) fn assign_width(&self) -> u32 {
         self.widths.assign
     }
 
-    /// The kernels for `d` features and `ppt` points per invocation, built on first use.
-    pub(crate) fn kernels(&self, device: &wgpu::Device, d: u32, ppt: u32) -> Result<Arc<Kernels>> {
+    /// The kernel for `shape`, built on first use.
+    pub(crate) fn kernels(&self, device: &wgpu::Device, shape: Shape) -> Result<Arc<Kernels>> {
         let mut cache = self.by_shape.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = cache.get(&(d, ppt)) {
+        if let Some(k) = cache.get(&shape) {
             return Ok(k.clone());
         }
+        let module = self.modules.get(&shape.acc).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "this GPU has no 64-bit atomics, so the '{}' accumulator cannot run",
+                shape.acc.name()
+            ))
+        })?;
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let assign_constants = [
+        let constants = [
             ("WG", self.widths.assign as f64),
-            ("PPT", ppt as f64),
-            ("D", d as f64),
+            ("PPT", shape.ppt as f64),
+            ("D", shape.d as f64),
+            ("D4", shape.d.div_ceil(4) as f64),
+            // Workgroup words: the carry form holds a cell in two (an override expression as
+            // an array size makes naga panic, so the host multiplies).
+            (
+                "CAP",
+                (shape.wg_cells.unwrap_or(1)
+                    * if shape.acc == Accumulator::Carry {
+                        2
+                    } else {
+                        1
+                    }) as f64,
+            ),
+            ("WG_ACC", shape.wg_cells.is_some() as u8 as f64),
         ];
         let assign = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("assign_accumulate"),
             layout: Some(&self.assign_pipeline_layout),
-            module: &self.assign_module,
+            module,
             entry_point: Some("assign_accumulate"),
             compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &assign_constants,
-                // Every workgroup slot is written before it is read; skip the zeroing pass.
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
-        let reduce_constants = [("RWG", self.widths.reduce as f64), ("D", d as f64)];
-        let reduce = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("reduce_partials"),
-            layout: Some(&self.reduce_pipeline_layout),
-            module: &self.reduce_module,
-            entry_point: Some("reduce_partials"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &reduce_constants,
+                constants: &constants,
+                // The kernel zeroes the cells it uses; skip the zeroing pass.
                 zero_initialize_workgroup_memory: false,
             },
             cache: None,
@@ -228,10 +282,10 @@ impl Pipelines {
         pop_scopes(
             validation,
             oom,
-            &format!("building the k-means pipelines for d = {d}"),
+            &format!("building the k-means pipeline for d = {}", shape.d),
         )?;
-        let kernels = Arc::new(Kernels { assign, reduce });
-        cache.insert((d, ppt), kernels.clone());
+        let kernels = Arc::new(Kernels { assign });
+        cache.insert(shape, kernels.clone());
         Ok(kernels)
     }
 }
