@@ -14,6 +14,7 @@ pub mod model;
 pub mod numeric;
 pub mod observer;
 pub mod params;
+pub mod passes;
 pub mod segmentation;
 
 pub use model::{PcaAxes, Scores, SegmentModel};
