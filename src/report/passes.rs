@@ -16,6 +16,7 @@ use crate::pipeline::passes::chunks::ChunkReader;
 use crate::pipeline::passes::PassesFit;
 use crate::pipeline::{Observer, Stage, StageTimes};
 use ndarray::ArrayView2;
+use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
 
@@ -97,7 +98,6 @@ fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()>
     let mut next_reject = 0usize;
     let all_rejects = seg.rejects();
     let mut feats = Vec::new();
-    let mut out = Vec::new();
     let mut rout = Vec::new();
     while let Some(chunk) = reader.next_chunk()? {
         let t = &chunk.table;
@@ -127,30 +127,42 @@ fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()>
             .map_err(|e| Error::Data(e.to_string()))?;
         let (labels, sq) = nearest(x, centroids);
         let pcs = axes.project2(x);
-        out.clear();
-        for (r, &i) in kept.iter().enumerate() {
-            push_u64(&mut out, t.row_number(i));
-            push_fields(&mut out, t, i);
-            let l = labels[r];
-            out.push(b',');
-            if l == NOISE {
-                out.extend_from_slice(b"-1,noise");
-            } else {
-                push_u64(&mut out, l as u64);
-                out.push(b',');
-                out.extend_from_slice(names.get(l as usize).map_or(&[][..], |n| n));
-            }
-            out.push(b',');
-            push_fixed4(&mut out, pcs[2 * r]);
-            out.push(b',');
-            push_fixed4(&mut out, pcs[2 * r + 1]);
-            out.push(b',');
-            push_fixed4(&mut out, sq[r].sqrt() as f32);
-            out.push(b'\n');
+        // Rows formatted on every core, written in order.
+        const TASK: usize = 4096;
+        let parts: Vec<Vec<u8>> = kept
+            .par_chunks(TASK)
+            .enumerate()
+            .map(|(task, rows)| {
+                let mut out = Vec::with_capacity(rows.len() * 160);
+                for (q, &i) in rows.iter().enumerate() {
+                    let r = task * TASK + q;
+                    push_u64(&mut out, t.row_number(i));
+                    push_fields(&mut out, t, i);
+                    let l = labels[r];
+                    out.push(b',');
+                    if l == NOISE {
+                        out.extend_from_slice(b"-1,noise");
+                    } else {
+                        push_u64(&mut out, l as u64);
+                        out.push(b',');
+                        out.extend_from_slice(names.get(l as usize).map_or(&[][..], |n| n));
+                    }
+                    out.push(b',');
+                    push_fixed4(&mut out, pcs[2 * r]);
+                    out.push(b',');
+                    push_fixed4(&mut out, pcs[2 * r + 1]);
+                    out.push(b',');
+                    push_fixed4(&mut out, sq[r].sqrt() as f32);
+                    out.push(b'\n');
+                }
+                out
+            })
+            .collect();
+        for part in &parts {
+            sf.writer()
+                .write_all(part)
+                .map_err(|e| Error::write(segments, e))?;
         }
-        sf.writer()
-            .write_all(&out)
-            .map_err(|e| Error::write(segments, e))?;
         kept_at += kept.len();
         // Rejects of this chunk (in row order, ragged ones among them).
         let last_row = t

@@ -836,15 +836,19 @@ impl Segmenter {
                     };
                     let mut values = Vec::with_capacity(arow.len());
                     let mut changed = Vec::new();
-                    for (r, &g) in arow.iter().enumerate() {
-                        readers[*c].f64s(g, 1, &mut f64buf)?;
-                        let clean = cleaned_value(t, *kind, f64buf[0]);
-                        let real = real_value(t, *kind, f64buf[0]);
-                        if real.to_bits() != clean.to_bits() {
-                            changed.push((r as u32, real));
-                        }
-                        values.push(clean);
-                    }
+                    pick_rows(
+                        &arow,
+                        n,
+                        &mut |at, m| readers[*c].f64s(at, m, &mut f64buf).map(|_| f64buf.clone()),
+                        &mut |_, raw: f64| {
+                            let clean = cleaned_value(t, *kind, raw);
+                            let real = real_value(t, *kind, raw);
+                            if real.to_bits() != clean.to_bits() {
+                                changed.push((values.len() as u32, real));
+                            }
+                            values.push(clean);
+                        },
+                    )?;
                     columns.push(CleanColumn::Numeric {
                         t: t.clone(),
                         values,
@@ -853,10 +857,12 @@ impl Segmenter {
                 }
                 Kept::Categorical(c, t, remap) => {
                     let mut codes = Vec::with_capacity(arow.len());
-                    for &g in &arow {
-                        readers[*c].u32s(g, 1, &mut u32buf)?;
-                        codes.push(remap[u32buf[0] as usize]);
-                    }
+                    pick_rows(
+                        &arow,
+                        n,
+                        &mut |at, m| readers[*c].u32s(at, m, &mut u32buf).map(|_| u32buf.clone()),
+                        &mut |_, code: u32| codes.push(remap[code as usize]),
+                    )?;
                     columns.push(CleanColumn::Categorical {
                         t: t.clone(),
                         codes,
@@ -864,19 +870,44 @@ impl Segmenter {
                 }
             }
         }
+        // The analysed rows' bytes, read in file order through a window of the file.
         let mut bytes = Vec::new();
         let mut numbers = Vec::with_capacity(arow.len());
-        for &g in &arow {
-            let row = row_at(g).ok_or_else(|| {
-                Error::Data(format!(
-                    "{}: row {} could not be read back",
-                    path.display(),
-                    g + 1
-                ))
-            })?;
-            bytes.extend_from_slice(&row);
-            bytes.push(b'\n');
-            numbers.push(row_number(g, &ragged_at));
+        let places = arow.clone();
+        {
+            use std::os::unix::fs::FileExt;
+            const WINDOW: usize = 8 << 20;
+            let (mut w0, mut window) = (0u64, Vec::<u8>::new());
+            let mut b = [0u8; 12];
+            for g in places {
+                rows_file.read_at(g as u64 * 12, &mut b)?;
+                let off = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                let len = u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize;
+                if off < w0 || off + len as u64 > w0 + window.len() as u64 {
+                    w0 = off;
+                    window.resize(WINDOW.max(len), 0);
+                    let mut got = 0;
+                    while got < window.len() {
+                        match csv.read_at(&mut window[got..], w0 + got as u64) {
+                            Ok(0) => break,
+                            Ok(k) => got += k,
+                            Err(e) => return Err(Error::read(path, e)),
+                        }
+                    }
+                    window.truncate(got);
+                    if len > got {
+                        return Err(Error::Data(format!(
+                            "{}: row {} could not be read back (the file changed?)",
+                            path.display(),
+                            row_number(g, &ragged_at)
+                        )));
+                    }
+                }
+                let a = (off - w0) as usize;
+                bytes.extend_from_slice(&window[a..a + len]);
+                bytes.push(b'\n');
+                numbers.push(row_number(g, &ragged_at));
+            }
         }
         let mut analysed = reader.parse_rows(&bytes)?;
         drop(bytes);
@@ -982,6 +1013,30 @@ impl Segmenter {
             _spill: spill,
         })
     }
+}
+
+/// Walks the spill of one value per well-formed row (`n` of them) block by block, `read(at,
+/// m)` giving rows `at..at + m`, and calls `f(row, value)` for each row of `rows` (ascending).
+fn pick_rows<T: Copy>(
+    rows: &[usize],
+    n: usize,
+    read: &mut dyn FnMut(usize, usize) -> Result<Vec<T>>,
+    f: &mut dyn FnMut(usize, T),
+) -> Result<()> {
+    let mut next = 0;
+    let mut at = 0;
+    while at < n && next < rows.len() {
+        let m = BLOCK.min(n - at);
+        if rows[next] < at + m {
+            let v = read(at, m)?;
+            while next < rows.len() && rows[next] < at + m {
+                f(rows[next], v[rows[next] - at]);
+                next += 1;
+            }
+        }
+        at += m;
+    }
+    Ok(())
 }
 
 /// Reads the feature spill block by block: f(first kept row, rows × d values).
