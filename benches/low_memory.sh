@@ -17,7 +17,7 @@ bin=${SEGMENTER_BIN:-$root/target/release/segmenter}
 if [ -z "$work" ]; then work=$(mktemp -d); fi
 mkdir -p "$work"
 csv="$work/customers-$n.csv"
-cleanup() { rm -rf "$csv" "$work/low-$n" "$work/mem-$n" "$work"/time-*.txt; }
+cleanup() { rm -rf "$csv" "$work/low-$n" "$work/mem-$n" "$work"/time-*.txt "$work"/labels-*.txt; }
 trap cleanup EXIT
 "$bin" generate customers --rows "$n" --output "$csv" > /dev/null
 size=$(stat -c %s "$csv")
@@ -30,13 +30,15 @@ measure() { # name, out dir, extra flags
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { split($2, t, ":"); s = 0; for (i = 1; i <= length(t); i++) s = s * 60 + t[i]; print s }' "$work/time-$name.txt")
     rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$work/time-$name.txt")
     echo "$name: wall ${wall} s, peak RSS ${rss} MB ($(awk -v r="$rss" -v s="$size" 'BEGIN { printf "%.2f", r * 1048576 / s }') x the CSV)"
+    # Keep each row's segment only: the outputs of a large run are larger than the CSV.
+    awk -F, '{ print $1, $(NF-4) }' "$out/segments.csv" > "$work/labels-$name.txt"
+    rm -rf "$out"
 }
 measure low-memory "$work/low-$n" --low-memory
 if [ "$skip_mem" != "--skip-in-memory" ]; then
     measure in-memory "$work/mem-$n"
     # Same segment for every row (columns: ..., segment, segment_name, pc1, pc2, distance).
-    if cmp -s <(awk -F, '{ print $1, $(NF-4) }' "$work/low-$n/segments.csv") \
-              <(awk -F, '{ print $1, $(NF-4) }' "$work/mem-$n/segments.csv"); then
+    if cmp -s "$work/labels-low-memory.txt" "$work/labels-in-memory.txt"; then
         echo "segments: the same for every row"
     else
         echo "segments: DIFFER"

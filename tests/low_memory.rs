@@ -283,3 +283,34 @@ fn the_cli_flag_runs_in_passes_with_the_same_files() {
     );
     assert!(e.contains("clusters with k-means only"), "{e}");
 }
+
+#[test]
+fn a_bad_byte_in_a_later_chunk_names_the_row_as_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = b"id,spend\n".to_vec();
+    for i in 0..200 {
+        if i == 150 {
+            t.extend_from_slice(b"c150,1\xff2\n");
+        } else {
+            t.extend_from_slice(format!("c{i},{}\n", i % 17).as_bytes());
+        }
+    }
+    let file = dir.path().join("bytes.csv");
+    std::fs::write(&file, t).unwrap();
+    let want = Table::open(&file, &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(want.contains("row 151 (line 152)"), "{want}");
+    let seg = Segmenter::params().check().unwrap();
+    let got = seg
+        .fit_in_passes_with(
+            &file,
+            &SourceOptions::default(),
+            &dir.path().join("spill"),
+            64,
+            &mut Quiet,
+        )
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(got.as_deref(), Some(want.as_str()));
+}

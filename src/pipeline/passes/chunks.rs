@@ -173,7 +173,15 @@ impl ChunkReader {
             let rest = self.buf.split_off(end);
             let rows = std::mem::replace(&mut self.buf, rest);
             self.next_offset += end as u64;
-            let mut table = self.parse_rows(&rows)?;
+            // A chunk's rows are numbered from 1: an error names the row as the file does.
+            let mut table = self.parse_rows(&rows).map_err(|e| match e {
+                Error::NotUtf8 { path, row, line } => Error::NotUtf8 {
+                    path,
+                    row: row + self.rows_before,
+                    line: line + self.lines_before,
+                },
+                e => e,
+            })?;
             // The first chunk decides the delimiter and the decimal mark for all.
             match self.delimiter {
                 None => {
