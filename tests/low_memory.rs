@@ -8,6 +8,7 @@ mod common;
 use common::cli::{run_err, run_ok};
 use segmenter::data::{CleanParams, Impute, Outliers};
 use segmenter::io::{SourceOptions, Table};
+use segmenter::pipeline::passes::PassSizes;
 use segmenter::pipeline::{KSpec, Quiet, Segmenter, SegmenterParams};
 use segmenter::report::passes::write_dir_in_passes;
 use segmenter::report::write_dir;
@@ -26,7 +27,10 @@ fn both(params: SegmenterParams, file: &Path, dir: &Path, chunk: usize) {
             file,
             &SourceOptions::default(),
             &dir.join("spill"),
-            chunk,
+            PassSizes {
+                chunk_bytes: chunk,
+                ..PassSizes::default()
+            },
             &mut Quiet,
         )
         .unwrap();
@@ -307,10 +311,58 @@ fn a_bad_byte_in_a_later_chunk_names_the_row_as_in_memory() {
             &file,
             &SourceOptions::default(),
             &dir.path().join("spill"),
-            64,
+            PassSizes {
+                chunk_bytes: 64,
+                ..PassSizes::default()
+            },
             &mut Quiet,
         )
         .err()
         .map(|e| e.to_string());
     assert_eq!(got.as_deref(), Some(want.as_str()));
+}
+
+#[test]
+fn above_the_analysis_sample_sizes_and_segments_still_count_every_row() {
+    // The report is computed on 700 of the kept rows; segments, sizes and the summary's
+    // counts are still those of every row.
+    let dir = tempfile::tempdir().unwrap();
+    let file = customers(dir.path(), 3_000);
+    let seg = Segmenter::params().seed(6).check().unwrap();
+    let table = Table::open(&file, &SourceOptions::default()).unwrap();
+    let mem = seg.fit(&table, &mut Quiet).unwrap();
+    write_dir(&mem, &table, &dir.path().join("mem")).unwrap();
+    let low = seg
+        .fit_in_passes_with(
+            &file,
+            &SourceOptions::default(),
+            &dir.path().join("spill"),
+            PassSizes {
+                chunk_bytes: 32 << 10,
+                analyse_rows: 700,
+            },
+            &mut Quiet,
+        )
+        .unwrap();
+    write_dir_in_passes(&low, &dir.path().join("low"), &mut Quiet).unwrap();
+    assert_eq!(low.seg.rows().len(), 700);
+    assert_eq!(low.seg.rows_segmented(), mem.rows().len() as u64);
+    assert_eq!(low.seg.sizes(), mem.sizes());
+    let sizes: Vec<u64> = low.seg.profiles().iter().map(|p| p.size).collect();
+    assert_eq!(sizes, mem.sizes());
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("low/summary.json"))).unwrap();
+    assert_eq!(summary["rows_segmented"], mem.rows().len() as u64);
+    // Every row has its in-memory segment (names and coordinates come from the sample).
+    let (a, b) = (
+        records(&dir.path().join("mem/segments.csv")),
+        records(&dir.path().join("low/segments.csv")),
+    );
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        let w = x.len();
+        assert_eq!(x[..w - 4], y[..w - 4], "row {}", x[0]);
+    }
+    assert!(read(&dir.path().join("mem/rejects.csv")) == read(&dir.path().join("low/rejects.csv")));
+    assert!(read(&dir.path().join("low/report.md")).contains("seeded sample of 700 of the"));
 }

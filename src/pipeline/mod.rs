@@ -142,6 +142,7 @@ impl Segmenter {
             schema,
             column_decisions,
             kept: std::mem::take(&mut cleaned.kept),
+            all_sizes: None,
             rejects: std::mem::take(&mut cleaned.rejects),
             duplicates: cleaned.duplicates,
             notes,

@@ -100,6 +100,24 @@ pub struct PassesFit {
     _spill: Spill,
 }
 
+/// Sizes of a run in passes.
+#[derive(Clone, Copy, Debug)]
+pub struct PassSizes {
+    /// Bytes of the file parsed at once (a chunk ends at the next record end).
+    pub chunk_bytes: usize,
+    /// Kept rows the analysis (PCA, profiles, silhouettes) is computed on at most.
+    pub analyse_rows: usize,
+}
+
+impl Default for PassSizes {
+    fn default() -> Self {
+        PassSizes {
+            chunk_bytes: chunks::CHUNK_BYTES,
+            analyse_rows: ANALYSE_ROWS,
+        }
+    }
+}
+
 /// How a clustered column is carried through the passes.
 enum Col {
     Numeric {
@@ -156,18 +174,19 @@ impl Segmenter {
         spill_dir: &Path,
         observer: &mut dyn Observer,
     ) -> Result<PassesFit> {
-        self.fit_in_passes_with(path, options, spill_dir, chunks::CHUNK_BYTES, observer)
+        self.fit_in_passes_with(path, options, spill_dir, PassSizes::default(), observer)
     }
 
-    /// [`Segmenter::fit_in_passes`] with chunks of about `chunk_bytes` (tests use small ones).
+    /// [`Segmenter::fit_in_passes`] with other chunk and analysis sizes (tests use small ones).
     pub fn fit_in_passes_with(
         &self,
         path: &Path,
         options: &SourceOptions,
         spill_dir: &Path,
-        chunk_bytes: usize,
+        sizes: PassSizes,
         observer: &mut dyn Observer,
     ) -> Result<PassesFit> {
+        let chunk_bytes = sizes.chunk_bytes;
         let p = &self.params;
         if SourceKind::detect(path) != (SourceKind::Csv { gzip: false })
             || options.table.is_some()
@@ -795,9 +814,9 @@ impl Segmenter {
         fit.canonicalize();
         let centroids = fit.model.centroids.clone();
         let k = centroids.nrows();
-        let mut sizes = vec![0u64; k];
+        let mut seg_sizes = vec![0u64; k];
         for &l in &fit.labels {
-            sizes[l as usize] += 1;
+            seg_sizes[l as usize] += 1;
         }
         let (inertia, _) = inertia_passes(&feats, n_kept, d, centroids.view())?;
         fit.inertia = inertia;
@@ -806,7 +825,7 @@ impl Segmenter {
         fit.sq_distances = Vec::new();
 
         // PCA, profiles and silhouettes on the analysed rows.
-        let aidx = sample_indices(n_kept, ANALYSE_ROWS, p.seed);
+        let aidx = sample_indices(n_kept, sizes.analyse_rows.max(2), p.seed);
         let xa = gather(&aidx)?;
         let (la, sqa) = nearest(xa.view(), centroids.view());
         // Kept position → file row of the analysed rows.
@@ -957,7 +976,7 @@ impl Segmenter {
         for prof in &mut a.profiles {
             if let Some(&s) = usize::try_from(prof.segment)
                 .ok()
-                .and_then(|s| sizes.get(s))
+                .and_then(|s| seg_sizes.get(s))
             {
                 prof.size = s;
                 prof.share = s as f64 / n_kept as f64;
@@ -975,6 +994,7 @@ impl Segmenter {
             schema,
             column_decisions,
             kept: std::mem::take(&mut cleaned.kept),
+            all_sizes: (m < n_kept).then(|| seg_sizes.clone()),
             rejects,
             duplicates,
             notes: notes_all,
@@ -1008,7 +1028,7 @@ impl Segmenter {
             features: feats,
             d,
             n_kept,
-            sizes,
+            sizes: seg_sizes,
             chunk_bytes,
             _spill: spill,
         })
