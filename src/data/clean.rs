@@ -162,7 +162,10 @@ pub(crate) fn duplicates_by_hash(
     keys.par_iter_mut()
         .enumerate()
         .for_each(|(i, h)| *h = (*h & !mask) | i as u64);
-    let keys = sort_keys(&keys);
+    let sorted = sort_keys(&keys);
+    // The unsorted keys go before the verdicts are allocated: 16 bytes a row at most.
+    drop(keys);
+    let keys = sorted;
     let mut dup = vec![None; n];
     let mut s = 0;
     while s < keys.len() {
