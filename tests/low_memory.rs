@@ -286,6 +286,10 @@ fn the_cli_flag_runs_in_passes_with_the_same_files() {
         &["--low-memory", "--algorithm", "dbscan"],
     );
     assert!(e.contains("clusters with k-means only"), "{e}");
+    let gz = dir.path().join("customers.csv.gz");
+    std::fs::copy(&file, &gz).unwrap();
+    let e = run_err(&gz, &dir.path().join("y"), &["--low-memory"]);
+    assert!(e.contains("reads plain delimited text files"), "{e}");
 }
 
 #[test]

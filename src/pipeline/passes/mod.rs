@@ -1192,3 +1192,26 @@ fn lloyd_passes(
     }
     Ok(((centroids, iterations), converged))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_numbers_skip_the_ragged_rows() {
+        // Ragged rows after 0 and after 2 well-formed rows: file rows 1 and 4.
+        let at = [0, 2];
+        let got: Vec<u64> = (0..4).map(|g| row_number(g, &at)).collect();
+        assert_eq!(got, vec![2, 3, 5, 6]);
+    }
+
+    #[test]
+    fn small_files_stay_in_memory() {
+        assert!(available_memory().is_some_and(|m| m > 0));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, "a,b\n1,2\n").unwrap();
+        assert!(!needs_passes(&p));
+        assert!(!needs_passes(&dir.path().join("missing.csv")));
+    }
+}
