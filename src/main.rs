@@ -7,6 +7,7 @@ use clap::Parser;
 use cli::{convert, progress::Spinners, text, Cli, Command, GenerateCommand};
 use segmenter::backend::info::run_info;
 use segmenter::bench::{run_bench, BenchCommand};
+use segmenter::cluster::ClusterAlgorithm;
 use segmenter::io::Table;
 use segmenter::pipeline::derive::derive_for_run;
 use segmenter::pipeline::numeric::{run_kmeans, KMeansJob};
@@ -195,6 +196,23 @@ fn run_segmentation(mut a: cli::RunArgs) -> Result<String> {
     let start = Instant::now();
     prepare_out_dir(&a.out)?;
     let mut spinners = Spinners::new(!a.quiet && std::io::stderr().is_terminal());
+    // A table larger than memory (or --low-memory) is run in passes over the file.
+    let kmeans_only = segmenter.parameters().algorithms() == [ClusterAlgorithm::Kmeans];
+    if derivation.is_none()
+        && (a.low_memory || (kmeans_only && segmenter::pipeline::passes::needs_passes(&a.file)))
+    {
+        let spill = a
+            .out
+            .join(format!(".segmenter-spill-{}", std::process::id()));
+        let fit = segmenter.fit_in_passes(&a.file, &source, &spill, &mut spinners)?;
+        let times = segmenter::report::passes::write_dir_in_passes(&fit, &a.out, &mut spinners)?;
+        let summary = RunSummary::new(&fit.seg, &a.out, times, start.elapsed().as_secs_f64());
+        return if a.json {
+            cli::json(&summary)
+        } else {
+            Ok(text::run(&summary))
+        };
+    }
     let (derived, table) = match &derivation {
         Some(d) => {
             let (s, t) = derive_for_run(d, &a.file, &a.out)?;

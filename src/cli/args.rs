@@ -177,6 +177,11 @@ pub struct RunArgs {
     /// backend, stage_seconds, …) instead of the text summary.
     #[arg(long)]
     pub json: bool,
+    /// Work in passes over the file (a spill on disk beside the outputs; peak memory about
+    /// flat in the rows; k-means only). Chosen by itself when a plain CSV is larger than a
+    /// third of the available memory.
+    #[arg(long)]
+    pub low_memory: bool,
     #[command(flatten)]
     pub from: FromArgs,
     #[command(flatten)]

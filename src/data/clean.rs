@@ -114,7 +114,7 @@ pub struct Cleaned {
 
 /// Hashes a row's bytes 8 at a time: much faster than SipHash, and keys are compared exactly
 /// on collision anyway.
-fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
+pub(crate) fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
     const M: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
@@ -137,20 +137,35 @@ fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
 /// grouped by hash with a parallel sort (faster than a hash map at a million rows); rows with
 /// equal hashes are compared byte for byte.
 fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
-    let n = table.n_rows();
+    let hashes: Vec<u64> = (0..table.n_rows())
+        .into_par_iter()
+        .map(|i| row_hash(table.row_bytes(i), table.row_ends(i)))
+        .collect();
+    duplicates_by_hash(hashes, |a, b| {
+        table.row_bytes(a) == table.row_bytes(b) && table.row_ends(a) == table.row_ends(b)
+    })
+}
+
+/// [`find_duplicates`] from every row's [`row_hash`], `same(a, b)` telling whether two rows
+/// are identical: the in-memory table compares bytes, the pass-wise run reads both rows back.
+pub(crate) fn duplicates_by_hash(
+    hashes: Vec<u64>,
+    same: impl Fn(usize, usize) -> bool,
+) -> Vec<Option<u32>> {
+    let n = hashes.len();
     // One u64 per row, the hash's high bits above the row index: 8-byte keys sort much faster
     // than (hash, index) pairs, equal hashes still come out in row order, and the rare rows
     // whose shortened hashes collide are told apart by the byte comparison below.
     let bits = usize::BITS - n.leading_zeros();
     let mask = 1u64.checked_shl(bits).map_or(u64::MAX, |m| m - 1);
-    let keys: Vec<u64> = (0..n)
-        .into_par_iter()
-        .map(|i| (row_hash(table.row_bytes(i), table.row_ends(i)) & !mask) | i as u64)
-        .collect();
-    let keys = sort_keys(&keys);
-    let same = |a: usize, b: usize| {
-        table.row_bytes(a) == table.row_bytes(b) && table.row_ends(a) == table.row_ends(b)
-    };
+    let mut keys = hashes;
+    keys.par_iter_mut()
+        .enumerate()
+        .for_each(|(i, h)| *h = (*h & !mask) | i as u64);
+    let sorted = sort_keys(&keys);
+    // The unsorted keys go before the verdicts are allocated: 16 bytes a row at most.
+    drop(keys);
+    let keys = sorted;
     let mut dup = vec![None; n];
     let mut s = 0;
     while s < keys.len() {
@@ -238,7 +253,7 @@ impl Verdicts {
 const INVALID: f64 = f64::INFINITY;
 const INFINITE: f64 = f64::NEG_INFINITY;
 
-fn encode_parsed(p: Parsed) -> f64 {
+pub(crate) fn encode_parsed(p: Parsed) -> f64 {
     match p {
         Parsed::Value(v) => v,
         Parsed::Missing => f64::NAN,
@@ -247,7 +262,7 @@ fn encode_parsed(p: Parsed) -> f64 {
     }
 }
 
-fn decode_parsed(v: f64) -> Parsed {
+pub(crate) fn decode_parsed(v: f64) -> Parsed {
     if v.is_nan() {
         Parsed::Missing
     } else if v == INVALID {
@@ -356,6 +371,110 @@ pub fn quantiles(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
         out.push(a + frac * (b - a));
     }
     out
+}
+
+/// Impute value and fence of a numeric-like column from its `present` values (finite, parsed,
+/// dates as days since 1970) among the `kept` rows still kept, with the notes it makes.
+pub(crate) fn numeric_stats(
+    mut present: Vec<f64>,
+    kept: usize,
+    kind: Kind,
+    name: &str,
+    dates: &DateStyle,
+    params: &CleanParams,
+) -> (Option<NumericTransform>, Vec<String>) {
+    let mut notes = Vec::new();
+    if present.is_empty() {
+        notes.push(format!(
+            "warning: column '{name}' has no value in any kept row: not clustered"
+        ));
+        return (None, notes);
+    }
+    let missing = kept - present.len();
+    // Dates become days before the latest date before any statistic is taken.
+    let reference = if kind == Kind::Date {
+        let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        present.iter_mut().for_each(|v| *v = latest - *v);
+        latest
+    } else {
+        0.0
+    };
+    let mean = present.iter().sum::<f64>() / present.len() as f64;
+    let sd =
+        (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64).sqrt();
+    let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
+    let (q1, median, q3) = (q[0], q[1], q[2]);
+    let impute = match (kind, params.impute) {
+        (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
+        (_, Impute::Mean) => Some(mean),
+        (_, Impute::Drop) => None,
+    };
+    let fence = match params.outlier_method {
+        OutlierMethod::Iqr => iqr_fence(&mut present, q1, q3),
+        OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
+    };
+    let clip = (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
+    if missing > 0 {
+        if let Some(v) = impute {
+            notes.push(format!(
+                "column '{name}': {missing} missing values imputed with the {} {}",
+                if kind == Kind::Boolean || params.impute == Impute::Median {
+                    "median"
+                } else {
+                    "mean"
+                },
+                fmt_compact(v)
+            ));
+        }
+    }
+    let t = NumericTransform {
+        column: name.to_string(),
+        kind,
+        impute,
+        clip,
+        reference: (kind == Kind::Date).then_some(reference),
+        log: false,
+        center: 0.0,
+        scale: 1.0,
+        dates: dates.clone(),
+    };
+    (Some(t), notes)
+}
+
+/// The note on `count` values of `column` outside `fence`, of `kept` rows.
+pub(crate) fn outlier_note(
+    column: &str,
+    count: usize,
+    kept: usize,
+    fence: [f64; 2],
+    params: &CleanParams,
+) -> String {
+    let [lo, hi] = fence;
+    let what = match params.outliers {
+        Outliers::Drop => "rows rejected",
+        _ => "values clipped for clustering only (profiles use the real values)",
+    };
+    let share = count as f64 / kept.max(1) as f64;
+    // More than 1% is no longer a few gross errors: say how to keep them.
+    let many = if share > 0.01 {
+        format!(
+            "; that is {:.1}% of the column: pass {} to leave them as they are",
+            100.0 * share,
+            Param::Outliers.set("keep")
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "column '{}': {count} outliers outside [{}, {}] ({} fence): {what}{many}",
+        column,
+        fmt_compact(lo),
+        fmt_compact(hi),
+        match params.outlier_method {
+            OutlierMethod::Iqr => "IQR 1.5",
+            OutlierMethod::Zscore => "z-score 3",
+        }
+    )
 }
 
 /// Cleans `table` by `schema`: removes duplicates, rejects unusable rows, imputes, handles
@@ -489,73 +608,22 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         .par_iter()
         .enumerate()
         .map(|(c, &(j, kind))| {
-            let mut notes = Vec::new();
             let Some(vals) = &parsed[c] else {
-                return (None, notes);
+                return (None, Vec::new());
             };
-            let name = &table.columns[j];
-            let mut present: Vec<f64> = kept0
+            let present: Vec<f64> = kept0
                 .iter()
                 .map(|&i| vals[i])
                 .filter(|v| v.is_finite())
                 .collect();
-            if present.is_empty() {
-                notes.push(format!(
-                    "warning: column '{name}' has no value in any kept row: not clustered"
-                ));
-                return (None, notes);
-            }
-            let missing = kept0.len() - present.len();
-            // Dates become days before the latest date before any statistic is taken.
-            let reference = if kind == Kind::Date {
-                let latest = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                present.iter_mut().for_each(|v| *v = latest - *v);
-                latest
-            } else {
-                0.0
-            };
-            let mean = present.iter().sum::<f64>() / present.len() as f64;
-            let sd = (present.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
-                / present.len() as f64)
-                .sqrt();
-            let q = quantiles(&mut present, &[0.25, 0.5, 0.75]);
-            let (q1, median, q3) = (q[0], q[1], q[2]);
-            let impute = match (kind, params.impute) {
-                (Kind::Boolean, _) | (_, Impute::Median) => Some(median),
-                (_, Impute::Mean) => Some(mean),
-                (_, Impute::Drop) => None,
-            };
-            let fence = match params.outlier_method {
-                OutlierMethod::Iqr => iqr_fence(&mut present, q1, q3),
-                OutlierMethod::Zscore => [mean - 3.0 * sd, mean + 3.0 * sd],
-            };
-            let clip =
-                (kind == Kind::Numeric && params.outliers != Outliers::Keep).then_some(fence);
-            if missing > 0 {
-                if let Some(v) = impute {
-                    notes.push(format!(
-                        "column '{name}': {missing} missing values imputed with the {} {}",
-                        if kind == Kind::Boolean || params.impute == Impute::Median {
-                            "median"
-                        } else {
-                            "mean"
-                        },
-                        fmt_compact(v)
-                    ));
-                }
-            }
-            let t = NumericTransform {
-                column: name.clone(),
+            numeric_stats(
+                present,
+                kept0.len(),
                 kind,
-                impute,
-                clip,
-                reference: (kind == Kind::Date).then_some(reference),
-                log: false,
-                center: 0.0,
-                scale: 1.0,
-                dates: styles[c].clone(),
-            };
-            (Some(t), notes)
+                &table.columns[j],
+                &styles[c],
+                params,
+            )
         })
         .collect();
     let mut fits: Vec<Option<NumericTransform>> = Vec::with_capacity(stats.len());
@@ -592,30 +660,12 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             }
         }
         if count > 0 {
-            let what = match params.outliers {
-                Outliers::Drop => "rows rejected",
-                _ => "values clipped for clustering only (profiles use the real values)",
-            };
-            let share = count as f64 / kept0.len().max(1) as f64;
-            // More than 1% is no longer a few gross errors: say how to keep them.
-            let many = if share > 0.01 {
-                format!(
-                    "; that is {:.1}% of the column: pass {} to leave them as they are",
-                    100.0 * share,
-                    Param::Outliers.set("keep")
-                )
-            } else {
-                String::new()
-            };
-            notes.push(format!(
-                "column '{}': {count} outliers outside [{}, {}] ({} fence): {what}{many}",
-                table.columns[j],
-                fmt_compact(lo),
-                fmt_compact(hi),
-                match params.outlier_method {
-                    OutlierMethod::Iqr => "IQR 1.5",
-                    OutlierMethod::Zscore => "z-score 3",
-                }
+            notes.push(outlier_note(
+                &table.columns[j],
+                count,
+                kept0.len(),
+                [lo, hi],
+                params,
             ));
         }
     }
@@ -724,6 +774,23 @@ fn is_constant(col: &CleanColumn) -> bool {
     }
 }
 
+/// Sorts `levels` (level, count among `kept` rows) most frequent first and returns how many
+/// of them are kept as levels; the rest become `other`.
+pub(crate) fn choose_levels(
+    levels: &mut [(&[u8], u64)],
+    kept: usize,
+    params: &CleanParams,
+) -> usize {
+    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let min_count = (params.min_level_share * kept as f64).ceil() as u64;
+    levels
+        .iter()
+        .take(params.max_levels)
+        .take_while(|l| l.1 >= min_count.max(1))
+        .count()
+        .max(1)
+}
+
 fn categorical_column(
     table: &Table,
     j: usize,
@@ -737,14 +804,7 @@ fn categorical_column(
             .or_default() += 1;
     }
     let mut levels: Vec<(&[u8], u64)> = counts.into_iter().collect();
-    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let min_count = (params.min_level_share * kept.len() as f64).ceil() as u64;
-    let keep = levels
-        .iter()
-        .take(params.max_levels)
-        .take_while(|l| l.1 >= min_count.max(1))
-        .count()
-        .max(1);
+    let keep = choose_levels(&mut levels, kept.len(), params);
     let other = keep < levels.len();
     let names: Vec<String> = levels[..keep]
         .iter()

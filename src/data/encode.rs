@@ -2,7 +2,7 @@
 //! and the fitted `Prep` that `predict` re-applies.
 
 use super::clean::{quantiles, CleanColumn, Cleaned};
-use super::prep::{Prep, Transform};
+use super::prep::{NumericTransform, Prep, Transform};
 use super::schema::Kind;
 use crate::error::{Error, ParamError, Result};
 use ndarray::Array2;
@@ -65,6 +65,75 @@ fn moments(v: &[f64]) -> (f64, f64, f64) {
     (mean, var.sqrt(), skew)
 }
 
+/// Log and scaling of one cleaned numeric column (`values`, one per kept row) on top of its
+/// cleaning transform `t`, with the note on a log taken. The log columns were checked.
+pub(crate) fn fit_numeric(
+    t: &NumericTransform,
+    values: &[f64],
+    scale: Scale,
+    log: &LogSpec,
+) -> Result<(NumericTransform, Option<String>)> {
+    let mut note = None;
+    let mut t = t.clone();
+    if t.kind == Kind::Numeric {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let (_, _, skew) = moments(values);
+        t.log = match log {
+            LogSpec::Off => false,
+            LogSpec::Auto => min >= 0.0 && skew > LOG_AUTO_SKEW,
+            LogSpec::Columns(cols) => {
+                let on = cols.contains(&t.column);
+                if on && min < 0.0 {
+                    return Err(ParamError::LogNegative {
+                        column: t.column.clone(),
+                        min: min.to_string(),
+                    }
+                    .into());
+                }
+                on
+            }
+        };
+        if t.log {
+            note = Some(format!(
+                "column '{}': log1p applied (skewness {skew:.2})",
+                t.column
+            ));
+        }
+    }
+    if t.kind != Kind::Boolean && scale != Scale::None {
+        let v: Vec<f64> = if t.log {
+            values.iter().map(|x| x.max(0.0).ln_1p()).collect()
+        } else {
+            values.to_vec()
+        };
+        let (center, spread) = match scale {
+            Scale::Standard => {
+                let (m, sd, _) = moments(&v);
+                (m, sd)
+            }
+            Scale::Minmax => {
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                (lo, hi - lo)
+            }
+            Scale::Robust => {
+                let mut w = v;
+                let q = quantiles(&mut w, &[0.25, 0.5, 0.75]);
+                (q[1], q[2] - q[0])
+            }
+            Scale::None => (0.0, 1.0),
+        };
+        t.center = center;
+        // A zero spread (constant after clipping) must not divide by zero.
+        t.scale = if spread > 0.0 && spread.is_finite() {
+            spread
+        } else {
+            1.0
+        };
+    }
+    Ok((t, note))
+}
+
 /// Fits log and scaling on the cleaned columns and fills the feature matrix.
 pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded> {
     let mut notes = Vec::new();
@@ -82,63 +151,8 @@ pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded>
     for col in &cleaned.columns {
         match col {
             CleanColumn::Numeric { t, values, .. } => {
-                let mut t = t.clone();
-                if t.kind == Kind::Numeric {
-                    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                    let (_, _, skew) = moments(values);
-                    t.log = match log {
-                        LogSpec::Off => false,
-                        LogSpec::Auto => min >= 0.0 && skew > LOG_AUTO_SKEW,
-                        LogSpec::Columns(cols) => {
-                            let on = cols.contains(&t.column);
-                            if on && min < 0.0 {
-                                return Err(ParamError::LogNegative {
-                                    column: t.column.clone(),
-                                    min: min.to_string(),
-                                }
-                                .into());
-                            }
-                            on
-                        }
-                    };
-                    if t.log {
-                        notes.push(format!(
-                            "column '{}': log1p applied (skewness {skew:.2})",
-                            t.column
-                        ));
-                    }
-                }
-                if t.kind != Kind::Boolean && scale != Scale::None {
-                    let v: Vec<f64> = if t.log {
-                        values.iter().map(|x| x.max(0.0).ln_1p()).collect()
-                    } else {
-                        values.clone()
-                    };
-                    let (center, spread) = match scale {
-                        Scale::Standard => {
-                            let (m, sd, _) = moments(&v);
-                            (m, sd)
-                        }
-                        Scale::Minmax => {
-                            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-                            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                            (lo, hi - lo)
-                        }
-                        Scale::Robust => {
-                            let mut w = v;
-                            let q = quantiles(&mut w, &[0.25, 0.5, 0.75]);
-                            (q[1], q[2] - q[0])
-                        }
-                        Scale::None => (0.0, 1.0),
-                    };
-                    t.center = center;
-                    // A zero spread (constant after clipping) must not divide by zero.
-                    t.scale = if spread > 0.0 && spread.is_finite() {
-                        spread
-                    } else {
-                        1.0
-                    };
-                }
+                let (t, note) = fit_numeric(t, values, scale, log)?;
+                notes.extend(note);
                 transforms.push(Transform::Numeric(t));
             }
             CleanColumn::Categorical { t, .. } => {

@@ -208,6 +208,29 @@ impl Table {
         Ok(())
     }
 
+    /// Shifts row and line numbers by the data rows and lines before this table's first row:
+    /// a chunk of a larger file then numbers its rows as the whole file does.
+    pub(crate) fn shift_rows(&mut self, rows: u64, lines: u64) {
+        self.row_no.iter_mut().for_each(|r| *r += rows);
+        for r in &mut self.ragged {
+            r.row += rows;
+            r.line += lines;
+        }
+    }
+
+    /// Sets the 1-based data row numbers of the well-formed rows (one per row): a table of
+    /// rows picked from a larger file keeps their numbers there.
+    pub(crate) fn set_row_numbers(&mut self, numbers: Vec<u64>) {
+        if numbers.len() == self.row_no.len() {
+            self.row_no = numbers;
+        }
+    }
+
+    /// Byte offset of row `i` in the bytes the table was parsed from (BOM left out).
+    pub(crate) fn row_offset(&self, i: usize) -> u64 {
+        self.row_start[i]
+    }
+
     /// Index of the column named `name`, if any.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)

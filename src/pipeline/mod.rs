@@ -14,6 +14,7 @@ pub mod model;
 pub mod numeric;
 pub mod observer;
 pub mod params;
+pub mod passes;
 pub mod segmentation;
 
 pub use model::{PcaAxes, Scores, SegmentModel};
@@ -141,6 +142,7 @@ impl Segmenter {
             schema,
             column_decisions,
             kept: std::mem::take(&mut cleaned.kept),
+            all_sizes: None,
             rejects: std::mem::take(&mut cleaned.rejects),
             duplicates: cleaned.duplicates,
             notes,

@@ -47,6 +47,9 @@ pub struct Segmentation {
     pub(super) schema: Schema,
     pub(super) column_decisions: Vec<ColumnDecision>,
     pub(super) kept: Vec<usize>,
+    /// Rows per segment over every segmented row, when `kept` holds only the analysed ones
+    /// (a run in passes); None: `kept` is every segmented row.
+    pub(super) all_sizes: Option<Vec<u64>>,
     pub(super) rejects: Vec<Reject>,
     pub(super) duplicates: usize,
     pub(super) notes: Vec<String>,
@@ -145,6 +148,14 @@ impl Segmentation {
         &self.names
     }
 
+    /// Rows segmented: every kept row (more than `rows()` after a run in passes on a large
+    /// table, whose `rows()` are the analysed ones).
+    pub fn rows_segmented(&self) -> u64 {
+        self.all_sizes
+            .as_ref()
+            .map_or(self.kept.len() as u64, |s| s.iter().sum())
+    }
+
     /// Rows labelled noise (DBSCAN).
     pub fn noise_rows(&self) -> usize {
         self.primary.n_noise
@@ -152,6 +163,9 @@ impl Segmentation {
 
     /// Rows per segment, segment 0 first (noise not counted).
     pub fn sizes(&self) -> Vec<u64> {
+        if let Some(s) = &self.all_sizes {
+            return s.clone();
+        }
         let mut sizes = vec![0u64; self.primary.k];
         for &l in &self.primary.labels {
             if let Some(s) = sizes.get_mut(l as usize) {

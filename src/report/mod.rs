@@ -9,6 +9,7 @@ pub mod html;
 pub mod input;
 pub mod manifest;
 pub mod markdown;
+pub mod passes;
 pub mod plots;
 pub mod profile_csv;
 pub mod run;

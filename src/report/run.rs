@@ -172,7 +172,7 @@ pub fn report_input(seg: &Segmentation, times: &StageTimes) -> Result<ReportInpu
         title: format!("Customer segments of {}", seg.source_name()),
         input_file: seg.source_path().to_string(),
         rows_in: seg.rows_in(),
-        rows_segmented: n as u64,
+        rows_segmented: seg.rows_segmented(),
         rows_rejected: seg.rejects().len() as u64,
         reject_reasons: reasons,
         columns,

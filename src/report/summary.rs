@@ -82,7 +82,7 @@ impl RunSummary {
             k: seg.k(),
             k_rule: seg.k_rule(),
             rows_in: seg.rows_in(),
-            rows_segmented: seg.rows().len() as u64,
+            rows_segmented: seg.rows_segmented(),
             rows_rejected: seg.rejects().len() as u64,
             duplicates: seg.duplicates() as u64,
             silhouette: seg.silhouette(),
@@ -107,7 +107,7 @@ impl RunSummary {
             column_decisions: seg.column_decisions().to_vec(),
             segment_stability: seg.segment_stability().to_vec(),
             customer_share: {
-                let total = seg.rows().len().max(1) as f64;
+                let total = seg.rows_segmented().max(1) as f64;
                 seg.sizes().iter().map(|&s| s as f64 / total).collect()
             },
             value_share: seg.value_share().cloned(),
