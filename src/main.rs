@@ -12,7 +12,7 @@ use segmenter::io::Table;
 use segmenter::pipeline::derive::derive_for_run;
 use segmenter::pipeline::numeric::{run_kmeans, KMeansJob};
 use segmenter::pipeline::SegmentModel;
-use segmenter::report::{prepare_out_dir, write_dir_observed, write_scored, RunSummary};
+use segmenter::report::{prepare_out_dir, write_dir_as, write_scored, RunSummary};
 use segmenter::synth::{
     generate_blobs, generate_customers, generate_customers_from, generate_mixed, generate_shoppers,
     BlobsSpec, CustomersSpec, FIVE_SEGMENTS,
@@ -221,8 +221,10 @@ fn run_segmentation(mut a: cli::RunArgs) -> Result<String> {
         None => (String::new(), Table::open(&a.file, &source)?),
     };
     let seg = segmenter.fit(&table, &mut spinners)?;
-    let times = write_dir_observed(&seg, &table, &a.out, &mut spinners)?;
-    let summary = RunSummary::new(&seg, &a.out, times, start.elapsed().as_secs_f64());
+    let format = convert::output_format(a.output_format);
+    let times = write_dir_as(&seg, &table, &a.out, format, &mut spinners)?;
+    let mut summary = RunSummary::new(&seg, &a.out, times, start.elapsed().as_secs_f64());
+    summary.segments_file = format.segments_file().into();
     if a.json {
         cli::json(&summary)
     } else {

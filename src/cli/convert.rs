@@ -3,7 +3,7 @@
 
 use super::args::{
     AlgorithmArg, BackendArg, ClusterAlgorithmArg, DecimalArg, ImputeArg, InitArg, InputArgs,
-    KMeansArgs, OutlierMethodArg, OutliersArg, RunArgs, ScaleArg,
+    KMeansArgs, OutlierMethodArg, OutliersArg, OutputFormatArg, RunArgs, ScaleArg,
 };
 use segmenter::backend::BackendChoice;
 use segmenter::cluster::ClusterAlgorithm;
@@ -16,6 +16,14 @@ use segmenter::kmeans::{Algorithm, Init, KMeansParams};
 use segmenter::pipeline::{KSpec, SegmenterParams};
 use segmenter::Result;
 use std::ops::RangeInclusive;
+
+/// `--output-format`.
+pub fn output_format(f: OutputFormatArg) -> segmenter::report::OutputFormat {
+    match f {
+        OutputFormatArg::Csv => segmenter::report::OutputFormat::Csv,
+        OutputFormatArg::Parquet => segmenter::report::OutputFormat::Parquet,
+    }
+}
 
 /// `--backend`.
 pub fn backend(b: BackendArg) -> BackendChoice {

@@ -92,8 +92,9 @@ pub fn run(r: &RunSummary) -> String {
     s += "\n";
     s += &stage_times(&r.stage_seconds);
     s += &format!(
-        "\nwrote {}/segments.csv, rejects.csv, model.json and the report ({}/report.html)\n",
+        "\nwrote {}/{}, rejects.csv, model.json and the report ({}/report.html)\n",
         r.out.display(),
+        r.segments_file,
         r.out.display()
     );
     s

@@ -316,8 +316,9 @@ fn iqr_fence(v: &mut [f64], q1: f64, q3: f64) -> [f64; 2] {
     let tukey = |a: f64, b: f64| [a - 1.5 * (b - a), b + 1.5 * (b - a)];
     let (mut lo, mut hi) = if q3 > q1 {
         let (a, b) = if log {
-            let mut t: Vec<f64> = v.iter().map(|&x| f(x)).collect();
-            let q = quantiles(&mut t, &[0.25, 0.75]);
+            // `v` is not read again: its log1p values take its place (no copy of a column).
+            v.iter_mut().for_each(|x| *x = f(*x));
+            let q = quantiles(v, &[0.25, 0.75]);
             (q[0], q[1])
         } else {
             (q1, q3)
@@ -633,6 +634,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
     }
 
     // Outliers: count, and reject rows when asked to.
+    let rejected_before = bad.reasons.len();
     for (c, &(j, _)) in feature_cols.iter().enumerate() {
         let (Some(vals), Some(t)) = (&parsed[c], &fits[c]) else {
             continue;
@@ -670,7 +672,11 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         }
     }
 
-    let kept: Vec<usize> = (0..n).filter(|&i| bad.kept(i)).collect();
+    let kept: Vec<usize> = if bad.reasons.len() == rejected_before {
+        kept0
+    } else {
+        (0..n).filter(|&i| bad.kept(i)).collect()
+    };
     if kept.len() < 2 {
         let rejected = bad.reasons.len() + table.ragged.len();
         let first = (0..n)
@@ -686,47 +692,50 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
             rejected - duplicates,
         )));
     }
-    for (c, &(j, kind)) in feature_cols.iter().enumerate() {
-        let name = &table.columns[j];
-        let col = if kind == Kind::Categorical {
-            categorical_column(table, j, &kept, params)
-        } else {
-            let (Some(vals), Some(t)) = (parsed[c].take(), fits[c].take()) else {
-                continue;
-            };
-            let values: Vec<f64> = kept
-                .par_iter()
-                .map(|&i| {
-                    let p = match decode_parsed(vals[i]) {
-                        Parsed::Value(v) if kind == Kind::Date => {
-                            Parsed::Value(t.reference.unwrap_or(0.0) - v)
-                        }
-                        p => p,
-                    };
-                    // Unusable rows were rejected above; 0 is never reached.
-                    t.clean(p).unwrap_or(0.0)
-                })
-                .collect();
+    // The clustered columns, one task each. A numeric column's values are cleaned in place in
+    // its parsed buffer (kept rows ascend, so row `kept[r] >= r` is read before slot `r` is
+    // written): no second buffer per column.
+    let built: Vec<Option<CleanColumn>> = feature_cols
+        .par_iter()
+        .zip(parsed.par_iter_mut().zip(fits.par_iter_mut()))
+        .map(|(&(j, kind), (vals, t))| {
+            if kind == Kind::Categorical {
+                return Some(categorical_column(table, j, &kept, params));
+            }
+            let (mut vals, t) = (vals.take()?, t.take()?);
+            let reference = t.reference.unwrap_or(0.0);
             // The real value wherever cleaning changed one (NaN: it was missing), so what a
             // user reads is computed on their data, not on imputed or clipped values.
-            let changed: Vec<(u32, f64)> = kept
-                .iter()
-                .zip(&values)
-                .enumerate()
-                .filter_map(|(r, (&i, &clean))| {
-                    let real = match decode_parsed(vals[i]) {
-                        Parsed::Value(v) if kind == Kind::Date => t.reference.unwrap_or(0.0) - v,
-                        Parsed::Value(v) => v,
-                        _ => f64::NAN,
-                    };
-                    (real.to_bits() != clean.to_bits()).then_some((r as u32, real))
-                })
-                .collect();
-            CleanColumn::Numeric { t, values, changed }
-        };
+            let mut changed: Vec<(u32, f64)> = Vec::new();
+            for (r, &i) in kept.iter().enumerate() {
+                let (real, p) = match decode_parsed(vals[i]) {
+                    Parsed::Value(v) if kind == Kind::Date => {
+                        (reference - v, Parsed::Value(reference - v))
+                    }
+                    Parsed::Value(v) => (v, Parsed::Value(v)),
+                    p => (f64::NAN, p),
+                };
+                // Unusable rows were rejected above; 0 is never reached.
+                let clean = t.clean(p).unwrap_or(0.0);
+                if real.to_bits() != clean.to_bits() {
+                    changed.push((r as u32, real));
+                }
+                vals[r] = clean;
+            }
+            vals.truncate(kept.len());
+            Some(CleanColumn::Numeric {
+                t,
+                values: vals,
+                changed,
+            })
+        })
+        .collect();
+    for (&(j, _), col) in feature_cols.iter().zip(built) {
+        let Some(col) = col else { continue };
         if is_constant(&col) {
             notes.push(format!(
-                "warning: column '{name}' has the same value in every kept row: not clustered"
+                "warning: column '{}' has the same value in every kept row: not clustered",
+                table.columns[j]
             ));
             continue;
         }

@@ -46,6 +46,8 @@ pub struct Table {
     bytes: Bytes,
     row_start: Vec<u64>,
     field_end: Vec<u32>,
+    /// 1-based data row number of each well-formed row; empty when that is always `i + 1`
+    /// (no ragged rows, no blank lines: the usual case, 8 bytes a row saved).
     row_no: Vec<u64>,
     read_seconds: Option<f64>,
 }
@@ -127,7 +129,7 @@ fn unquote(f: &[u8]) -> &[u8] {
 impl Table {
     /// Number of well-formed data rows.
     pub fn n_rows(&self) -> usize {
-        self.row_no.len()
+        self.row_start.len()
     }
 
     /// Number of columns in the header.
@@ -137,12 +139,16 @@ impl Table {
 
     /// Data rows read, well-formed or not.
     pub fn rows_in(&self) -> u64 {
-        (self.row_no.len() + self.ragged.len()) as u64
+        (self.n_rows() + self.ragged.len()) as u64
     }
 
     /// 1-based data row number (in the file) of well-formed row `i`.
     pub fn row_number(&self, i: usize) -> u64 {
-        self.row_no[i]
+        if self.row_no.is_empty() {
+            i as u64 + 1
+        } else {
+            self.row_no[i]
+        }
     }
 
     /// Row `i` as it appears in the file, without its line break.
@@ -190,7 +196,7 @@ impl Table {
     /// delimiters or is malformed, and rejecting row by row would reject nearly everything.
     pub fn check_well_formed(&self) -> Result<()> {
         let total = self.rows_in();
-        if self.row_no.is_empty() || self.ragged.len() as u64 * 2 > total {
+        if self.n_rows() == 0 || self.ragged.len() as u64 * 2 > total {
             if let Some(r) = self.ragged.first() {
                 return Err(Error::Data(format!(
                     "{}: {} of {total} data rows do not have the header's {} fields (delimiter {}); \
@@ -365,7 +371,8 @@ fn parse_record(buf: &[u8], mut p: usize, delim: u8, ends: &mut Vec<u32>) -> usi
 struct Part {
     row_start: Vec<u64>,
     field_end: Vec<u32>,
-    /// Record number (0-based, within the part) of each well-formed row.
+    /// Record number (0-based, within the part) of each well-formed row; empty while the part
+    /// has no ragged row (then it is the row's index).
     record_of_row: Vec<u64>,
     /// (record number within the part, start, raw fields) of each ragged row.
     ragged: Vec<(u64, u64, Vec<Vec<u8>>)>,
@@ -380,7 +387,6 @@ fn parse_part(buf: &[u8], from: usize, to: usize, delim: u8, d: usize) -> Part {
     let est = (to - from) / (d * 8 + 1);
     part.row_start.reserve(est);
     part.field_end.reserve(est * d);
-    part.record_of_row.reserve(est);
     let mut p = from;
     while p < to {
         let s = p;
@@ -392,9 +398,15 @@ fn parse_part(buf: &[u8], from: usize, to: usize, delim: u8, d: usize) -> Part {
             continue;
         }
         if nf == d {
+            if !part.ragged.is_empty() {
+                part.record_of_row.push(part.records);
+            }
             part.row_start.push(s as u64);
-            part.record_of_row.push(part.records);
         } else {
+            if part.ragged.is_empty() {
+                // Until now every record was a row: number the rows so far.
+                part.record_of_row = (0..part.row_start.len() as u64).collect();
+            }
             let mut fields = Vec::with_capacity(nf);
             let mut a = 0usize;
             for &e in &part.field_end[mark..] {
@@ -498,12 +510,24 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
     let rows: usize = parts.iter().map(|p| p.row_start.len()).sum();
     let mut rest = parts.into_iter();
     let first = rest.next().unwrap_or_default();
+    // Row numbers are stored only when a ragged row makes them differ from index + 1.
+    let identity = first.ragged.is_empty() && rest.as_slice().iter().all(|p| p.ragged.is_empty());
+    let numbers = |part: &Part, base: u64, out: &mut Vec<u64>| {
+        if part.ragged.is_empty() {
+            out.extend((0..part.row_start.len() as u64).map(|r| base + r + 1));
+        } else {
+            out.extend(part.record_of_row.iter().map(|r| base + r + 1));
+        }
+    };
+    let mut row_no = Vec::new();
+    if !identity {
+        row_no.reserve(rows);
+        numbers(&first, 0, &mut row_no);
+    }
     let mut row_start = first.row_start;
     let mut field_end = first.field_end;
     row_start.reserve(rows - row_start.len());
     field_end.reserve((rows - row_start.len()) * d);
-    let mut row_no = Vec::with_capacity(rows);
-    row_no.extend(first.record_of_row.iter().map(|r| r + 1));
     let mut ragged_at: Vec<(u64, u64, Vec<Vec<u8>>)> = first
         .ragged
         .into_iter()
@@ -513,7 +537,9 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
     for part in rest {
         row_start.extend_from_slice(&part.row_start);
         field_end.extend_from_slice(&part.field_end);
-        row_no.extend(part.record_of_row.iter().map(|r| base + r + 1));
+        if !identity {
+            numbers(&part, base, &mut row_no);
+        }
         ragged_at.extend(
             part.ragged
                 .into_iter()
@@ -652,6 +678,46 @@ mod tests {
         assert_eq!(parse_record(buf, next, b',', &mut ends), buf.len());
         assert_eq!(ends, vec![1, 3, 5]);
         assert_eq!(unquote(b"\"a\"\"b\""), b"a\"\"b");
+    }
+
+    #[test]
+    fn row_numbers_count_ragged_rows_and_skip_blank_lines() {
+        let t = Table::from_csv_bytes(Path::new("t.csv"), b"a,b\n1,2\n\n3\n4,5\n6,7\n".to_vec())
+            .unwrap();
+        assert_eq!(t.n_rows(), 3);
+        assert_eq!(t.rows_in(), 4);
+        let rows: Vec<u64> = (0..3).map(|i| t.row_number(i)).collect();
+        assert_eq!(rows, vec![1, 3, 4]);
+        assert_eq!((t.ragged[0].row, t.ragged[0].line), (2, 4));
+        let t = Table::from_csv_bytes(Path::new("t.csv"), b"a,b\n1,2\n\n3,4\n".to_vec()).unwrap();
+        assert_eq!((t.row_number(0), t.row_number(1)), (1, 2));
+    }
+
+    #[test]
+    fn row_numbers_across_parts() {
+        // Large enough to be parsed in several parts, with a ragged row late in the file.
+        let n = 1_000_000usize;
+        let mut b = b"x,y\n".to_vec();
+        for i in 0..n {
+            if i == n - 10 {
+                b.extend_from_slice(b"ragged\n");
+            }
+            b.extend_from_slice(format!("{i},{}\n", i % 7).as_bytes());
+        }
+        let t = Table::from_csv_bytes(Path::new("t.csv"), b.clone()).unwrap();
+        assert_eq!(t.n_rows(), n);
+        assert_eq!(t.row_number(n - 11), (n - 10) as u64);
+        assert_eq!(t.row_number(n - 10), (n - 10 + 2) as u64);
+        assert_eq!(t.field(n - 1, 0), format!("{}", n - 1).as_bytes());
+        assert_eq!(t.ragged[0].row, (n - 10 + 1) as u64);
+        // Without the ragged row every number is the index + 1.
+        let clean: Vec<u8> = String::from_utf8(b)
+            .unwrap()
+            .replace("ragged\n", "")
+            .into_bytes();
+        let t = Table::from_csv_bytes(Path::new("t.csv"), clean).unwrap();
+        assert_eq!(t.row_number(n - 1), n as u64);
+        assert_eq!(t.row_number(n / 2), (n / 2 + 1) as u64);
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod input;
 pub mod manifest;
 pub mod markdown;
 pub mod passes;
+#[cfg(feature = "parquet")]
+pub mod parquet_out;
 pub mod plots;
 pub mod profile_csv;
 pub mod run;
@@ -23,7 +25,9 @@ pub use input::{
     feature_sample, scatter_sample, ColumnInfo, FeatureSample, ReportInput, HISTOGRAM_MAX,
     SCATTER_MAX,
 };
-pub use run::{prepare_out_dir, report_input, write_dir, write_dir_observed};
+pub use run::{
+    prepare_out_dir, report_input, write_dir, write_dir_as, write_dir_observed, OutputFormat,
+};
 pub use summary::RunSummary;
 pub use tables::{rejects_path, write_rejects, write_scored, write_segments, Scored};
 pub use write::{render_html, write_report, ReportFiles};

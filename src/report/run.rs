@@ -1,4 +1,5 @@
-//! Everything a segmentation writes into its output directory: `segments.csv`,
+//! Everything a segmentation writes into its output directory: `segments.csv` (or
+//! `segments.parquet`),
 //! `rejects.csv`, `model.json`, then the report (`report.md`, `report.html`, `profile.csv`,
 //! `plots/`) and `summary.json` (the dashboard's), each file through a temporary file and a rename.
 
@@ -29,6 +30,26 @@ pub fn prepare_out_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How the segmented table is written (`--output-format`); every other output is the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `segments.csv` (the default).
+    #[default]
+    Csv,
+    /// `segments.parquet` (needs the `parquet` feature).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The segmented table's file name in the output directory.
+    pub fn segments_file(self) -> &'static str {
+        match self {
+            OutputFormat::Csv => "segments.csv",
+            OutputFormat::Parquet => "segments.parquet",
+        }
+    }
+}
+
 /// Writes every output of `seg` (fitted on `table`) into `out`; returns the stage timings,
 /// the fit's and the writes'.
 pub fn write_dir(seg: &Segmentation, table: &Table, out: &Path) -> Result<StageTimes> {
@@ -42,22 +63,42 @@ pub fn write_dir_observed(
     out: &Path,
     observer: &mut dyn Observer,
 ) -> Result<StageTimes> {
+    write_dir_as(seg, table, out, OutputFormat::Csv, observer)
+}
+
+/// [`write_dir_observed`] with the segmented table in `format`.
+pub fn write_dir_as(
+    seg: &Segmentation,
+    table: &Table,
+    out: &Path,
+    format: OutputFormat,
+    observer: &mut dyn Observer,
+) -> Result<StageTimes> {
     prepare_out_dir(out)?;
     let [segments, rejects, model] =
-        ["segments.csv", "rejects.csv", "model.json"].map(|f| out.join(f));
+        [format.segments_file(), "rejects.csv", "model.json"].map(|f| out.join(f));
     let mut times = seg.stage_seconds().clone();
     times.run(observer, Stage::Write, || {
-        write_segments(
-            &segments,
-            table,
-            &Scored {
-                rows: seg.rows(),
-                labels: seg.labels(),
-                names: seg.segment_names(),
-                pcs: Some(seg.projection()),
-                distances: seg.distances(),
-            },
-        )?;
+        let scored = Scored {
+            rows: seg.rows(),
+            labels: seg.labels(),
+            names: seg.segment_names(),
+            pcs: Some(seg.projection()),
+            distances: seg.distances(),
+        };
+        match format {
+            OutputFormat::Csv => write_segments(&segments, table, &scored)?,
+            #[cfg(feature = "parquet")]
+            OutputFormat::Parquet => {
+                super::parquet_out::write_segments_parquet(&segments, table, &scored)?
+            }
+            #[cfg(not(feature = "parquet"))]
+            OutputFormat::Parquet => {
+                return Err(Error::Data(
+                    "Parquet output needs segmenter built with the `parquet` feature".into(),
+                ))
+            }
+        }
         write_rejects(&rejects, table, seg.rejects())?;
         seg.model().save(&model)
     })?;

@@ -43,6 +43,9 @@ pub struct RunSummary {
     pub seed: u64,
     /// Output directory.
     pub out: PathBuf,
+    /// The segmented table's file in `out`: `segments.csv`, or `segments.parquet` with
+    /// `--output-format parquet`.
+    pub segments_file: String,
     /// Seconds per stage.
     pub stage_seconds: StageTimes,
     /// Wall seconds from start to the last file written.
@@ -96,6 +99,7 @@ impl RunSummary {
             segment_names: seg.segment_names().to_vec(),
             seed: seg.params().seed,
             out: out.to_path_buf(),
+            segments_file: "segments.csv".into(),
             stage_seconds: times,
             total_seconds,
             notes: seg.notes().to_vec(),

@@ -77,7 +77,11 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
         })
         .collect();
     let w = file.writer();
-    w.write_all(&head).map_err(|e| Error::write(path, e))?;
+    w.write_all(&head)
+        .and_then(|_| w.flush())
+        .map_err(|e| Error::write(path, e))?;
+    // The batches are large: written to the file directly, not copied into the buffer.
+    let w = w.get_mut();
     // Formatting (both cores) overlaps with writing (one thread): batches go to the writer
     // through a channel of depth 2 and their buffers come back for reuse.
     let (to_writer, from_main) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
