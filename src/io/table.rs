@@ -217,6 +217,10 @@ impl Table {
     /// Shifts row and line numbers by the data rows and lines before this table's first row:
     /// a chunk of a larger file then numbers its rows as the whole file does.
     pub(crate) fn shift_rows(&mut self, rows: u64, lines: u64) {
+        if self.row_no.is_empty() && rows > 0 {
+            // Numbers were implicit (index + 1); shifted they no longer are.
+            self.row_no = (1..=self.n_rows() as u64).collect();
+        }
         self.row_no.iter_mut().for_each(|r| *r += rows);
         for r in &mut self.ragged {
             r.row += rows;
@@ -227,7 +231,7 @@ impl Table {
     /// Sets the 1-based data row numbers of the well-formed rows (one per row): a table of
     /// rows picked from a larger file keeps their numbers there.
     pub(crate) fn set_row_numbers(&mut self, numbers: Vec<u64>) {
-        if numbers.len() == self.row_no.len() {
+        if numbers.len() == self.n_rows() {
             self.row_no = numbers;
         }
     }
