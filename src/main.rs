@@ -198,9 +198,23 @@ fn run_segmentation(mut a: cli::RunArgs) -> Result<String> {
     let mut spinners = Spinners::new(!a.quiet && std::io::stderr().is_terminal());
     // A table larger than memory (or --low-memory) is run in passes over the file.
     let kmeans_only = segmenter.parameters().algorithms() == [ClusterAlgorithm::Kmeans];
+    if a.low_memory && derivation.is_some() {
+        return Err(Error::Data(
+            "--low-memory runs on a customer table: with --from the per-customer table is built \
+             in memory (leave out --low-memory)"
+                .into(),
+        ));
+    }
     if derivation.is_none()
         && (a.low_memory || (kmeans_only && segmenter::pipeline::passes::needs_passes(&a.file)))
     {
+        if a.output_format != cli::args::OutputFormatArg::Csv {
+            return Err(Error::Data(format!(
+                "{}: a run in passes (--low-memory, or a table larger than memory) writes \
+                 segments.csv only: leave out --output-format parquet",
+                a.file.display()
+            )));
+        }
         let spill = a
             .out
             .join(format!(".segmenter-spill-{}", std::process::id()));

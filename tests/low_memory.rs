@@ -290,6 +290,26 @@ fn the_cli_flag_runs_in_passes_with_the_same_files() {
     std::fs::copy(&file, &gz).unwrap();
     let e = run_err(&gz, &dir.path().join("y"), &["--low-memory"]);
     assert!(e.contains("reads plain delimited text files"), "{e}");
+    let e = run_err(
+        &file,
+        &dir.path().join("z"),
+        &["--low-memory", "--output-format", "parquet"],
+    );
+    assert!(
+        e.contains("writes segments.csv only: leave out --output-format parquet"),
+        "{e}"
+    );
+    let e = run_err(
+        &file,
+        &dir.path().join("w"),
+        &["--low-memory", "--from", "transactions"],
+    );
+    assert!(
+        e.contains(
+            "with --from the per-customer table is built in memory (leave out --low-memory)"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

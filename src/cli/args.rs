@@ -437,7 +437,7 @@ pub enum ClusterAlgorithmArg {
 }
 
 /// `--output-format`.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormatArg {
     /// segments.csv
     Csv,

@@ -1116,7 +1116,7 @@ fn inertia_passes(
 
 /// Lloyd's iterations over the feature spill from `centroids`, stopping as the in-memory
 /// driver does (no label changed, or a centroid shift within the tolerance, or max-iter);
-/// an empty cluster keeps its centroid. Returns the centroids and iterations, and whether
+/// an empty cluster is re-seeded as the driver does it. Returns the centroids and iterations, and whether
 /// it converged.
 fn lloyd_passes(
     feats: &SpillReader,
@@ -1170,6 +1170,17 @@ fn lloyd_passes(
             Ok(())
         })?;
         iterations += 1;
+        if counts.contains(&0) {
+            reseed_empty(
+                feats,
+                n,
+                d,
+                &labels,
+                centroids.view(),
+                &mut sums,
+                &mut counts,
+            )?;
+        }
         let mut shift = 0f64;
         for c in 0..k {
             if counts[c] == 0 {
@@ -1193,6 +1204,77 @@ fn lloyd_passes(
     Ok(((centroids, iterations), converged))
 }
 
+/// The in-memory driver's empty-cluster rule over the spill: each empty cluster takes the
+/// point farthest from its centroid (ties to the lowest row) whose cluster keeps a point.
+/// Only the farthest candidates are kept from a pass (rows in the same order as a full sort),
+/// and the pass is repeated with more of them in the rare case donors run out.
+fn reseed_empty(
+    feats: &SpillReader,
+    n: usize,
+    d: usize,
+    labels: &[u32],
+    old: ArrayView2<'_, f32>,
+    sums: &mut [f64],
+    counts: &mut [u64],
+) -> Result<()> {
+    let empty: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] == 0).collect();
+    let mut keep = empty.len() * 8 + 64;
+    loop {
+        // (distance, row): the `keep` farthest rows, farthest first, ties to the lowest row.
+        let mut top: Vec<(f64, usize)> = Vec::with_capacity(2 * keep);
+        let far_first =
+            |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        each_feature_block(feats, n, d, &mut |at, x| {
+            let sq = crate::kmeans::assign::sq_distances(x, &labels[at..at + x.nrows()], old);
+            top.extend(sq.into_iter().enumerate().map(|(r, v)| (v, at + r)));
+            if top.len() > 2 * keep {
+                top.select_nth_unstable_by(keep, far_first);
+                top.truncate(keep);
+            }
+            Ok(())
+        })?;
+        top.sort_by(far_first);
+        let exhaustive = top.len() < keep || keep >= n;
+        top.truncate(keep);
+        let mut trial = counts.to_vec();
+        let mut moves = Vec::with_capacity(empty.len());
+        let mut donors = top.iter();
+        for &c in &empty {
+            let Some(&(_, p)) = donors
+                .by_ref()
+                .find(|&&(_, p)| trial[labels[p] as usize] > 1)
+            else {
+                break;
+            };
+            trial[labels[p] as usize] -= 1;
+            trial[c] = 1;
+            moves.push((c, p));
+        }
+        if moves.len() < empty.len() && !exhaustive {
+            keep *= 4;
+            continue;
+        }
+        for (c, p) in moves {
+            let from = labels[p] as usize;
+            let row = read_feature_row(feats, d, p)?;
+            for (j, &v) in row.iter().enumerate() {
+                sums[from * d + j] -= v as f64;
+                sums[c * d + j] = v as f64;
+            }
+            counts[from] -= 1;
+            counts[c] = 1;
+        }
+        return Ok(());
+    }
+}
+
+/// One row of the feature spill.
+fn read_feature_row(feats: &SpillReader, d: usize, p: usize) -> Result<Vec<f32>> {
+    let mut row = Vec::new();
+    feats.f32s(p * d, d, &mut row)?;
+    Ok(row)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1203,6 +1285,28 @@ mod tests {
         let at = [0, 2];
         let got: Vec<u64> = (0..4).map(|g| row_number(g, &at)).collect();
         assert_eq!(got, vec![2, 3, 5, 6]);
+    }
+
+    #[test]
+    fn an_empty_cluster_in_the_spill_is_reseeded_as_in_memory() {
+        // Rows 0 and 1 are equal, so two of the first-row starts coincide and one empties.
+        let x = ndarray::array![[0.0f32], [0.0], [1.0], [10.0], [11.0], [30.0]];
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::create(&dir.path().join("s")).unwrap();
+        let mut w = spill.writer("f").unwrap();
+        w.put_f32(x.as_slice().unwrap()).unwrap();
+        w.finish().unwrap();
+        let feats = spill.reader("f").unwrap();
+        let params = KMeansParams::new(3)
+            .init(crate::kmeans::Init::First)
+            .tol(0.0);
+        let start = x.slice(ndarray::s![0..3, ..]).to_owned();
+        let ((got, _), _) = lloyd_passes(&feats, 6, 1, &params, start).unwrap();
+        let want = crate::kmeans::fit(&crate::backend::cpu::CpuBackend, x.view(), &params).unwrap();
+        assert_eq!(got, want.model.centroids);
+        let mut c: Vec<f32> = got.iter().copied().collect();
+        c.sort_by(f32::total_cmp);
+        assert_eq!(c, vec![1.0 / 3.0, 10.5, 30.0]);
     }
 
     #[test]
