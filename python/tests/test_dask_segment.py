@@ -170,3 +170,42 @@ def test_unsupported_options_are_refused(client, table, tmp_path):
         sdask.segment(ddf, tmp_path, algorithm="dbscan")
     with pytest.raises(ValueError, match="outliers='drop' is not available on a Dask"):
         sdask.segment(ddf, tmp_path, outliers="drop")
+
+
+def test_worker_killed_mid_segment_gives_the_same_result(table, tmp_path, monkeypatch):
+    """A worker process killed (by pid) during the distributed fit, its persisted partitions
+    lost with it: Dask recomputes them from the graph and every output is unchanged."""
+    import os
+    import signal
+
+    # Its own cluster: the kill must not disturb the module's workers.
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )  # fmt: skip
+    with cluster, distributed.Client(cluster) as client:
+        ddf = dd.from_pandas(table, npartitions=4)
+        quiet = sdask.segment(ddf, tmp_path / "quiet", sample_rows=1000)
+        assert quiet.summary["final_fit"] == "distributed"
+        pids = sorted(client.run(os.getpid).values())
+        assert len(pids) == 2
+        passes = []
+        reduce = sdask.KMeans._reduce
+
+        def killing_reduce(self, centroids):
+            # On the second pass of the fit, before its tasks go out, a worker dies.
+            if len(passes) == 1:
+                os.kill(pids[0], signal.SIGKILL)
+            passes.append(1)
+            return reduce(self, centroids)
+
+        monkeypatch.setattr(sdask.KMeans, "_reduce", killing_reduce)
+        disturbed = sdask.segment(ddf, tmp_path / "disturbed", sample_rows=1000)
+        assert len(passes) > 2, len(passes)
+        assert pids[0] not in client.run(os.getpid).values()
+    assert disturbed.model["centroids"] == quiet.model["centroids"]
+    assert disturbed.segments().segment.tolist() == quiet.segments().segment.tolist()
+    assert disturbed.rejects().reason.tolist() == quiet.rejects().reason.tolist()
+    assert (tmp_path / "disturbed" / "model.json").read_text() == (
+        tmp_path / "quiet" / "model.json"
+    ).read_text()
