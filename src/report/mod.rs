@@ -9,9 +9,9 @@ pub mod html;
 pub mod input;
 pub mod manifest;
 pub mod markdown;
-pub mod passes;
 #[cfg(feature = "parquet")]
 pub mod parquet_out;
+pub mod passes;
 pub mod plots;
 pub mod profile_csv;
 pub mod run;
