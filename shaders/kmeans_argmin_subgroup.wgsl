@@ -5,7 +5,7 @@
 //
 // Bindings: none (it uses the kernel's).
 
-// The (best, second, best index) of the lane's own point, pl + 16 * cl, over all 4 lanes.
+// The (best, second, best index) of the lane's own point, 4 pl + cl = t, over all 4 lanes.
 fn reduce_top2(t: u32, best: vec4<f32>, second: vec4<f32>, bc: vec4<u32>) -> Top2 {
     var b = best;
     var s = second;

@@ -8,14 +8,14 @@
 // A workgroup of 64 invocations takes PT tiles of TP = 64 consecutive points. Per tile it walks
 // the centroids in tiles of TC = 16 and the features in slices of DS (<= 16): the slice of the
 // point tile (DS x 64 values, coalesced reads of the feature-major points) and of the centroid
-// tile (DS x 16) are staged in workgroup memory, and invocation t = 4 pl + cl keeps a 4 x 4
-// register micro-tile of dot products: points pl + 16 a, centroids cl + 4 b (a, b < 4), one
-// fma per point-centroid pair per feature. After each centroid tile the scores
+// tile (DS x 16) are staged in workgroup memory as vec4s, and invocation t = 4 pl + cl keeps
+// a 4 x 4 register micro-tile of dot products: points 4 pl + a, centroids 4 cl + b (a, b < 4),
+// one fma per point-centroid pair per feature, two vec4 workgroup loads per 16 of them. After each centroid tile the scores
 // |c|^2 - 2 x.c update per-lane (best, second, index) of its 4 points; at the end of the tile
 // the 4 lanes sharing a point row merge theirs (reduce_top2), ties to the lowest index, so the
 // best and second best are those of all k centroids.
 //
-// Each lane then finishes one point (pl + 16 cl) exactly as kmeans_assign.wgsl does: the
+// Each lane t then finishes point t of the tile exactly as kmeans_assign.wgsl does: the
 // near-tie test against the same margin (each score here is a sequential fma chain over d
 // terms, within the same bound), the direct loop over (x - c)^2 when it fires, the inertia term
 // from the direct distance, the label and the fixed-point adds. The direct and inertia loops
@@ -75,9 +75,10 @@ struct Top2x4 {
 @group(0) @binding(4) var<storage, read> scales: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
 
-// Slices of the point tile (xs[dd * TP + p]) and of the centroid tile (cs[dd * TC + c]).
-var<workgroup> xs: array<f32, 1024>;
-var<workgroup> cs: array<f32, 256>;
+// Slices of the point tile (xs[dd * 16 + p / 4][p % 4]) and of the centroid tile
+// (cs[dd * 4 + c / 4][c % 4]).
+var<workgroup> xs: array<vec4<f32>, 256>;
+var<workgroup> cs: array<vec4<f32>, 64>;
 
 // Merges two candidates: the lower score wins, ties to the lower index; the runner-up is the
 // lowest of both runners-up and the loser (equal bests make second == best: a near-tie).
@@ -157,42 +158,51 @@ fn assign_tiled(
             for (var sl = 0u; sl < slices; sl++) {
                 let j0 = sl * DS;
                 workgroupBarrier();
-                for (var w = t; w < DS * TP; w += WG) {
-                    let dd = w / TP;
-                    let p = w % TP;
-                    let j = j0 + dd;
-                    var v = 0.0;
-                    if j < D && p < tile_len {
-                        v = points[j * params.chunk_n + tile_first + p];
+                // Lane w % 16 of row w / 16 stages 4 consecutive points (16 lanes read 256
+                // contiguous bytes) and 4 consecutive centroids of one feature, as vec4s.
+                for (var w = t; w < DS * 16u; w += WG) {
+                    let j = j0 + w / 16u;
+                    let p = 4u * (w % 16u);
+                    var v = vec4<f32>(0.0);
+                    if j < D {
+                        let o = j * params.chunk_n + tile_first + p;
+                        for (var e = 0u; e < 4u; e++) {
+                            if p + e < tile_len {
+                                v[e] = points[o + e];
+                            }
+                        }
                     }
                     xs[w] = v;
                 }
-                for (var w = t; w < DS * TC; w += WG) {
-                    let dd = w / TC;
-                    let c = ct * TC + w % TC;
-                    let j = j0 + dd;
-                    var v = 0.0;
-                    if j < D && c < k {
-                        v = centroids[c * D4 + j / 4u][j % 4u];
+                for (var w = t; w < DS * 4u; w += WG) {
+                    let j = j0 + w / 4u;
+                    let c = ct * TC + 4u * (w % 4u);
+                    var v = vec4<f32>(0.0);
+                    if j < D {
+                        for (var e = 0u; e < 4u; e++) {
+                            if c + e < k {
+                                v[e] = centroids[(c + e) * D4 + j / 4u][j % 4u];
+                            }
+                        }
                     }
                     cs[w] = v;
                 }
                 workgroupBarrier();
+                // Two vec4 loads from workgroup memory per 16 multiply-adds.
                 for (var dd = 0u; dd < DS; dd++) {
-                    let xo = dd * TP + pl;
-                    let xv = vec4<f32>(xs[xo], xs[xo + 16u], xs[xo + 32u], xs[xo + 48u]);
-                    let co = dd * TC + cl;
-                    acc0 = fma(xv, vec4<f32>(cs[co]), acc0);
-                    acc1 = fma(xv, vec4<f32>(cs[co + 4u]), acc1);
-                    acc2 = fma(xv, vec4<f32>(cs[co + 8u]), acc2);
-                    acc3 = fma(xv, vec4<f32>(cs[co + 12u]), acc3);
+                    let xv = xs[dd * 16u + pl];
+                    let cv = cs[dd * 4u + cl];
+                    acc0 = fma(xv, vec4<f32>(cv.x), acc0);
+                    acc1 = fma(xv, vec4<f32>(cv.y), acc1);
+                    acc2 = fma(xv, vec4<f32>(cv.z), acc2);
+                    acc3 = fma(xv, vec4<f32>(cv.w), acc3);
                 }
             }
-            // Centroids cl, cl + 4, cl + 8, cl + 12 of the tile, in increasing order: strict
-            // comparisons keep the lowest index on ties, as on the CPU.
+            // Centroids 4 cl .. 4 cl + 3 of the tile, in increasing order: strict comparisons
+            // keep the lowest index on ties, as on the CPU.
             let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
             for (var b = 0u; b < 4u; b++) {
-                let c = ct * TC + cl + 4u * b;
+                let c = ct * TC + 4u * cl + b;
                 if c < k {
                     let score = vec4<f32>(scales[D + 2u + c]) - 2.0 * accs[b];
                     let better = score < best;
@@ -205,7 +215,8 @@ fn assign_tiled(
         }
         let top = reduce_top2(t, best, second, bc);
 
-        let local = pl + 16u * cl;
+        // Lane t finishes point t of the tile (component cl of its row's 4 points).
+        let local = t;
         if local < tile_len {
             let i = tile_first + local;
             var x: array<vec4<f32>, DMAX4>;

@@ -324,9 +324,10 @@ impl Pipelines {
         let d4 = d.div_ceil(4);
         let ds = tiled_slice(d as u32) as u64;
         let slices = d.div_ceil(ds);
-        // Per centroid tile: per slice the staging loads (ds + ds / 4) and ds fmas; 4 scores.
-        // Per tile: the reduction (4), then one point as in the broadcast kernel.
-        let per_tile = k.div_ceil(16) * (slices * (2 * ds + ds / 4 + 1) + 5)
+        // Per centroid tile: per slice the staging loops (points ds / 4 × 5, centroids
+        // about ds / 3) and ds fmas; 4 scores. Per tile: the reduction (4), then one point as
+        // in the broadcast kernel.
+        let per_tile = k.div_ceil(16) * (slices * (3 * ds + 2) + 5)
             + 4
             + (1 + 5 * d4 + 2 * k * (1 + d4) + d4 + d);
         let cost = |pt: u64| cells + pt * per_tile;
