@@ -5,6 +5,10 @@
 //! and copies the cells back: deterministic integer sums, one kernel, no partials. Points stay on the GPU across iterations, n-init runs and every k; labels
 //! are read back only when `labels()` is called. Hamerly's bounds are not implemented on the
 //! GPU: `assign_kernel` reports Lloyd, and the driver records that.
+//!
+//! The assign kernel comes in two shapes with the same cells and bits: broadcast (one point
+//! per invocation, `kmeans_assign.wgsl`) and register-tiled for large k·d
+//! (`kmeans_assign_tiled.wgsl`, argmin merged by subgroup shuffles or workgroup memory).
 
 mod buffers;
 mod context;

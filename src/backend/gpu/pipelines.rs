@@ -2,7 +2,8 @@
 //! two accumulator variants (native 64-bit atomics, or the 2 × u32 carry form), one module
 //! each, built once per device; pipelines are specialised per feature count `d` (a
 //! pipeline-overridable constant, so the distance loop has a fixed trip count), points per
-//! invocation, and workgroup cells, and cached.
+//! invocation, and workgroup cells, and cached. The register-tiled kernel has one module per
+//! accumulator and argmin form (subgroup only where the device has subgroups).
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
