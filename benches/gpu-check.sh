@@ -61,6 +61,13 @@ if [ "$SCALE" = 1 ]; then b 40Mx16x16_chunked 40000000 16 16 5
 else b 40Mx16x16_chunked 40000000 16 16 5 SEGMENTER_GPU_CHUNK_POINTS="$(sc 16000000)"; fi
 b 2Mx64x256 2000000 64 256 10
 b 1Mx64x1024 1000000 64 1024 5
+# Large k: auto runs the register-tiled kernel on hardware; the broadcast kernel and the tiled
+# kernel's workgroup-memory argmin beside it, to check TILED_MIN_KD and the subgroup form.
+b 2Mx64x256_broadcast 2000000 64 256 10 SEGMENTER_GPU_KERNEL=broadcast
+b 2Mx64x256_tiled_wg 2000000 64 256 10 SEGMENTER_GPU_KERNEL=tiled SEGMENTER_GPU_ARGMIN=workgroup
+b 1Mx64x1024_broadcast 1000000 64 1024 5 SEGMENTER_GPU_KERNEL=broadcast
+b 4Mx64x32_broadcast 4000000 64 32 10 SEGMENTER_GPU_KERNEL=broadcast
+b 4Mx64x32_tiled 4000000 64 32 10 SEGMENTER_GPU_KERNEL=tiled
 ms() { grep "^| $1 " "$T" | awk -F'|' '{print $8}'; }
 awk -v a="$(ms 10Mx16x16_i10)" -v c="$(ms 10Mx16x16_i40)" 'BEGIN { if (a && c)
   printf "\n10M x 16 x 16 marginal ms/iter (40 vs 10 iterations): %.3f\n", (40 * c - 10 * a) / 30 }' | tee -a "$T"

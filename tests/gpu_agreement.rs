@@ -5,7 +5,7 @@
 //! (as in CI, which installs Mesa's lavapipe), where a missing adapter fails the test.
 
 use ndarray::{Array2, ArrayView2};
-use segmenter::backend::gpu::Accumulator;
+use segmenter::backend::gpu::{Accumulator, Argmin, KernelKind};
 use segmenter::backend::{Assign, Backend, CpuBackend, GpuBackend, GpuConfig};
 use segmenter::kmeans::{fit, fit_uploaded, Algorithm, Init, KMeansParams, Start, Uploaded};
 use segmenter::synth::{blobs_matrix, BlobsSpec};
@@ -538,4 +538,131 @@ fn small_bindings_chunk_and_short_submissions_split_with_identical_bits() {
         want,
         "same bits as one submission"
     );
+}
+
+/// The tiled kernel's argmin forms this adapter runs: workgroup always, subgroup where the
+/// adapter has subgroups (required when SEGMENTER_REQUIRE_SUBGROUP=1).
+fn tiled_forms(g: &GpuBackend) -> Vec<Argmin> {
+    let mut forms = vec![Argmin::Workgroup];
+    if g.adapter().subgroups {
+        forms.push(Argmin::Subgroup);
+    } else if std::env::var("SEGMENTER_REQUIRE_SUBGROUP").as_deref() == Ok("1") {
+        panic!("SEGMENTER_REQUIRE_SUBGROUP=1 but the adapter has no usable subgroups");
+    }
+    eprintln!(
+        "adapter '{}': tiled argmin forms {forms:?}",
+        g.adapter().name
+    );
+    forms
+}
+
+fn forced(kernel: KernelKind, argmin: Option<Argmin>, acc: Option<Accumulator>) -> GpuConfig {
+    GpuConfig {
+        kernel: Some(kernel),
+        argmin,
+        accumulator: acc,
+        ..GpuConfig::default()
+    }
+}
+
+#[test]
+fn tiled_kernel_agrees_with_the_cpu_and_gives_the_broadcast_kernels_bits() {
+    let Some(g) = gpu() else { return };
+    let forms = tiled_forms(&g);
+    // (n, d, k): the large-k·d case, then odd sizes: d not a multiple of 4 (nor of the
+    // 16-feature slice), k not a multiple of the 16-centroid tile, n not a multiple of the
+    // 64-point tile; k < 4 lanes' worth and d = 1 at the edge.
+    for (n, d, k, seed) in [
+        (5_000, 64, 256, 31),
+        (1_237, 7, 37, 32),
+        (2_001, 21, 19, 33),
+        (333, 1, 3, 34),
+    ] {
+        let x = blobs(n, d, k.min(40), seed);
+        let c = first_rows(&x, k);
+        let broadcast = gpu_with(forced(KernelKind::Broadcast, None, None)).expect("an adapter");
+        let want = step_bits(&broadcast, x.view(), &c, k);
+        for &argmin in &forms {
+            let t = gpu_with(forced(KernelKind::Tiled, Some(argmin), None)).expect("an adapter");
+            let p = t.upload(x.view()).expect("upload");
+            let r = t.start(&p, k, Assign::Lloyd).expect("start");
+            assert_eq!(r.kernel(), KernelKind::Tiled, "the forced kernel runs");
+            assert_eq!(r.argmin(), Some(argmin), "the forced argmin runs");
+            check_step(&t, x.view(), &c, k);
+            let got = step_bits(&t, x.view(), &c, k);
+            assert_eq!(
+                got, want,
+                "{n} × {d} × {k}, {argmin:?}: the tiled kernel's cells differ from the broadcast one's"
+            );
+        }
+    }
+}
+
+#[test]
+fn tiled_kernel_every_accumulator_path_and_a_whole_fit_agree() {
+    let Some(g) = gpu() else { return };
+    let forms = tiled_forms(&g);
+    let x = blobs(3_001, 10, 6, 35);
+    let (k, c) = (23, first_rows(&x, 23));
+    let want = step_bits(
+        &gpu_with(forced(KernelKind::Broadcast, None, None)).expect("an adapter"),
+        x.view(),
+        &c,
+        k,
+    );
+    let mut accs = vec![Accumulator::Carry];
+    if g.adapter().int64_atomics {
+        accs.push(Accumulator::Int64);
+    }
+    for &argmin in &forms {
+        for &acc in &accs {
+            for global in [false, true] {
+                let t = gpu_with(GpuConfig {
+                    global_accumulation: global,
+                    ..forced(KernelKind::Tiled, Some(argmin), Some(acc))
+                })
+                .expect("an adapter");
+                let p = t.upload(x.view()).expect("upload");
+                let r = t.start(&p, k, Assign::Lloyd).expect("start");
+                assert_eq!(r.workgroup_accumulation(), !global, "the forced path runs");
+                assert_eq!(r.accumulator(), acc);
+                let got = step_bits(&t, x.view(), &c, k);
+                assert_eq!(got, want, "{argmin:?} {acc:?} global {global}: other bits");
+            }
+        }
+        let t = gpu_with(forced(KernelKind::Tiled, Some(argmin), None)).expect("an adapter");
+        check_fit(&t, x.view(), &KMeansParams::new(k).seed(5).max_iter(6));
+    }
+}
+
+#[test]
+fn tiled_kernel_is_not_auto_on_lavapipe_and_a_missing_argmin_is_a_clear_error() {
+    let Some(g) = gpu() else { return };
+    let x = blobs(600, 64, 8, 36);
+    let p = g.upload(x.view()).expect("upload");
+    let r = g.start(&p, 64, Assign::Lloyd).expect("start");
+    let want = if g.adapter().hardware {
+        KernelKind::Tiled
+    } else {
+        KernelKind::Broadcast
+    };
+    assert_eq!(
+        r.kernel(),
+        want,
+        "auto at k·d = 4096 on '{}'",
+        g.adapter().name
+    );
+    if !g.adapter().subgroups {
+        let t =
+            gpu_with(forced(KernelKind::Tiled, Some(Argmin::Subgroup), None)).expect("an adapter");
+        let p = t.upload(x.view()).expect("upload");
+        let Err(e) = t.start(&p, 64, Assign::Lloyd) else {
+            panic!("the subgroup argmin started without subgroups");
+        };
+        assert!(
+            e.to_string()
+                .contains("has no usable subgroups, so the 'subgroup' argmin cannot run"),
+            "{e}"
+        );
+    }
 }

@@ -329,6 +329,27 @@ fn kmeans_on_the_gpu_reports_the_adapter_and_matches_the_cpu() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    for (var, value, want) in [
+        (
+            "SEGMENTER_GPU_KERNEL",
+            "gemm",
+            "SEGMENTER_GPU_KERNEL='gemm' is neither 'broadcast' nor 'tiled'",
+        ),
+        (
+            "SEGMENTER_GPU_ARGMIN",
+            "warp",
+            "SEGMENTER_GPU_ARGMIN='warp' is neither 'subgroup' nor 'workgroup'",
+        ),
+    ] {
+        let bad = Command::new(env!("CARGO_BIN_EXE_segmenter"))
+            .args(&v)
+            .env(var, value)
+            .output()
+            .expect("the segmenter binary runs");
+        assert_eq!(bad.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(want), "{err}");
+    }
 
     // 65 features: a clear message, exit 2.
     let wide = write_csv(dir.path(), 20, 65);

@@ -3,7 +3,7 @@
 //! a GPU adapter.
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
-use segmenter::backend::gpu::{assign_source, Accumulator};
+use segmenter::backend::gpu::{assign_source, tiled_source, Accumulator, Argmin};
 use std::path::Path;
 
 fn validate(name: &str, src: &str, caps: Capabilities) -> naga::Module {
@@ -27,6 +27,29 @@ fn every_shader_parses_and_validates() {
         assert_eq!(module.entry_points.len(), 1, "{}: one kernel", acc.name());
         assert_eq!(module.entry_points[0].name, "assign_accumulate");
     }
+    // The tiled kernel in every accumulator × argmin form; the workgroup argmin must not
+    // need subgroups (adapters without them run it).
+    for (acc, caps) in [
+        (Accumulator::Carry, Capabilities::default()),
+        (Accumulator::Int64, int64),
+    ] {
+        for (argmin, extra) in [
+            (Argmin::Workgroup, Capabilities::default()),
+            (Argmin::Subgroup, Capabilities::SUBGROUP),
+        ] {
+            let name = format!("tiled {} {}", acc.name(), argmin.name());
+            let src = tiled_source(acc, argmin);
+            let module = validate(&name, &src, caps | extra);
+            assert_eq!(module.entry_points.len(), 1, "{name}: one kernel");
+            assert_eq!(module.entry_points[0].name, "assign_tiled");
+        }
+    }
+    let wg = tiled_source(Accumulator::Carry, Argmin::Workgroup);
+    assert!(
+        !wg.contains("subgroupShuffle"),
+        "the workgroup argmin uses no subgroup op"
+    );
+
     // The carry form must not need 64-bit integers: it is what adapters without them run.
     let carry = assign_source(Accumulator::Carry);
     assert!(
@@ -58,7 +81,10 @@ fn every_shader_parses_and_validates() {
     let want = [
         "kmeans_acc_carry.wgsl",
         "kmeans_acc_int64.wgsl",
+        "kmeans_argmin_subgroup.wgsl",
+        "kmeans_argmin_workgroup.wgsl",
         "kmeans_assign.wgsl",
+        "kmeans_assign_tiled.wgsl",
     ];
     assert_eq!(
         seen,

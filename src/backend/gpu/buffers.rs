@@ -2,7 +2,7 @@
 //! (labels, centroids, 64-bit cells, per-pass parameters and bind groups), and read-back.
 
 use super::context::GpuContext;
-use super::pipelines::{Accumulator, Kernels, Shape};
+use super::pipelines::{Accumulator, Argmin, KernelKind, Kernels, Shape};
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -103,6 +103,19 @@ impl GpuRun {
     /// The accumulator variant this fit's kernel uses.
     pub fn accumulator(&self) -> Accumulator {
         self.shape.acc
+    }
+
+    /// The assignment kernel this fit runs.
+    pub fn kernel(&self) -> KernelKind {
+        match self.shape.tiled {
+            Some(_) => KernelKind::Tiled,
+            None => KernelKind::Broadcast,
+        }
+    }
+
+    /// The tiled kernel's argmin form, or `None` for the broadcast kernel.
+    pub fn argmin(&self) -> Option<Argmin> {
+        self.shape.tiled
     }
 
     /// Whether the kernel sums in workgroup memory (else it adds to the global cells directly).
@@ -243,6 +256,8 @@ pub(crate) fn upload(
 pub(crate) struct Choice {
     pub(crate) acc: Option<Accumulator>,
     pub(crate) global: bool,
+    pub(crate) kernel: Option<KernelKind>,
+    pub(crate) argmin: Option<Argmin>,
     pub(crate) max_groups_x: u32,
     pub(crate) max_pass_groups: Option<u64>,
     pub(crate) submission_work: u64,
@@ -265,18 +280,47 @@ pub(crate) fn start(
             acc.name()
         )));
     }
-    let wg_cells = ctx.pipelines.wg_cells(cells, choice.global);
-    let ppt = ctx
+    let kernel = choice.kernel.unwrap_or(
+        if ctx.adapter.hardware && k >= 16 && k * d >= super::TILED_MIN_KD {
+            KernelKind::Tiled
+        } else {
+            KernelKind::Broadcast
+        },
+    );
+    let tiled = match kernel {
+        KernelKind::Broadcast => None,
+        KernelKind::Tiled => {
+            let argmin = choice.argmin.unwrap_or(ctx.pipelines.default_argmin);
+            if !ctx.pipelines.has_argmin(argmin) {
+                return Err(Error::Unsupported(format!(
+                    "adapter '{}' has no usable subgroups, so the '{}' argmin cannot run",
+                    ctx.adapter.name,
+                    argmin.name()
+                )));
+            }
+            Some(argmin)
+        }
+    };
+    let wg_cells = ctx
         .pipelines
-        .points_per_thread(k, d, wg_cells, &ctx.adapter.name)?;
+        .wg_cells(cells, choice.global, tiled.is_some());
+    let ppt = match tiled {
+        None => ctx
+            .pipelines
+            .points_per_thread(k, d, wg_cells, &ctx.adapter.name)?,
+        Some(_) => ctx
+            .pipelines
+            .tiles_per_group(k, d, wg_cells, &ctx.adapter.name)?,
+    };
     let shape = Shape {
         d: d as u32,
         ppt,
         wg_cells,
         acc,
+        tiled,
     };
     let kernels = ctx.pipelines.kernels(&ctx.device, shape)?;
-    let tile = (ctx.pipelines.assign_width() * ppt) as u64;
+    let tile = ctx.pipelines.group_points(&shape) as u64;
     let binding = ctx
         .limits
         .max_storage_buffer_binding_size

@@ -51,6 +51,9 @@ pub struct AdapterSummary {
     pub limits: KeyLimits,
     /// Whether the adapter has 64-bit integers and atomics (the `int64` accumulator; else `carry`).
     pub int64_atomics: bool,
+    /// Whether the adapter has subgroup operations with subgroups of at least 4 invocations
+    /// (the tiled kernel's `subgroup` argmin; else `workgroup`).
+    pub subgroups: bool,
 }
 
 /// What the `int64` accumulator needs.
@@ -94,6 +97,9 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
         hardware: rank(info.device_type) <= 2,
         limits: KeyLimits::from(&adapter.limits()),
         int64_atomics: adapter.features().contains(INT64_FEATURES),
+        // The tiled kernel shuffles among 4 neighbouring lanes: they must share a subgroup.
+        subgroups: adapter.features().contains(wgpu::Features::SUBGROUP)
+            && info.subgroup_min_size >= 4,
     }
 }
 
@@ -186,8 +192,13 @@ impl GpuContext {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("segmenter"),
             // 64-bit atomics when the adapter has them: the int64 accumulator needs them.
+            // Subgroups when usable: the tiled kernel's argmin shuffles among lanes.
             required_features: if summary.int64_atomics {
                 INT64_FEATURES
+            } else {
+                wgpu::Features::empty()
+            } | if summary.subgroups {
+                wgpu::Features::SUBGROUP
             } else {
                 wgpu::Features::empty()
             },
@@ -216,6 +227,7 @@ impl GpuContext {
             &device,
             widths_for(summary.hardware),
             summary.int64_atomics,
+            summary.subgroups,
             limits.max_compute_workgroup_storage_size,
         )
         .map_err(|e| e.to_string())?;

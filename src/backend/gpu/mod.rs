@@ -5,6 +5,10 @@
 //! and copies the cells back: deterministic integer sums, one kernel, no partials. Points stay on the GPU across iterations, n-init runs and every k; labels
 //! are read back only when `labels()` is called. Hamerly's bounds are not implemented on the
 //! GPU: `assign_kernel` reports Lloyd, and the driver records that.
+//!
+//! The assign kernel comes in two shapes with the same cells and bits: broadcast (one point
+//! per invocation, `kmeans_assign.wgsl`) and register-tiled for large k·d
+//! (`kmeans_assign_tiled.wgsl`, argmin merged by subgroup shuffles or workgroup memory).
 
 mod buffers;
 mod context;
@@ -12,7 +16,7 @@ mod pipelines;
 
 pub use buffers::{GpuPoints, GpuRun};
 pub use context::{context, list_adapters, AdapterSummary, GpuContext, KeyLimits};
-pub use pipelines::{assign_source, Accumulator, MAX_DIMS};
+pub use pipelines::{assign_source, tiled_source, Accumulator, Argmin, KernelKind, MAX_DIMS};
 
 use super::{Assign, Backend, DeviceInfo, Problem, Step};
 use crate::error::{Error, Result};
@@ -26,6 +30,23 @@ pub const CHUNK_ENV: &str = "SEGMENTER_GPU_CHUNK_POINTS";
 /// Environment variable that forces the accumulator variant: `int64` (needs 64-bit atomics)
 /// or `carry` (2 × u32 words, any adapter); default: int64 where the adapter has it.
 pub const ACCUMULATOR_ENV: &str = "SEGMENTER_GPU_ACCUMULATOR";
+
+/// Environment variable that forces the assignment kernel: `broadcast` or `tiled`; default:
+/// tiled on hardware adapters when k·d ≥ `TILED_MIN_KD` (and k ≥ 16), else broadcast.
+pub const KERNEL_ENV: &str = "SEGMENTER_GPU_KERNEL";
+
+/// Environment variable that forces the tiled kernel's argmin form: `subgroup` (needs
+/// subgroups of ≥ 4 invocations) or `workgroup`; default: subgroup where the adapter has it.
+pub const ARGMIN_ENV: &str = "SEGMENTER_GPU_ARGMIN";
+
+/// k·d from which `auto` runs the register-tiled kernel on a hardware adapter (e.g. k = 32 at
+/// d = 64, k = 128 at d = 16): there the broadcast kernel's per-point loop (k·d/4 vec4 loads
+/// of centroid rows, one FMA each) is load-bound, while a tile reuses each staged value 4
+/// times from registers. Below it, or with k < 16 (a 16-centroid tile mostly padding), the
+/// broadcast kernel stays. On software adapters (lavapipe) auto keeps the broadcast kernel:
+/// the tiled one runs 2 barriers per feature slice and centroid tile, and barriers are
+/// expensive there. Not yet measured on a GPU: the threshold is the model's (README).
+pub const TILED_MIN_KD: usize = 2048;
 
 /// Environment variable that sets the assignment kernel's workgroup size (a power of two
 /// ≤ 256, default 64; a tile stays 1,024 points), so tests can run other shapes.
@@ -65,6 +86,10 @@ pub struct GpuConfig {
     /// Add every term to the global cells directly, never in workgroup memory (the path that
     /// large k·d takes; forced in tests).
     pub global_accumulation: bool,
+    /// Assignment kernel; `None`: tiled on hardware when k·d ≥ `TILED_MIN_KD`, else broadcast.
+    pub kernel: Option<KernelKind>,
+    /// The tiled kernel's argmin form; `None`: subgroup where the adapter has it.
+    pub argmin: Option<Argmin>,
     /// Longest wait for one GPU submission before giving up with an error.
     pub timeout: Duration,
 }
@@ -79,6 +104,8 @@ impl Default for GpuConfig {
             max_binding_bytes: None,
             max_submission_work: None,
             global_accumulation: false,
+            kernel: None,
+            argmin: None,
             timeout: Duration::from_secs(300),
         }
     }
@@ -104,6 +131,28 @@ impl GpuConfig {
                 _ => {
                     return Err(Error::Data(format!(
                         "{ACCUMULATOR_ENV}='{v}' is neither 'int64' nor 'carry'"
+                    )))
+                }
+            });
+        }
+        if let Ok(v) = std::env::var(KERNEL_ENV) {
+            c.kernel = Some(match v.trim() {
+                "broadcast" => KernelKind::Broadcast,
+                "tiled" => KernelKind::Tiled,
+                _ => {
+                    return Err(Error::Data(format!(
+                        "{KERNEL_ENV}='{v}' is neither 'broadcast' nor 'tiled'"
+                    )))
+                }
+            });
+        }
+        if let Ok(v) = std::env::var(ARGMIN_ENV) {
+            c.argmin = Some(match v.trim() {
+                "subgroup" => Argmin::Subgroup,
+                "workgroup" => Argmin::Workgroup,
+                _ => {
+                    return Err(Error::Data(format!(
+                        "{ARGMIN_ENV}='{v}' is neither 'subgroup' nor 'workgroup'"
                     )))
                 }
             });
@@ -277,6 +326,8 @@ impl Backend for GpuBackend {
             buffers::Choice {
                 acc: self.config.accumulator,
                 global: self.config.global_accumulation,
+                kernel: self.config.kernel,
+                argmin: self.config.argmin,
                 max_groups_x: max_x,
                 max_pass_groups: self.config.max_pass_groups,
                 submission_work: self.config.max_submission_work.unwrap_or(SUBMISSION_WORK),
