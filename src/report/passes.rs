@@ -2,9 +2,8 @@
 //! streamed chunk by chunk as the file is read again (the same bytes `write_dir` writes),
 //! `model.json`, and the report from the analysed rows.
 
-use super::run::{prepare_out_dir, report_input};
+use super::run::{prepare_out_dir, write_report_and_manifest};
 use super::tables::push_raw_field;
-use super::write::write_report;
 use crate::cluster::NOISE;
 use crate::data::reject::Origin;
 use crate::error::{Error, Result};
@@ -50,23 +49,8 @@ pub fn write_dir_in_passes(
         stream_tables(fit, &segments, &rejects)?;
         seg.model().save(&model)
     })?;
-    let input = report_input(seg, &times)?;
-    let files = times.run(observer, Stage::Report, || {
-        let files = write_report(out, &input)?;
-        super::dashboard::write_dashboard_summary(out, seg, &fit.analysed, &input)?;
-        Ok::<_, Error>(files)
-    })?;
-    let mut written = vec![
-        segments,
-        rejects,
-        model,
-        out.join(super::dashboard::SUMMARY_JSON),
-        files.markdown,
-        files.html,
-        files.profile_csv,
-    ];
-    written.extend(files.plots);
-    super::manifest::update(out, &written)?;
+    let written = vec![segments, rejects, model];
+    write_report_and_manifest(seg, &fit.analysed, out, written, &mut times, observer)?;
     Ok(times)
 }
 

@@ -12,7 +12,7 @@ use crate::io::Table;
 use crate::pipeline::cluster::Detail;
 use crate::pipeline::{Observer, Quiet, Segmentation, Stage, StageTimes};
 use ndarray::{Array2, ArrayView2};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// At most this many numeric features are drawn in the histograms and correlation heatmap.
 pub const PLOT_MAX_FEATURES: usize = 24;
@@ -102,29 +102,42 @@ pub fn write_dir_as(
         write_rejects(&rejects, table, seg.rejects())?;
         seg.model().save(&model)
     })?;
-    let input = report_input(seg, &times)?;
-    let files = times.run(observer, Stage::Report, || {
-        let files = write_report(out, &input)?;
-        super::dashboard::write_dashboard_summary(out, seg, table, &input)?;
-        Ok::<_, Error>(files)
-    })?;
-    let mut written = vec![
-        segments,
-        rejects,
-        model,
-        out.join(super::dashboard::SUMMARY_JSON),
-        files.markdown,
-        files.html,
-        files.profile_csv,
-    ];
-    written.extend(files.plots);
+    let mut written = vec![segments, rejects, model];
     // A table derived from a log (`run --from`) was written here too, with its rejects.
     if table.path == out.join("customers.csv") {
         written.push(out.join("customers.csv"));
         written.push(out.join("customers.rejects.csv"));
     }
-    super::manifest::update(out, &written)?;
+    write_report_and_manifest(seg, table, out, written, &mut times, observer)?;
     Ok(times)
+}
+
+/// The report stage of a run whose tables are already `written`: report.md/html, plots,
+/// profile.csv and the dashboard's summary.json from `table` (the rows `seg` indexes), then
+/// the output-dir manifest naming all of them.
+pub(crate) fn write_report_and_manifest(
+    seg: &Segmentation,
+    table: &Table,
+    out: &Path,
+    mut written: Vec<PathBuf>,
+    times: &mut StageTimes,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    let input = report_input(seg, times)?;
+    let files = times.run(observer, Stage::Report, || {
+        let files = write_report(out, &input)?;
+        super::dashboard::write_dashboard_summary(out, seg, table, &input)?;
+        Ok::<_, Error>(files)
+    })?;
+    written.extend([
+        out.join(super::dashboard::SUMMARY_JSON),
+        files.markdown,
+        files.html,
+        files.profile_csv,
+    ]);
+    written.extend(files.plots);
+    super::manifest::update(out, &written)?;
+    Ok(())
 }
 
 /// The report's contents for `seg`, with `times` as its timings.
