@@ -65,3 +65,22 @@ def events_csv(data_dir):
     path = data_dir / "events.csv"
     cli("generate", "events", "--users", 200, "--seed", 1, "-o", path)
     return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real Dask cluster for one test module: two worker processes, everything on loopback,
+    the dashboard on a free port (None still takes :8787 here)."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()

@@ -14,22 +14,6 @@ from segmenter import _segmenter
 from segmenter.dask import KMeans as DaskKMeans
 
 
-@pytest.fixture(scope="module")
-def client():
-    # Everything on loopback; the dashboard on a free port (None still takes :8787 here).
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    )
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _blobs(n, d, k, seed, spread=1.0):
     rng = np.random.default_rng(seed)
     centres = rng.uniform(-20, 20, size=(k, d))

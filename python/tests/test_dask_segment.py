@@ -17,21 +17,6 @@ from segmenter import dask as sdask
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    )
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def table(customers_csv):
     """The generated customers as text (as the engine reads a CSV), with a text value in a
     numeric column, an infinite value, a missing one and the generator's duplicates."""
