@@ -25,18 +25,11 @@ import dask.array as da
 import numpy as np
 
 from . import _segmenter
+from ._checks import positive_int as _positive_int
 
 # Oversampling rounds of k-means|| (Bahmani et al. find 5 enough for l = 2k).
 _ROUNDS = 5
 _SEED_MAX = np.iinfo(np.int32).max
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _seed(random_state) -> int:

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _segmenter
+from ._checks import positive_int as _positive_int
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -45,14 +46,6 @@ def _f32(X) -> np.ndarray:
 
 def _seed(random_state) -> int:
     return int(check_random_state(random_state).randint(_SEED_MAX))
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
