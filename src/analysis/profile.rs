@@ -138,17 +138,14 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
         .numeric
         .par_iter()
         .map(|(name, vals)| {
+            let keep = |v: f64, l: u32| v.is_finite() && (l as usize) < k;
             let mut all: Vec<f64> = Vec::with_capacity(n);
-            let mut per: Vec<Vec<f64>> = sizes
-                .iter()
-                .map(|&s| Vec::with_capacity(s as usize))
-                .collect();
-            for (&v, &l) in vals.iter().zip(labels) {
-                if v.is_finite() && (l as usize) < k {
-                    all.push(v);
-                    per[l as usize].push(v);
-                }
-            }
+            all.extend(
+                vals.iter()
+                    .zip(labels)
+                    .filter(|&(&v, &l)| keep(v, l))
+                    .map(|(&v, _)| v),
+            );
             // Mean and variance before the median's selection reorders the values.
             let om = all.iter().sum::<f64>() / all.len() as f64;
             let var = all.iter().map(|v| (v - om).powi(2)).sum::<f64>() / all.len() as f64;
@@ -163,6 +160,18 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
             // A ratio means something for a non-negative quantity well away from zero; judged
             // on the winsorised values, so that a few sign errors do not decide it.
             let ratio_ok = lo >= 0.0 && om > 0.0 && wm >= LIFT_MIN_CV * wsd;
+            // The per-segment copies are made after the overall one is gone: two columns'
+            // worth of n values at a time, not four (the peak of a 10M-row run).
+            drop(all);
+            let mut per: Vec<Vec<f64>> = sizes
+                .iter()
+                .map(|&s| Vec::with_capacity(s as usize))
+                .collect();
+            for (&v, &l) in vals.iter().zip(labels) {
+                if keep(v, l) {
+                    per[l as usize].push(v);
+                }
+            }
             per.iter_mut()
                 .map(|p| {
                     let pw = p.iter().map(|&v| w(v)).sum::<f64>() / p.len().max(1) as f64;

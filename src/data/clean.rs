@@ -137,10 +137,19 @@ pub(crate) fn row_hash(bytes: &[u8], ends: &[u32]) -> u64 {
 /// grouped by hash with a parallel sort (faster than a hash map at a million rows); rows with
 /// equal hashes are compared byte for byte.
 fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
-    let hashes: Vec<u64> = (0..table.n_rows())
-        .into_par_iter()
-        .map(|i| row_hash(table.row_bytes(i), table.row_ends(i)))
-        .collect();
+    const ROWS: usize = 16 * 1024;
+    let mut hashes = vec![0u64; table.n_rows()];
+    hashes
+        .par_chunks_mut(ROWS)
+        .enumerate()
+        .for_each(|(k, out)| {
+            let r0 = k * ROWS;
+            for (r, h) in out.iter_mut().enumerate() {
+                *h = row_hash(table.row_bytes(r0 + r), table.row_ends(r0 + r));
+            }
+            // The parse below reads the file again: hold only the part being read.
+            table.release_rows(r0..r0 + out.len());
+        });
     duplicates_by_hash(hashes, |a, b| {
         table.row_bytes(a) == table.row_bytes(b) && table.row_ends(a) == table.row_ends(b)
     })
@@ -571,6 +580,7 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
                 };
             }
         }
+        table.release_rows(r0..(r0 + PARSE_ROWS).min(n));
     });
 
     // Reject rows with an unusable value (first offending column named).

@@ -182,6 +182,43 @@ impl Table {
         unquote(self.raw_field(i, j))
     }
 
+    /// Lets the kernel take back the mapped pages of rows `rows` (each whole page inside
+    /// them): they stay in the page cache and come back on the next read, so a pass over the
+    /// table holds a window of the file in memory rather than all of it. Nothing for a table
+    /// read into memory.
+    pub fn release_rows(&self, rows: std::ops::Range<usize>) {
+        let Bytes::Mapped(map, skip) = &self.bytes else {
+            return;
+        };
+        if rows.start >= rows.end || rows.end > self.n_rows() {
+            return;
+        }
+        let start = skip + self.row_start[rows.start] as usize;
+        let end = skip + self.row_start[rows.end - 1] as usize + self.row_bytes(rows.end - 1).len();
+        self.release_bytes(map, start, end);
+    }
+
+    /// [`Table::release_rows`] for the whole file.
+    pub fn release_all(&self) {
+        if let Bytes::Mapped(map, _) = &self.bytes {
+            self.release_bytes(map, 0, map.len());
+        }
+    }
+
+    fn release_bytes(&self, map: &memmap2::Mmap, start: usize, end: usize) {
+        const PAGE: usize = 4096;
+        let (start, end) = (start.div_ceil(PAGE) * PAGE, end / PAGE * PAGE);
+        #[cfg(unix)]
+        if start < end {
+            // SAFETY: the map is read-only and never written, so dropping its pages loses
+            // nothing: the next read maps them again from the file (its page cache). Other
+            // threads reading these rows meanwhile see the same bytes.
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+
     /// Records how long reading the table took.
     pub(crate) fn set_read_seconds(&mut self, s: f64) {
         self.read_seconds = Some(s);
@@ -435,6 +472,8 @@ const MIN_PART: usize = 4 << 20;
 pub fn read_table(path: &Path) -> Result<Table> {
     let t = std::time::Instant::now();
     let mut table = parse_table(path, load(path)?)?;
+    // Later passes map back only what they read.
+    table.release_all();
     table.read_seconds = Some(t.elapsed().as_secs_f64());
     Ok(table)
 }
@@ -662,6 +701,30 @@ fn check_header(path: &Path, columns: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn released_pages_read_back_the_same_rows() {
+        let dir = std::env::temp_dir().join(format!("seg-release-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        let mut text = String::from("id,name,x\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},\"n, {i}\",{}.5\n", i % 97));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let t = read_table(&path).unwrap();
+        assert!(matches!(t.bytes, Bytes::Mapped(..)));
+        let before: Vec<Vec<u8>> = (0..t.n_rows()).map(|i| t.row_bytes(i).to_vec()).collect();
+        t.release_rows(100..15_000);
+        t.release_rows(0..0);
+        t.release_rows(19_990..30_000);
+        for (i, row) in before.iter().enumerate() {
+            assert_eq!(t.row_bytes(i), &row[..]);
+        }
+        t.release_all();
+        assert_eq!(t.field(12_345, 1), b"n, 12345");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn delimiter_is_the_most_frequent_outside_quotes() {

@@ -42,6 +42,8 @@ pub fn dashboard_summary(seg: &Segmentation, table: &Table, input: &ReportInput)
             })
         })
         .collect();
+    // Each sampled row mapped a folio of the file back in.
+    table.release_all();
     let segments: Vec<Value> = seg
         .profiles()
         .iter()

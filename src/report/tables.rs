@@ -133,6 +133,10 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
                         out.push(b'\n');
                     }
                 });
+            // Rows ascend: the file's pages of this batch are no longer needed.
+            if let (Some(&a), Some(&z)) = (batch.first(), batch.last()) {
+                table.release_rows(a..z + 1);
+            }
             if to_writer.send(bufs).is_err() {
                 break; // the writer failed; its error is reported below
             }
@@ -157,7 +161,17 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
         }
         out.push(b'\n');
         let d = table.n_cols();
-        for r in rejects {
+        // Rejects are scattered over the file, and a read maps a whole page-cache folio (up
+        // to 2 MiB): the pages of each few rejects are let go once they are written.
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        for (k, r) in rejects.iter().enumerate() {
+            if let Origin::Row(i) = r.origin {
+                (lo, hi) = (lo.min(i), hi.max(i));
+            }
+            if k % 64 == 63 && lo <= hi {
+                table.release_rows(lo..hi + 1);
+                (lo, hi) = (usize::MAX, 0);
+            }
             push_u64(out, r.row);
             out.push(b',');
             push_csv_field(out, r.reason.to_string().as_bytes());
@@ -178,6 +192,7 @@ pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<(
             }
             out.push(b'\n');
         }
+        table.release_all();
     })
 }
 
