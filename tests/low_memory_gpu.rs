@@ -188,6 +188,8 @@ fn the_cli_streams_the_spill_to_the_gpu_with_the_cpu_passes_segments() {
             report.contains("Lloyd's iterations over every row ran on the GPU"),
             "the report says where the passes ran: {report}"
         );
+        let blocks = format!("streamed in blocks of {block} rows");
+        assert!(report.contains(&blocks), "{blocks}: {report}");
     }
 }
 

@@ -49,15 +49,7 @@ impl GpuBackend {
                 cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
-        // One block per submission, within the display-watchdog budget.
-        let budget = (self.config.max_submission_work.unwrap_or(SUBMISSION_WORK) / (k * d) as u64)
-            .max(1024) as usize;
-        let block = self
-            .chunk_points(d)
-            .min(STREAM_BLOCK_POINTS)
-            .min(budget)
-            .min(n)
-            .max(1);
+        let block = self.stream_block_points(n, d, k);
         let centre32: Vec<f32> = (0..d)
             .map(|j| ((lo[j] as f64 + hi[j] as f64) / 2.0) as f32)
             .collect();
@@ -109,6 +101,20 @@ impl GpuBackend {
             rows: Vec::new(),
             columns: vec![0f32; block * d],
         })
+    }
+
+    /// Rows per block of a streamed fit of n points, d features and k clusters: at most
+    /// [`STREAM_BLOCK_POINTS`], the configured chunk and one binding, and one block per
+    /// submission within the display-watchdog budget.
+    pub fn stream_block_points(&self, n: usize, d: usize, k: usize) -> usize {
+        let budget = (self.config.max_submission_work.unwrap_or(SUBMISSION_WORK)
+            / (k * d).max(1) as u64)
+            .max(1024) as usize;
+        self.chunk_points(d.max(1))
+            .min(STREAM_BLOCK_POINTS)
+            .min(budget)
+            .min(n)
+            .max(1)
     }
 
     /// `start` with no submission budget: a streamed step submits one block at a time.

@@ -806,11 +806,11 @@ impl Segmenter {
             let engine = passes_engine(p.backend, problem)?;
             #[cfg(feature = "gpu")]
             if let Engine::Gpu(g) = &engine {
-                let block = crate::backend::gpu::STREAM_BLOCK_POINTS;
+                let block = g.stream_block_points(n_kept, d, k);
                 notes_all.push(format!(
                     "Lloyd's iterations over every row ran on the GPU ('{}'), the feature spill \
-                     streamed in blocks of at most {block} rows ({:.1} MB uploaded per \
-                     iteration); labels and inertia were then computed on the CPU",
+                     streamed in blocks of {block} rows ({:.1} MB uploaded per iteration); \
+                     labels and inertia were then computed on the CPU",
                     g.adapter().name,
                     (n_kept * d * 4) as f64 / 1e6
                 ));
