@@ -38,7 +38,7 @@ impl GpuPoints {
 }
 
 /// 2^e for the largest e with 2^e · bound ≤ 2^top, kept inside f32's normal range.
-fn pow2_scale(bound: f64, top: i32) -> f32 {
+pub(super) fn pow2_scale(bound: f64, top: i32) -> f32 {
     let e = if bound > 0.0 && bound.is_finite() {
         top - bound.log2().ceil() as i32
     } else {
@@ -457,7 +457,7 @@ pub(crate) fn start(
 }
 
 /// Maps `buffer` (MAP_READ) after `submission` and copies its bytes out.
-fn read_mapped(
+pub(super) fn read_mapped(
     ctx: &GpuContext,
     buffer: &wgpu::Buffer,
     submission: wgpu::SubmissionIndex,
@@ -665,4 +665,20 @@ pub(crate) fn labels(
         out.extend_from_slice(labels);
     }
     Ok(out)
+}
+
+// What a streamed fit (`stream.rs`) needs of a run: it drives the passes one block at a time.
+impl GpuRun {
+    /// Records pass `p` (the kernel over one chunk range) into `cpass`.
+    pub(super) fn dispatch_pass(&self, cpass: &mut wgpu::ComputePass<'_>, p: usize) {
+        cpass.set_pipeline(&self.kernels.assign);
+        let pass = &self.passes[p];
+        cpass.set_bind_group(0, &pass.group, &[]);
+        cpass.dispatch_workgroups(pass.dispatch.0, pass.dispatch.1, 1);
+    }
+
+    /// The centroid, scale, 64-bit cell and read-back buffers, in that order.
+    pub(super) fn step_buffers(&self) -> [&wgpu::Buffer; 4] {
+        [&self.centroids, &self.scales, &self.totals, &self.staging]
+    }
 }

@@ -13,10 +13,12 @@
 mod buffers;
 mod context;
 mod pipelines;
+mod stream;
 
 pub use buffers::{GpuPoints, GpuRun};
 pub use context::{context, list_adapters, AdapterSummary, GpuContext, KeyLimits};
 pub use pipelines::{assign_source, tiled_source, Accumulator, Argmin, KernelKind, MAX_DIMS};
+pub use stream::{ReadRows, StreamRun, STREAM_BLOCK_POINTS};
 
 use super::{Assign, Backend, DeviceInfo, Problem, Step};
 use crate::error::{Error, Result};

@@ -782,7 +782,9 @@ impl Segmenter {
             d,
             k: kmax.max(1),
         };
-        // The passes run k-means on the CPU: the spill is read block by block on the host.
+        // The sample's fit runs on the CPU under auto; Lloyd's iterations over every row
+        // below run on the GPU with `gpu`, and with auto where `gpu::auto_choice` says it
+        // gains (the spill streamed to it block by block).
         let backend = if p.backend == BackendChoice::Auto {
             BackendChoice::Cpu
         } else {
@@ -802,7 +804,19 @@ impl Segmenter {
                 k,
                 ..kmeans_params.clone()
             };
-            let (r, converged) = lloyd_passes(&feats, n_kept, d, &params, centroids)?;
+            let engine = passes_engine(p.backend, problem)?;
+            #[cfg(feature = "gpu")]
+            if let Engine::Gpu(g) = &engine {
+                let block = g.stream_block_points(n_kept, d, k);
+                notes_all.push(format!(
+                    "Lloyd's iterations over every row ran on the GPU ('{}'), the feature spill \
+                     streamed in blocks of {block} rows ({:.1} MB uploaded per iteration); \
+                     labels and inertia were then computed on the CPU",
+                    g.adapter().name,
+                    (n_kept * d * 4) as f64 / 1e6
+                ));
+            }
+            let (r, converged) = lloyd_passes_on(&feats, n_kept, d, &params, centroids, &engine)?;
             centroids = r.0;
             fit.iterations = r.1;
             fit.converged = converged;
@@ -1036,6 +1050,24 @@ impl Segmenter {
     }
 }
 
+/// The engine of Lloyd's iterations over the spill for `choice`: the GPU for `gpu` (an error
+/// without an adapter), and for `auto` where `gpu::auto_choice` picks it; else the CPU.
+fn passes_engine(choice: BackendChoice, problem: Problem) -> Result<Engine> {
+    #[cfg(feature = "gpu")]
+    {
+        let gpu = match choice {
+            BackendChoice::Gpu => true,
+            BackendChoice::Auto => crate::backend::gpu::auto_choice(problem).backend == "gpu",
+            BackendChoice::Cpu => false,
+        };
+        if gpu {
+            return Ok(Engine::Gpu(crate::backend::GpuBackend::new()?));
+        }
+    }
+    let _ = (choice, problem);
+    Ok(Engine::Cpu)
+}
+
 /// Walks the spill of one value per well-formed row (`n` of them) block by block, `read(at,
 /// m)` giving rows `at..at + m`, and calls `f(row, value)` for each row of `rows` (ascending).
 fn pick_rows<T: Copy>(
@@ -1119,25 +1151,59 @@ fn inertia_passes(
 /// driver does (no label changed, or a centroid shift within the tolerance, or max-iter);
 /// an empty cluster is re-seeded as the driver does it. Returns the centroids and iterations, and whether
 /// it converged.
+#[cfg(test)]
 fn lloyd_passes(
     feats: &SpillReader,
     n: usize,
     d: usize,
     params: &KMeansParams,
+    centroids: Array2<f32>,
+) -> Result<((Array2<f32>, usize), bool)> {
+    lloyd_passes_on(feats, n, d, params, centroids, &Engine::Cpu)
+}
+
+/// Where Lloyd's iterations over the spill assign and accumulate.
+enum Engine {
+    /// `nearest` on the host, block by block.
+    Cpu,
+    /// The GPU's kernel, the spill streamed to it block by block (`GpuBackend::stream_start`).
+    #[cfg(feature = "gpu")]
+    Gpu(crate::backend::GpuBackend),
+}
+
+/// [`lloyd_passes`] on `engine`; on the GPU the labels stay on the device and are read back
+/// only to re-seed an empty cluster.
+fn lloyd_passes_on(
+    feats: &SpillReader,
+    n: usize,
+    d: usize,
+    params: &KMeansParams,
     mut centroids: Array2<f32>,
+    engine: &Engine,
 ) -> Result<((Array2<f32>, usize), bool)> {
     let k = centroids.nrows();
-    // The tolerance is relative to the mean feature variance, as the driver's.
+    // The tolerance is relative to the mean feature variance, as the driver's; the ranges
+    // fix the GPU's centring and fixed-point scales.
     let (mut s, mut s2) = (vec![0f64; d], vec![0f64; d]);
+    let (mut lo, mut hi) = (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]);
     each_feature_block(feats, n, d, &mut |_, x| {
         for row in x.rows() {
             for (j, &v) in row.iter().enumerate() {
                 s[j] += v as f64;
                 s2[j] += v as f64 * v as f64;
+                lo[j] = lo[j].min(v);
+                hi[j] = hi[j].max(v);
             }
         }
         Ok(())
     })?;
+    #[cfg(feature = "gpu")]
+    let mut stream = match engine {
+        Engine::Gpu(g) => Some(g.stream_start(n, k, &lo, &hi)?),
+        Engine::Cpu => None,
+    };
+    #[cfg(not(feature = "gpu"))]
+    let _ = (engine, &lo, &hi);
     let nf = n as f64;
     let mean_var = (0..d)
         .map(|j| (s2[j] / nf - (s[j] / nf).powi(2)).max(0.0))
@@ -1155,22 +1221,38 @@ fn lloyd_passes(
         let mut sums = vec![0f64; k * d];
         let mut counts = vec![0u64; k];
         let mut changed = 0usize;
-        each_feature_block(feats, n, d, &mut |at, x| {
-            let (l, _) = nearest(x, centroids.view());
-            for (r, (&c, row)) in l.iter().zip(x.rows()).enumerate() {
-                if labels[at + r] != c {
-                    changed += 1;
-                    labels[at + r] = c;
-                }
-                counts[c as usize] += 1;
-                let sum = &mut sums[c as usize * d..(c as usize + 1) * d];
-                for (a, &v) in sum.iter_mut().zip(row) {
-                    *a += v as f64;
-                }
+        #[cfg(feature = "gpu")]
+        if let Some(st) = stream.as_mut() {
+            let c = centroids
+                .as_slice()
+                .ok_or_else(|| Error::Data("centroids are not contiguous".into()))?;
+            let step = st.step(c, &mut |at, m, buf| feats.f32s(at * d, m * d, buf))?;
+            (sums, counts, changed) = (step.sums, step.counts, step.changed as usize);
+            iterations += 1;
+            if counts.contains(&0) {
+                labels = st.labels()?;
             }
-            Ok(())
-        })?;
-        iterations += 1;
+        }
+        #[cfg(not(feature = "gpu"))]
+        let stream: Option<()> = None;
+        if stream.is_none() {
+            iterations += 1;
+            each_feature_block(feats, n, d, &mut |at, x| {
+                let (l, _) = nearest(x, centroids.view());
+                for (r, (&c, row)) in l.iter().zip(x.rows()).enumerate() {
+                    if labels[at + r] != c {
+                        changed += 1;
+                        labels[at + r] = c;
+                    }
+                    counts[c as usize] += 1;
+                    let sum = &mut sums[c as usize * d..(c as usize + 1) * d];
+                    for (a, &v) in sum.iter_mut().zip(row) {
+                        *a += v as f64;
+                    }
+                }
+                Ok(())
+            })?;
+        }
         if counts.contains(&0) {
             reseed_empty(
                 feats,
@@ -1306,6 +1388,42 @@ mod tests {
         let want = crate::kmeans::fit(&crate::backend::cpu::CpuBackend, x.view(), &params).unwrap();
         assert_eq!(got, want.model.centroids);
         let mut c: Vec<f32> = got.iter().copied().collect();
+        c.sort_by(f32::total_cmp);
+        assert_eq!(c, vec![1.0 / 3.0, 10.5, 30.0]);
+    }
+
+    #[cfg(feature = "gpu")]
+    #[test]
+    fn an_empty_cluster_is_reseeded_when_the_spill_streams_to_the_gpu() {
+        let config = crate::backend::GpuConfig {
+            chunk_points: Some(2),
+            ..Default::default()
+        };
+        let g = match crate::backend::GpuBackend::with_config(config) {
+            Ok(g) => g,
+            Err(e) => {
+                let required = std::env::var("SEGMENTER_REQUIRE_GPU").as_deref() == Ok("1");
+                assert!(!required, "SEGMENTER_REQUIRE_GPU=1 but {e}");
+                return;
+            }
+        };
+        // As above; three blocks of two rows. The values are exact in the fixed-point cells,
+        // so the centroids are the CPU's exactly.
+        let x = ndarray::array![[0.0f32], [0.0], [1.0], [10.0], [11.0], [30.0]];
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::create(&dir.path().join("s")).unwrap();
+        let mut w = spill.writer("f").unwrap();
+        w.put_f32(x.as_slice().unwrap()).unwrap();
+        w.finish().unwrap();
+        let feats = spill.reader("f").unwrap();
+        let params = KMeansParams::new(3)
+            .init(crate::kmeans::Init::First)
+            .tol(0.0);
+        let start = x.slice(ndarray::s![0..3, ..]).to_owned();
+        let want = lloyd_passes(&feats, 6, 1, &params, start.clone()).unwrap();
+        let got = lloyd_passes_on(&feats, 6, 1, &params, start, &Engine::Gpu(g)).unwrap();
+        assert_eq!(got, want);
+        let mut c: Vec<f32> = got.0 .0.iter().copied().collect();
         c.sort_by(f32::total_cmp);
         assert_eq!(c, vec![1.0 / 3.0, 10.5, 30.0]);
     }
