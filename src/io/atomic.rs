@@ -34,6 +34,11 @@ impl AtomicFile {
         })
     }
 
+    /// The temporary file's path (the file is renamed from here on commit).
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// The buffered writer of the temporary file.
     pub fn writer(&mut self) -> &mut BufWriter<std::fs::File> {
         &mut self.writer

@@ -7,6 +7,7 @@ pub mod dates;
 pub mod format;
 pub mod hash;
 pub mod source;
+pub mod stream_out;
 pub mod table;
 pub mod values;
 

@@ -6,6 +6,7 @@ use crate::cluster::NOISE;
 use crate::data::reject::{Origin, Reject};
 use crate::error::{Error, Result};
 use crate::io::format::{push_fixed4, push_u64};
+use crate::io::stream_out::StreamOut;
 use crate::io::table::push_csv_field;
 use crate::io::AtomicFile;
 use crate::io::{write_atomic_bytes, Table};
@@ -76,12 +77,10 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
             v
         })
         .collect();
-    let w = file.writer();
-    w.write_all(&head)
-        .and_then(|_| w.flush())
-        .map_err(|e| Error::write(path, e))?;
-    // The batches are large: written to the file directly, not copied into the buffer.
-    let w = w.get_mut();
+    let tmp = file.tmp_path().to_path_buf();
+    let mut out =
+        StreamOut::new(&tmp, file.writer().get_ref()).map_err(|e| Error::write(path, e))?;
+    out.write_all(&head).map_err(|e| Error::write(path, e))?;
     // Formatting (both cores) overlaps with writing (one thread): batches go to the writer
     // through a channel of depth 2 and their buffers come back for reuse.
     let (to_writer, from_main) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
@@ -90,11 +89,11 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
         let writer = scope.spawn(move || -> std::io::Result<()> {
             for batch in from_main {
                 for p in &batch {
-                    w.write_all(p)?;
+                    out.write_all(p)?;
                 }
                 let _ = to_main.send(batch);
             }
-            Ok(())
+            out.finish()
         });
         for (b, batch) in s.rows.chunks(ROWS_PER_BATCH).enumerate() {
             let base = b * ROWS_PER_BATCH;
