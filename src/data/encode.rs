@@ -101,10 +101,11 @@ pub(crate) fn fit_numeric(
         }
     }
     if t.kind != Kind::Boolean && scale != Scale::None {
-        let v: Vec<f64> = if t.log {
+        // Only the log needs new values (and robust scaling a copy it may reorder).
+        let v: std::borrow::Cow<[f64]> = if t.log {
             values.iter().map(|x| x.max(0.0).ln_1p()).collect()
         } else {
-            values.to_vec()
+            values.into()
         };
         let (center, spread) = match scale {
             Scale::Standard => {
@@ -117,7 +118,7 @@ pub(crate) fn fit_numeric(
                 (lo, hi - lo)
             }
             Scale::Robust => {
-                let mut w = v;
+                let mut w = v.into_owned();
                 let q = quantiles(&mut w, &[0.25, 0.5, 0.75]);
                 (q[1], q[2] - q[0])
             }
