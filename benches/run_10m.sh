@@ -34,6 +34,9 @@ trap 'rm -rf "$WORK"/bench-*' EXIT
 measure() {
   local name=$1
   shift
+  # Dirty pages left by the previous step (the generated CSV, an output) would be written
+  # back during, and bill their cost to, whichever contender runs next.
+  sync
   "$TIME" -v -o "$WORK/bench-time" "$@" >"$WORK/bench-stdout" 2>"$WORK/bench-stderr" || {
     echo "$name failed:" >&2
     cat "$WORK/bench-stderr" >&2
