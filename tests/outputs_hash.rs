@@ -16,8 +16,9 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// report.md without what varies from run to run: the seconds of each k's fit, of each
-/// compared algorithm and of each stage, and the temporary directory.
+/// report.md without what varies from run to run or machine to machine: the seconds of each
+/// k's fit, of each compared algorithm and of each stage, the temporary directory and the
+/// adapter's name.
 fn report_without_timings(text: &str, dir: &Path) -> String {
     let text = text.replace(s(dir), "DIR");
     let mut out = String::new();
@@ -28,6 +29,16 @@ fn report_without_timings(text: &str, dir: &Path) -> String {
         } else if !line.starts_with('|') {
             in_timings = false;
         }
+        // The adapter names the machine's CPU or GPU: the same run elsewhere must hash the same.
+        let named;
+        let line = match (line.find(", backend "), line.find("), seed ")) {
+            (Some(a), Some(b)) if line.starts_with("segmenter ") && a < b => {
+                let open = a + line[a..].find(" (").unwrap_or(b - a);
+                named = format!("{} (ADAPTER{}", &line[..open], &line[b..]);
+                named.as_str()
+            }
+            _ => line,
+        };
         let line = if in_timings {
             ""
         } else if line.starts_with("| ") && line.ends_with(" |") && line.matches('|').count() == 7 {
