@@ -46,6 +46,9 @@ pub struct BenchRow {
     pub adapter: String,
     /// "cpu", "discrete", "integrated", "virtual" or "software" (a CPU rasterizer: not a GPU).
     pub device_type: String,
+    /// The kernel variant that ran (e.g. "lloyd (avx512f)", "broadcast, int64 accumulator,
+    /// workgroup cells, 1 pass in 1 submission").
+    pub kernel: String,
     /// Seconds to copy the data to where the kernels read it.
     pub upload_seconds: f64,
     /// Milliseconds per Lloyd iteration (assign + accumulate + read-back + centroid update).
@@ -131,6 +134,7 @@ impl WithBackend for TimedLloyd<'_> {
                 backend: info.backend,
                 adapter: info.adapter,
                 device_type: info.device_type,
+                kernel: b.kernel(&run),
                 upload_seconds,
                 ms_per_iter,
                 inertia,

@@ -1,5 +1,20 @@
 //! Run-time selection of vector instruction sets for hot kernels.
 
+/// The vector instruction set `multiversion!` kernels run with on this CPU: "avx512f", "avx2"
+/// or "portable" (the same test in the same order).
+pub fn vector_isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512f";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return "avx2";
+        }
+    }
+    "portable"
+}
+
 /// Defines a function that runs a portable `#[inline(always)]` kernel compiled for AVX-512F or
 /// AVX2 when the CPU has them, chosen at run time. The arithmetic is the same on every path (no
 /// fused multiply-adds), so results do not depend on which one runs.

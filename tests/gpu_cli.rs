@@ -129,10 +129,11 @@ fn info_json_lists_adapters_and_the_auto_choice() {
     assert!(text.contains("--backend auto"), "{text}");
 }
 
-const BENCH_KEYS: [&str; 13] = [
+const BENCH_KEYS: [&str; 14] = [
     "backend",
     "adapter",
     "device_type",
+    "kernel",
     "upload_seconds",
     "ms_per_iter",
     "inertia",
@@ -185,8 +186,20 @@ fn bench_json_has_the_contract_keys() {
     }
     assert_eq!(rows[0]["backend"], "cpu");
     assert_eq!(rows[0]["agreement"], 1.0);
+    let isa = ["avx512f", "avx2", "portable"].map(|i| format!("lloyd ({i})"));
+    assert!(
+        isa.iter().any(|k| rows[0]["kernel"] == k.as_str()),
+        "{}",
+        rows[0]
+    );
     if gpu {
         assert_eq!(rows[1]["backend"], "gpu");
+        // 5,000 × 4 at k = 3: the broadcast kernel, in one pass and one submission.
+        let kernel = rows[1]["kernel"].as_str().unwrap_or("");
+        assert!(
+            kernel.starts_with("broadcast, ") && kernel.ends_with(" cells, 1 pass in 1 submission"),
+            "{kernel}"
+        );
         let (a, b) = (
             rows[0]["inertia"].as_f64().unwrap_or(0.0),
             rows[1]["inertia"].as_f64().unwrap_or(-1.0),
@@ -387,6 +400,11 @@ fn bench_agrees_with_the_carry_accumulator_forced() {
     let (c, g) = (&rows[0], &rows[1]);
     assert_eq!(g["backend"], "gpu");
     assert!(g["agreement"].as_f64().is_some_and(|a| a >= 0.9999), "{g}");
+    let kernel = g["kernel"].as_str().unwrap_or("");
+    assert!(
+        kernel.starts_with("broadcast, carry accumulator, "),
+        "{kernel}"
+    );
     let (a, b) = (
         c["inertia"].as_f64().unwrap_or(0.0),
         g["inertia"].as_f64().unwrap_or(-1.0),
@@ -452,4 +470,60 @@ fn bench_takes_a_given_peak_bandwidth_and_refuses_a_bad_one() {
         err.contains("the peak bandwidth must be a positive number of GB/s, not 0"),
         "{err}"
     );
+}
+
+#[test]
+fn bench_names_the_kernel_each_forced_variant_ran() {
+    // Each GPU variant forced through the environment is the one `bench` reports, and it
+    // agrees with the CPU.
+    if !has_gpu() {
+        return;
+    }
+    for (env, want) in [
+        (
+            vec![
+                ("SEGMENTER_GPU_KERNEL", "tiled"),
+                ("SEGMENTER_GPU_ARGMIN", "workgroup"),
+            ],
+            "tiled, workgroup argmin, ",
+        ),
+        (
+            vec![
+                ("SEGMENTER_GPU_KERNEL", "tiled"),
+                ("SEGMENTER_GPU_ACCUMULATOR", "carry"),
+            ],
+            "tiled, ",
+        ),
+        (
+            vec![("SEGMENTER_GPU_KERNEL", "broadcast")],
+            "broadcast, int64 accumulator, ",
+        ),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_segmenter"));
+        cmd.args([
+            "bench",
+            "--rows",
+            "3000",
+            "--dims",
+            "8",
+            "--k",
+            "20",
+            "--iters",
+            "2",
+            "--backends",
+            "cpu,gpu",
+            "--json",
+        ]);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let rows = stdout_json(&cmd.output().expect("the segmenter binary runs"));
+        let g = &rows[1];
+        let kernel = g["kernel"].as_str().unwrap_or("");
+        assert!(kernel.starts_with(want), "{env:?}: {kernel}");
+        if env.iter().any(|e| e.1 == "carry") {
+            assert!(kernel.contains(", carry accumulator, "), "{kernel}");
+        }
+        assert!(g["agreement"].as_f64().is_some_and(|a| a >= 0.9999), "{g}");
+    }
 }

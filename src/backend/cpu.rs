@@ -114,6 +114,10 @@ impl Backend for CpuBackend {
         }
     }
 
+    fn kernel(&self, run: &CpuRun) -> String {
+        format!("{} ({})", run.assign.name(), crate::simd::vector_isa())
+    }
+
     fn upload(&self, x: ArrayView2<'_, f32>) -> Result<CpuPoints> {
         let (n, d) = x.dim();
         if d == 0 {

@@ -83,6 +83,11 @@ pub trait Backend {
         requested
     }
 
+    /// The kernel variant `run` executes, in words (`bench`'s `kernel`): on the CPU the
+    /// assignment and the vector instruction set, on the GPU the shader, its accumulator and
+    /// argmin forms and how its work is split.
+    fn kernel(&self, run: &Self::Run) -> String;
+
     /// Copies an n×d matrix to where the kernels read it.
     fn upload(&self, x: ArrayView2<'_, f32>) -> Result<Self::Points>;
 

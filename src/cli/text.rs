@@ -264,6 +264,7 @@ fn bench_table(rows: &[BenchRow]) -> String {
         "backend",
         "adapter",
         "type",
+        "kernel",
         "upload s",
         "ms/iter",
         "inertia",
@@ -271,7 +272,7 @@ fn bench_table(rows: &[BenchRow]) -> String {
         "GB/s",
         "x floor",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<[String; 10]> = rows
         .iter()
         .map(|r| {
             [
@@ -282,6 +283,7 @@ fn bench_table(rows: &[BenchRow]) -> String {
                 } else {
                     r.device_type.clone()
                 },
+                r.kernel.clone(),
                 format!("{:.3}", r.upload_seconds),
                 format!("{:.2}", r.ms_per_iter),
                 format!("{:.6e}", r.inertia),

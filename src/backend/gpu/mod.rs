@@ -293,6 +293,26 @@ impl Backend for GpuBackend {
         Assign::Lloyd
     }
 
+    fn kernel(&self, run: &GpuRun) -> String {
+        let argmin = run
+            .argmin()
+            .map_or(String::new(), |a| format!(", {} argmin", a.name()));
+        let cells = if run.workgroup_accumulation() {
+            "workgroup"
+        } else {
+            "global"
+        };
+        let count =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{}{argmin}, {} accumulator, {cells} cells, {} in {}",
+            run.kernel().name(),
+            run.accumulator().name(),
+            count(run.pass_count(), "pass", "passes"),
+            count(run.submission_count(), "submission", "submissions")
+        )
+    }
+
     fn upload(&self, x: ArrayView2<'_, f32>) -> Result<GpuPoints> {
         let (n, d) = x.dim();
         if n == 0 || d == 0 {
