@@ -8,6 +8,7 @@ use crate::cluster::NOISE;
 use crate::data::reject::Origin;
 use crate::error::{Error, Result};
 use crate::io::format::{push_fixed4, push_u64};
+use crate::io::stream_out::StreamOut;
 use crate::io::table::push_csv_field;
 use crate::io::{AtomicFile, Table};
 use crate::kmeans::nearest;
@@ -61,6 +62,10 @@ fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()>
     let mut reader = ChunkReader::with_chunk_bytes(&fit.path, &fit.options, fit.chunk_bytes)?;
     let mut sf = AtomicFile::create(segments)?;
     let mut rf = AtomicFile::create(rejects)?;
+    // segments.csv is nearly as large as the input: past the page cache, as in memory.
+    let tmp = sf.tmp_path().to_path_buf();
+    let mut sout =
+        StreamOut::new(&tmp, sf.writer().get_ref()).map_err(|e| Error::write(segments, e))?;
     let names: Vec<Vec<u8>> = seg
         .segment_names()
         .iter()
@@ -96,8 +101,7 @@ fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()>
             }
             head.extend_from_slice(b",segment,segment_name,pc1,pc2,distance_to_centroid\n");
             rhead.push(b'\n');
-            sf.writer()
-                .write_all(&head)
+            sout.write_all(&head)
                 .map_err(|e| Error::write(segments, e))?;
             rf.writer()
                 .write_all(&rhead)
@@ -143,8 +147,7 @@ fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()>
             })
             .collect();
         for part in &parts {
-            sf.writer()
-                .write_all(part)
+            sout.write_all(part)
                 .map_err(|e| Error::write(segments, e))?;
         }
         kept_at += kept.len();
@@ -186,6 +189,7 @@ fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()>
             .write_all(&rout)
             .map_err(|e| Error::write(rejects, e))?;
     }
+    sout.finish().map_err(|e| Error::write(segments, e))?;
     sf.commit()?;
     rf.commit()
 }
