@@ -424,6 +424,47 @@ fn steps_are_bit_identical_across_runs_workgroup_counts_and_chunkings() {
 }
 
 #[test]
+fn staged_upload_blocks_of_any_size_give_the_same_bits_and_labels() {
+    // The upload transposes block by block into staging memory: blocks of one point, of a
+    // transposition task (4,096) and either side of it, and a block larger than its chunk all
+    // give the device the same points, so the same step, and the CPU's labels.
+    let x = blobs(9_000, 5, 4, 31);
+    let c = first_rows(&x, 4);
+    let Some(g) = gpu() else { return };
+    let want = step_bits(&g, x.view(), &c, 4);
+    let cpu = CpuBackend;
+    let cp = cpu.upload(x.view()).expect("cpu upload");
+    let mut cr = cpu.start(&cp, 4, Assign::Lloyd).expect("cpu start");
+    cpu.step(&cp, &mut cr, &c).expect("cpu step");
+    let cpu_labels = cpu.labels(&cp, &cr).expect("cpu labels");
+    for (block, chunk) in [
+        (1, None),
+        (4_095, None),
+        (4_096, None),
+        (4_097, Some(2_345)),
+        (1_000, Some(2_345)),
+        (100_000, Some(8_999)),
+    ] {
+        let config = GpuConfig {
+            upload_block_points: Some(block),
+            chunk_points: chunk,
+            ..GpuConfig::default()
+        };
+        let g = gpu_with(config.clone()).expect("an adapter");
+        assert_eq!(step_bits(&g, x.view(), &c, 4), want, "{config:?}");
+        let p = g.upload(x.view()).expect("upload");
+        let mut r = g.start(&p, 4, Assign::Lloyd).expect("start");
+        g.step(&p, &mut r, &c).expect("step");
+        check_labels(
+            x.view(),
+            &c,
+            &cpu_labels,
+            &g.labels(&p, &r).expect("labels"),
+        );
+    }
+}
+
+#[test]
 fn fixed_point_sums_stay_within_their_documented_bound() {
     // A large offset and unequal feature ranges: each cluster mean must be within
     // radius_j · (2^-23 + 2^-30) of the exact mean (centring's f32 rounding, then the

@@ -156,12 +156,89 @@ fn buffer(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages) -
     })
 }
 
+/// Bytes of points staged per block of an upload (`GpuConfig::upload_block_points` overrides).
+pub const UPLOAD_BLOCK_BYTES: usize = 64 << 20;
+
+/// Rows one transposition task of an upload block writes.
+const STAGE_TASK: usize = 4096;
+
+/// Copies `len` rows of `src` (row-major, d wide), centred, into `buffer` feature-major, in
+/// blocks of `block_points` rows: each block is transposed on every core in one row-major
+/// pass into a reused host block, copied into the queue's staging memory and submitted; the
+/// host waits for the block before the last, so transposition overlaps the transfer, and
+/// neither a copy of the whole chunk nor more than two blocks of staging memory are alive.
+#[allow(clippy::too_many_arguments)]
+fn stage_chunk(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    src: &[f32],
+    len: usize,
+    d: usize,
+    centre: &[f32],
+    block_points: usize,
+    timeout: Duration,
+) -> Result<()> {
+    let block = block_points.clamp(1, len.max(1));
+    let mut host: Vec<f32> = Vec::with_capacity(block * d);
+    let mut pending: Option<wgpu::SubmissionIndex> = None;
+    let mut r0 = 0;
+    while r0 < len {
+        let b = block.min(len - r0);
+        let size = wgpu::BufferSize::new((b * 4) as u64)
+            .ok_or_else(|| Error::Gpu("an empty upload block".into()))?;
+        let mut views = (0..d)
+            .map(|j| {
+                ctx.queue
+                    .write_buffer_with(buffer, ((j * len + r0) * 4) as u64, size)
+                    .ok_or_else(|| {
+                        Error::Gpu(format!(
+                            "the GPU gave no staging memory for {} bytes",
+                            b * 4
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Transposed on every core into a host block (wgpu's staging views are write-only
+        // and cannot cross threads), then copied into the views at memcpy speed.
+        host.resize(b * d, 0.0);
+        let mut tasks: Vec<Vec<&mut [f32]>> = (0..b.div_ceil(STAGE_TASK))
+            .map(|_| Vec::with_capacity(d))
+            .collect();
+        for col in host.chunks_mut(b) {
+            for (t, piece) in tasks.iter_mut().zip(col.chunks_mut(STAGE_TASK)) {
+                t.push(piece);
+            }
+        }
+        tasks.into_par_iter().enumerate().for_each(|(t, mut cols)| {
+            let base = r0 + t * STAGE_TASK;
+            for i in 0..cols[0].len() {
+                let row = &src[(base + i) * d..(base + i + 1) * d];
+                for (j, col) in cols.iter_mut().enumerate() {
+                    col[i] = row[j] - centre[j];
+                }
+            }
+        });
+        for (v, col) in views.iter_mut().zip(host.chunks(b)) {
+            v.copy_from_slice(bytemuck::cast_slice(col));
+        }
+        // Dropping the views schedules their copies; the submit sends them.
+        drop(views);
+        let done = ctx.queue.submit([]);
+        if let Some(before) = pending.replace(done) {
+            ctx.wait(before, timeout)?;
+        }
+        r0 += b;
+    }
+    Ok(())
+}
+
 /// Centres the n×d matrix on each feature's midpoint and copies it to the GPU in chunks of at
-/// most `chunk_points` points.
+/// most `chunk_points` points, staged in blocks of `block_points`.
 pub(crate) fn upload(
     ctx: &GpuContext,
     x: ArrayView2<'_, f32>,
     chunk_points: usize,
+    block_points: usize,
     timeout: Duration,
 ) -> Result<GpuPoints> {
     let (n, d) = x.dim();
@@ -214,24 +291,13 @@ pub(crate) fn upload(
             while first < n {
                 let len = chunk_points.min(n - first);
                 let src = &rows[first * d..(first + len) * d];
-                let mut columns = vec![0f32; len * d];
-                columns
-                    .par_chunks_mut(len)
-                    .enumerate()
-                    .for_each(|(j, col)| {
-                        let c = centre32[j];
-                        for (i, v) in col.iter_mut().enumerate() {
-                            *v = src[i * d + j] - c;
-                        }
-                    });
                 let buffer = buffer(
                     ctx,
                     "points",
                     (len * d * 4) as u64,
                     wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 );
-                ctx.queue
-                    .write_buffer(&buffer, 0, bytemuck::cast_slice(&columns));
+                stage_chunk(ctx, &buffer, src, len, d, &centre32, block_points, timeout)?;
                 chunks.push(PointChunk { buffer, len });
                 first += len;
             }

@@ -92,6 +92,9 @@ pub struct GpuConfig {
     pub kernel: Option<KernelKind>,
     /// The tiled kernel's argmin form; `None`: subgroup where the adapter has it.
     pub argmin: Option<Argmin>,
+    /// Points per staged upload block; `None`: `UPLOAD_BLOCK_BYTES` of them (tests stage
+    /// small data in many blocks).
+    pub upload_block_points: Option<usize>,
     /// Longest wait for one GPU submission before giving up with an error.
     pub timeout: Duration,
 }
@@ -108,6 +111,7 @@ impl Default for GpuConfig {
             global_accumulation: false,
             kernel: None,
             argmin: None,
+            upload_block_points: None,
             timeout: Duration::from_secs(300),
         }
     }
@@ -329,7 +333,17 @@ impl Backend for GpuBackend {
                 cpu = crate::error::Param::Backend.set("cpu")
             )));
         }
-        buffers::upload(&self.ctx, x, self.chunk_points(d), self.config.timeout)
+        let block = self
+            .config
+            .upload_block_points
+            .unwrap_or(buffers::UPLOAD_BLOCK_BYTES / (4 * d));
+        buffers::upload(
+            &self.ctx,
+            x,
+            self.chunk_points(d),
+            block,
+            self.config.timeout,
+        )
     }
 
     fn start(&self, points: &GpuPoints, k: usize, _assign: Assign) -> Result<GpuRun> {
