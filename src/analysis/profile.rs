@@ -172,7 +172,9 @@ pub fn profile_segments(input: &ProfileInput, labels: &[u32], k: usize) -> Vec<S
                     per[l as usize].push(v);
                 }
             }
-            per.iter_mut()
+            // Segments in parallel too: five columns on two cores would leave one idle for
+            // the last column.
+            per.par_iter_mut()
                 .map(|p| {
                     let pw = p.iter().map(|&v| w(v)).sum::<f64>() / p.len().max(1) as f64;
                     let (m, med) = mean_median(p);

@@ -4,11 +4,11 @@
 //! `plots/`) and `summary.json` (the dashboard's), each file through a temporary file and a rename.
 
 use super::input::{scatter_sample, ColumnInfo, ReportInput, SCATTER_MAX};
-use super::tables::{write_rejects, write_segments, Scored};
+use super::tables::{push_rejects, write_segments, Scored};
 use super::write::write_report;
 use crate::analysis;
 use crate::error::{Error, Result};
-use crate::io::Table;
+use crate::io::{write_atomic_bytes, Table};
 use crate::pipeline::cluster::Detail;
 use crate::pipeline::{Observer, Quiet, Segmentation, Stage, StageTimes};
 use ndarray::{Array2, ArrayView2};
@@ -86,20 +86,31 @@ pub fn write_dir_as(
             pcs: Some(seg.projection()),
             distances: seg.distances(),
         };
-        match format {
-            OutputFormat::Csv => write_segments(&segments, table, &scored)?,
-            #[cfg(feature = "parquet")]
-            OutputFormat::Parquet => {
-                super::parquet_out::write_segments_parquet(&segments, table, &scored)?
-            }
-            #[cfg(not(feature = "parquet"))]
-            OutputFormat::Parquet => {
-                return Err(Error::Data(
+        // rejects.csv (scattered reads of the table) is formatted beside segments.csv (bound
+        // by the disk once its rows are formatted), and written once segments.csv is.
+        let rejected = std::thread::scope(|scope| {
+            let rejected = scope.spawn(|| {
+                let mut out = Vec::new();
+                push_rejects(&mut out, table, seg.rejects());
+                out
+            });
+            let written = match format {
+                OutputFormat::Csv => write_segments(&segments, table, &scored),
+                #[cfg(feature = "parquet")]
+                OutputFormat::Parquet => {
+                    super::parquet_out::write_segments_parquet(&segments, table, &scored)
+                }
+                #[cfg(not(feature = "parquet"))]
+                OutputFormat::Parquet => Err(Error::Data(
                     "Parquet output needs segmenter built with the `parquet` feature".into(),
-                ))
-            }
-        }
-        write_rejects(&rejects, table, seg.rejects())?;
+                )),
+            };
+            let rejected = rejected
+                .join()
+                .map_err(|_| Error::Data("formatting rejects.csv panicked".into()));
+            written.and(rejected)
+        })?;
+        write_atomic_bytes(&rejects, |out| *out = rejected)?;
         seg.model().save(&model)
     })?;
     let mut written = vec![segments, rejects, model];

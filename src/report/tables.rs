@@ -152,47 +152,50 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
 /// Writes `row, reason, <original columns>`; a row with too many fields keeps the extra ones
 /// in its last column (joined by the delimiter), so nothing read is lost.
 pub fn write_rejects(path: &Path, table: &Table, rejects: &[Reject]) -> Result<()> {
-    write_atomic_bytes(path, |out| {
-        out.extend_from_slice(b"row,reason");
-        for c in &table.columns {
-            out.push(b',');
-            push_csv_field(out, c.as_bytes());
+    write_atomic_bytes(path, |out| push_rejects(out, table, rejects))
+}
+
+/// The bytes of the rejects file [`write_rejects`] writes.
+pub fn push_rejects(out: &mut Vec<u8>, table: &Table, rejects: &[Reject]) {
+    out.extend_from_slice(b"row,reason");
+    for c in &table.columns {
+        out.push(b',');
+        push_csv_field(out, c.as_bytes());
+    }
+    out.push(b'\n');
+    let d = table.n_cols();
+    // Rejects are scattered over the file, and a read maps a whole page-cache folio (up
+    // to 2 MiB): the pages of each few rejects are let go once they are written.
+    let (mut lo, mut hi) = (usize::MAX, 0);
+    for (k, r) in rejects.iter().enumerate() {
+        if let Origin::Row(i) = r.origin {
+            (lo, hi) = (lo.min(i), hi.max(i));
         }
-        out.push(b'\n');
-        let d = table.n_cols();
-        // Rejects are scattered over the file, and a read maps a whole page-cache folio (up
-        // to 2 MiB): the pages of each few rejects are let go once they are written.
-        let (mut lo, mut hi) = (usize::MAX, 0);
-        for (k, r) in rejects.iter().enumerate() {
-            if let Origin::Row(i) = r.origin {
-                (lo, hi) = (lo.min(i), hi.max(i));
-            }
-            if k % 64 == 63 && lo <= hi {
-                table.release_rows(lo..hi + 1);
-                (lo, hi) = (usize::MAX, 0);
-            }
-            push_u64(out, r.row);
-            out.push(b',');
-            push_csv_field(out, r.reason.to_string().as_bytes());
-            match r.origin {
-                Origin::Row(i) => push_row_fields(out, table, i),
-                Origin::Ragged(g) => {
-                    let fields = &table.ragged[g].fields;
-                    for j in 0..d {
-                        out.push(b',');
-                        if j + 1 == d && fields.len() > d {
-                            let joined = fields[j..].join(&table.delimiter);
-                            push_csv_field(out, &joined);
-                        } else if let Some(f) = fields.get(j) {
-                            push_raw_field(out, f);
-                        }
+        if k % 64 == 63 && lo <= hi {
+            table.release_rows(lo..hi + 1);
+            (lo, hi) = (usize::MAX, 0);
+        }
+        push_u64(out, r.row);
+        out.push(b',');
+        push_csv_field(out, r.reason.to_string().as_bytes());
+        match r.origin {
+            Origin::Row(i) => push_row_fields(out, table, i),
+            Origin::Ragged(g) => {
+                let fields = &table.ragged[g].fields;
+                for j in 0..d {
+                    out.push(b',');
+                    if j + 1 == d && fields.len() > d {
+                        let joined = fields[j..].join(&table.delimiter);
+                        push_csv_field(out, &joined);
+                    } else if let Some(f) = fields.get(j) {
+                        push_raw_field(out, f);
                     }
                 }
             }
-            out.push(b'\n');
         }
-        table.release_all();
-    })
+        out.push(b'\n');
+    }
+    table.release_all();
 }
 
 /// `scored.csv` → `scored.rejects.csv`, beside it.
