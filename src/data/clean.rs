@@ -583,18 +583,28 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         table.release_rows(r0..(r0 + PARSE_ROWS).min(n));
     });
 
-    // Reject rows with an unusable value (first offending column named).
+    // Reject rows with an unusable value (first offending column named): the columns are
+    // scanned in parallel, their few unusable rows applied in column order.
+    let unusable: Vec<Vec<(usize, Unusable)>> = parsed
+        .par_iter()
+        .map(|vals| {
+            let Some(vals) = vals else { return Vec::new() };
+            vals.iter()
+                .enumerate()
+                .filter_map(|(i, &v)| match decode_parsed(v) {
+                    Parsed::Invalid => Some((i, Unusable::Invalid)),
+                    Parsed::Infinite => Some((i, Unusable::Infinite)),
+                    Parsed::Missing if params.impute == Impute::Drop => {
+                        Some((i, Unusable::Missing))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     for (c, &(j, kind)) in feature_cols.iter().enumerate() {
-        let Some(vals) = &parsed[c] else { continue };
         let mut count = 0;
-        for (i, &v) in vals.iter().enumerate() {
-            let p = decode_parsed(v);
-            let why = match p {
-                Parsed::Invalid => Unusable::Invalid,
-                Parsed::Infinite => Unusable::Infinite,
-                Parsed::Missing if params.impute == Impute::Drop => Unusable::Missing,
-                _ => continue,
-            };
+        for &(i, why) in &unusable[c] {
             if bad.kept(i) {
                 bad.reject(
                     i,
@@ -643,32 +653,38 @@ pub fn clean(table: &Table, schema: &Schema, params: &CleanParams) -> Result<Cle
         notes.extend(n);
     }
 
-    // Outliers: count, and reject rows when asked to.
+    // Outliers: counted per column in parallel; rows rejected in column order when asked to.
     let rejected_before = bad.reasons.len();
+    let outside: Vec<Vec<(usize, f64)>> = parsed
+        .par_iter()
+        .zip(&fits)
+        .map(|(vals, t)| {
+            let (Some(vals), Some([lo, hi])) = (vals, t.as_ref().and_then(|t| t.clip)) else {
+                return Vec::new();
+            };
+            // Only numeric columns have a fence, so values are in their own units here.
+            kept0
+                .iter()
+                .map(|&i| (i, vals[i]))
+                .filter(|&(_, v)| v.is_finite() && (v < lo || v > hi))
+                .collect()
+        })
+        .collect();
     for (c, &(j, _)) in feature_cols.iter().enumerate() {
-        let (Some(vals), Some(t)) = (&parsed[c], &fits[c]) else {
+        let Some([lo, hi]) = fits[c].as_ref().and_then(|t| t.clip) else {
             continue;
         };
-        let Some([lo, hi]) = t.clip else { continue };
-        let mut count = 0;
-        for &i in &kept0 {
-            // Only numeric columns have a fence, so values are in their own units here.
-            let v = vals[i];
-            if !v.is_finite() {
-                continue;
-            }
-            if v < lo || v > hi {
-                count += 1;
-                if params.outliers == Outliers::Drop && bad.kept(i) {
-                    bad.reject(
-                        i,
-                        RejectReason::Outlier {
-                            column: table.columns[j].clone(),
-                            value: v,
-                            fence: [lo, hi],
-                        },
-                    );
-                }
+        let count = outside[c].len();
+        for &(i, v) in &outside[c] {
+            if params.outliers == Outliers::Drop && bad.kept(i) {
+                bad.reject(
+                    i,
+                    RejectReason::Outlier {
+                        column: table.columns[j].clone(),
+                        value: v,
+                        fence: [lo, hi],
+                    },
+                );
             }
         }
         if count > 0 {
