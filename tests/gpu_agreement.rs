@@ -432,11 +432,6 @@ fn staged_upload_blocks_of_any_size_give_the_same_bits_and_labels() {
     let c = first_rows(&x, 4);
     let Some(g) = gpu() else { return };
     let want = step_bits(&g, x.view(), &c, 4);
-    let cpu = CpuBackend;
-    let cp = cpu.upload(x.view()).expect("cpu upload");
-    let mut cr = cpu.start(&cp, 4, Assign::Lloyd).expect("cpu start");
-    cpu.step(&cp, &mut cr, &c).expect("cpu step");
-    let cpu_labels = cpu.labels(&cp, &cr).expect("cpu labels");
     for (block, chunk) in [
         (1, None),
         (4_095, None),
@@ -452,15 +447,7 @@ fn staged_upload_blocks_of_any_size_give_the_same_bits_and_labels() {
         };
         let g = gpu_with(config.clone()).expect("an adapter");
         assert_eq!(step_bits(&g, x.view(), &c, 4), want, "{config:?}");
-        let p = g.upload(x.view()).expect("upload");
-        let mut r = g.start(&p, 4, Assign::Lloyd).expect("start");
-        g.step(&p, &mut r, &c).expect("step");
-        check_labels(
-            x.view(),
-            &c,
-            &cpu_labels,
-            &g.labels(&p, &r).expect("labels"),
-        );
+        check_step(&g, x.view(), &c, 4);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Outputs are written to a temporary file beside the target and renamed into place, so a
 //! failed run never leaves a half-written file.
 
+use super::stream_out::StreamOut;
 use crate::error::{Error, Result};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -34,9 +35,10 @@ impl AtomicFile {
         })
     }
 
-    /// The temporary file's path (the file is renamed from here on commit).
-    pub fn tmp_path(&self) -> &Path {
-        &self.tmp
+    /// A [`StreamOut`] over the temporary file, for one large output written front to back
+    /// (nothing else may be written to the file meanwhile).
+    pub fn stream(&self) -> std::io::Result<StreamOut<'_>> {
+        StreamOut::new(&self.tmp, self.writer.get_ref())
     }
 
     /// The buffered writer of the temporary file.

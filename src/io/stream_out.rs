@@ -63,8 +63,8 @@ impl<'a> StreamOut<'a> {
             .filter(|_| self.at >= self.direct_after);
         match direct.map(|f| write_all_at(f, bytes, self.at)) {
             Some(Ok(())) => {}
-            // EINVAL: the file system takes no direct writes after all; buffered from here.
-            Some(Err(e)) if e.raw_os_error() == Some(EINVAL) => {
+            // The file system takes no direct writes after all: buffered from here.
+            Some(Err(e)) if refused(&e) => {
                 self.direct = None;
                 write_all_at(self.plain, bytes, self.at)?;
             }
@@ -77,12 +77,8 @@ impl<'a> StreamOut<'a> {
     }
 
     /// Writes what is left (the unaligned tail through the page cache).
-    pub fn finish(mut self) -> Result<()> {
-        let bytes = &self.buf[..self.len];
-        write_all_at(self.plain, bytes, self.at)?;
-        self.at += self.len as u64;
-        self.len = 0;
-        Ok(())
+    pub fn finish(self) -> Result<()> {
+        write_all_at(self.plain, &self.buf[..self.len], self.at)
     }
 }
 
@@ -120,10 +116,16 @@ fn write_all_at(f: &File, mut bytes: &[u8], mut at: u64) -> Result<()> {
     Ok(())
 }
 
+/// Whether a direct write failed because the file system refuses `O_DIRECT` (EINVAL).
 #[cfg(target_os = "linux")]
-const EINVAL: i32 = libc::EINVAL;
+fn refused(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINVAL)
+}
+
 #[cfg(not(target_os = "linux"))]
-const EINVAL: i32 = 22;
+fn refused(_: &std::io::Error) -> bool {
+    false
+}
 
 #[cfg(target_os = "linux")]
 fn open_direct(path: &Path) -> Option<File> {

@@ -8,7 +8,6 @@ use crate::cluster::NOISE;
 use crate::data::reject::Origin;
 use crate::error::{Error, Result};
 use crate::io::format::{push_fixed4, push_u64};
-use crate::io::stream_out::StreamOut;
 use crate::io::table::push_csv_field;
 use crate::io::{AtomicFile, Table};
 use crate::kmeans::nearest;
@@ -60,12 +59,10 @@ pub fn write_dir_in_passes(
 fn stream_tables(fit: &PassesFit, segments: &Path, rejects: &Path) -> Result<()> {
     let seg = &fit.seg;
     let mut reader = ChunkReader::with_chunk_bytes(&fit.path, &fit.options, fit.chunk_bytes)?;
-    let mut sf = AtomicFile::create(segments)?;
+    let sf = AtomicFile::create(segments)?;
     let mut rf = AtomicFile::create(rejects)?;
     // segments.csv is nearly as large as the input: past the page cache, as in memory.
-    let tmp = sf.tmp_path().to_path_buf();
-    let mut sout =
-        StreamOut::new(&tmp, sf.writer().get_ref()).map_err(|e| Error::write(segments, e))?;
+    let mut sout = sf.stream().map_err(|e| Error::write(segments, e))?;
     let names: Vec<Vec<u8>> = seg
         .segment_names()
         .iter()

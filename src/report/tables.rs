@@ -6,7 +6,6 @@ use crate::cluster::NOISE;
 use crate::data::reject::{Origin, Reject};
 use crate::error::{Error, Result};
 use crate::io::format::{push_fixed4, push_u64};
-use crate::io::stream_out::StreamOut;
 use crate::io::table::push_csv_field;
 use crate::io::AtomicFile;
 use crate::io::{write_atomic_bytes, Table};
@@ -61,7 +60,7 @@ pub struct Scored<'a> {
 
 /// Writes `row, <original columns>, segment, segment_name, pc1, pc2, distance_to_centroid`.
 pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
+    let file = AtomicFile::create(path)?;
     let mut head = b"row".to_vec();
     for c in &table.columns {
         head.push(b',');
@@ -77,9 +76,7 @@ pub fn write_segments(path: &Path, table: &Table, s: &Scored<'_>) -> Result<()> 
             v
         })
         .collect();
-    let tmp = file.tmp_path().to_path_buf();
-    let mut out =
-        StreamOut::new(&tmp, file.writer().get_ref()).map_err(|e| Error::write(path, e))?;
+    let mut out = file.stream().map_err(|e| Error::write(path, e))?;
     out.write_all(&head).map_err(|e| Error::write(path, e))?;
     // Formatting (both cores) overlaps with writing (one thread): batches go to the writer
     // through a channel of depth 2 and their buffers come back for reuse.
