@@ -42,7 +42,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
+    // The server gives each request thread its own pool; everything else runs on rayon's.
+    let result = match cli.command {
+        Command::Serve(_) => run(cli),
+        _ => segmenter::on_pool(|| run(cli)),
+    };
+    match result {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS

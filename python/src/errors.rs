@@ -50,14 +50,14 @@ pub fn to_py(e: segmenter::Error) -> PyErr {
     }
 }
 
-/// Runs `f` with the GIL released; a library error becomes its exception, a panic a
-/// [`PanicError`].
+/// Runs `f` with the GIL released, on rayon's pool ([`segmenter::on_pool`]); a library error
+/// becomes its exception, a panic a [`PanicError`].
 pub fn detached<T, F>(py: Python<'_>, f: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce() -> segmenter::Result<T> + Send,
 {
-    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
+    match py.detach(|| segmenter::on_pool(|| catch_unwind(AssertUnwindSafe(f)))) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py(e)),
         Err(payload) => Err(panic_error(payload)),
