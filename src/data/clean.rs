@@ -150,16 +150,72 @@ fn find_duplicates(table: &Table) -> Vec<Option<u32>> {
             // The parse below reads the file again: hold only the part being read.
             table.release_rows(r0..r0 + out.len());
         });
-    duplicates_by_hash(hashes, |a, b| {
-        table.row_bytes(a) == table.row_bytes(b) && table.row_ends(a) == table.row_ends(b)
+    duplicates_by_hash(hashes, |rows| {
+        // So many that nearly every page holds one: copying them would cost more than it saves.
+        let copy = (rows.len() <= table.n_rows() / 8).then(|| GatheredRows::new(table, rows));
+        move |a, b| {
+            let bytes = |r| {
+                copy.as_ref()
+                    .map_or_else(|| table.row_bytes(r), |c| c.row(table, r))
+            };
+            table.row_ends(a) == table.row_ends(b) && bytes(a) == bytes(b)
+        }
     })
 }
 
-/// [`find_duplicates`] from every row's [`row_hash`], `same(a, b)` telling whether two rows
-/// are identical: the in-memory table compares bytes, the pass-wise run reads both rows back.
-pub(crate) fn duplicates_by_hash(
+/// The bytes of some rows (ascending), copied in file order with the pages behind released:
+/// rows sharing a hash, compared from the map where they lie, would bring most of the file
+/// back into memory (at 10M rows, 1% duplicates scattered over it touch nearly every page).
+struct GatheredRows {
+    rows: Vec<usize>,
+    /// Per chunk of [`GatheredRows::CHUNK`] rows: the bytes, and each row's end in them.
+    parts: Vec<(Vec<u8>, Vec<usize>)>,
+}
+
+impl GatheredRows {
+    const CHUNK: usize = 4096;
+
+    fn new(table: &Table, rows: &[usize]) -> Self {
+        let parts = rows
+            .par_chunks(Self::CHUNK)
+            .map(|chunk| {
+                let mut bytes = Vec::new();
+                let mut ends = Vec::with_capacity(chunk.len());
+                for &r in chunk {
+                    bytes.extend_from_slice(table.row_bytes(r));
+                    ends.push(bytes.len());
+                }
+                if let (Some(&a), Some(&z)) = (chunk.first(), chunk.last()) {
+                    table.release_rows(a..z + 1);
+                }
+                (bytes, ends)
+            })
+            .collect();
+        GatheredRows {
+            rows: rows.to_vec(),
+            parts,
+        }
+    }
+
+    /// Row `r`'s bytes, from the copy when it was gathered.
+    fn row<'a>(&'a self, table: &'a Table, r: usize) -> &'a [u8] {
+        let Ok(at) = self.rows.binary_search(&r) else {
+            return table.row_bytes(r);
+        };
+        let (bytes, ends) = &self.parts[at / Self::CHUNK];
+        let k = at % Self::CHUNK;
+        let start = if k == 0 { 0 } else { ends[k - 1] };
+        &bytes[start..ends[k]]
+    }
+}
+
+/// [`find_duplicates`] from every row's [`row_hash`]. `comparer` gets the rows that share a
+/// hash with another (ascending) and returns `same(a, b)`, telling whether two of them are
+/// identical: the in-memory table compares copies of their bytes, the pass-wise run reads
+/// both rows back.
+pub(crate) fn duplicates_by_hash<S: Fn(usize, usize) -> bool>(
     hashes: Vec<u64>,
-    same: impl Fn(usize, usize) -> bool,
+    comparer: impl FnOnce(&[usize]) -> S,
 ) -> Vec<Option<u32>> {
     let n = hashes.len();
     // One u64 per row, the hash's high bits above the row index: 8-byte keys sort much faster
@@ -175,11 +231,27 @@ pub(crate) fn duplicates_by_hash(
     // The unsorted keys go before the verdicts are allocated: 16 bytes a row at most.
     drop(keys);
     let keys = sorted;
+    let same_hash = |s: usize, e: usize| keys[e] & !mask == keys[s] & !mask;
+    let mut candidates = Vec::new();
+    let mut s = 0;
+    while s < keys.len() {
+        let mut e = s + 1;
+        while e < keys.len() && same_hash(s, e) {
+            e += 1;
+        }
+        if e - s > 1 {
+            candidates.extend(keys[s..e].iter().map(|&k| (k & mask) as usize));
+        }
+        s = e;
+    }
+    candidates.sort_unstable();
+    let same = comparer(&candidates);
+    drop(candidates);
     let mut dup = vec![None; n];
     let mut s = 0;
     while s < keys.len() {
         let mut e = s + 1;
-        while e < keys.len() && keys[e] & !mask == keys[s] & !mask {
+        while e < keys.len() && same_hash(s, e) {
             e += 1;
         }
         // Within a run, indices ascend: each row is matched to the first equal row before it.
@@ -893,6 +965,48 @@ mod tests {
         assert_eq!(quantiles(&mut v, &[0.25, 0.5, 0.75]), vec![2.25, 4.0, 6.5]);
         let mut one = vec![4.0];
         assert_eq!(quantiles(&mut one, &[0.25, 0.75]), vec![4.0, 4.0]);
+    }
+
+    #[test]
+    fn duplicates_are_the_same_compared_from_copies_or_in_place() {
+        let dir = std::env::temp_dir().join(format!("seg-dups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Every 50th row repeats an earlier one (copies: few candidates), then every 3rd
+        // (in place: more than an eighth of the rows share a hash); "a,b" and "ab," differ
+        // only in where the field ends.
+        for every in [50, 3] {
+            let mut text = String::from("id,x\n");
+            let mut rows: Vec<String> = Vec::new();
+            for i in 0..3000usize {
+                let r = if i % every == every - 1 {
+                    rows[i * 7 % i].clone()
+                } else if i == 1000 {
+                    "ab,".to_string()
+                } else if i == 1001 {
+                    "a,b".to_string()
+                } else {
+                    format!("r{i},{}", i % 13)
+                };
+                text.push_str(&r);
+                text.push('\n');
+                rows.push(r);
+            }
+            let path = dir.join("d.csv");
+            std::fs::write(&path, &text).unwrap();
+            let t = crate::io::read_table(&path).unwrap();
+            let mut first = std::collections::HashMap::new();
+            let want: Vec<Option<u32>> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let f = *first.entry(r.clone()).or_insert(i);
+                    (f != i).then_some(f as u32)
+                })
+                .collect();
+            assert!(want.iter().filter(|d| d.is_some()).count() >= 3000 / every - 1);
+            assert_eq!(find_duplicates(&t), want, "a repeat every {every} rows");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

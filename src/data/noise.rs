@@ -206,6 +206,8 @@ pub fn decide_category_columns(
             }
         })
         .collect();
+    // The sample's scattered reads mapped back most of the file (64 KiB around each).
+    table.release_all();
     let mut decisions = Vec::new();
     for (a, &j) in features.iter().enumerate() {
         let Values::Levels(codes, levels) = &values[a] else {

@@ -347,31 +347,54 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
     let step = n.div_ceil(SCHEMA_SAMPLE).max(1);
     let rows: Vec<usize> = (0..n).step_by(step).collect();
     // Missing values are counted over every row, all columns of a row together; the rest of
-    // the inference uses the sample.
+    // the inference uses the sample, copied in the same pass. Each chunk's pages are released
+    // behind it: read in place, the sample alone would map back nearly the whole file (each
+    // page fault maps the 64 KiB around it).
     let d = table.n_cols();
-    let missing_counts: Vec<usize> = (0..n)
+    const ROWS: usize = 16 * 1024;
+    type Copied = Vec<(Vec<u8>, Vec<usize>)>;
+    let chunks: Vec<(Vec<usize>, Copied)> = (0..n.div_ceil(ROWS))
         .into_par_iter()
-        .fold(
-            || vec![0usize; d],
-            |mut acc, i| {
-                for (j, a) in acc.iter_mut().enumerate() {
-                    *a += usize::from(is_missing(table.field(i, j)));
+        .map(|c| {
+            let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
+            let mut missing = vec![0usize; d];
+            let mut sample: Copied = vec![(Vec::new(), Vec::new()); d];
+            for i in r0..r1 {
+                for (j, m) in missing.iter_mut().enumerate() {
+                    *m += usize::from(is_missing(table.field(i, j)));
                 }
-                acc
-            },
-        )
-        .reduce(
-            || vec![0usize; d],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+                if i % step == 0 {
+                    for (j, (bytes, ends)) in sample.iter_mut().enumerate() {
+                        bytes.extend_from_slice(table.field(i, j));
+                        ends.push(bytes.len());
+                    }
+                }
+            }
+            table.release_rows(r0..r1);
+            (missing, sample)
+        })
+        .collect();
+    let mut missing_counts = vec![0usize; d];
+    for (m, _) in &chunks {
+        missing_counts.iter_mut().zip(m).for_each(|(x, y)| *x += y);
+    }
+    let sampled_values = |j: usize| -> Vec<&[u8]> {
+        let mut v = Vec::with_capacity(rows.len());
+        for (_, sample) in &chunks {
+            let (bytes, ends) = &sample[j];
+            let mut a = 0;
+            for &e in ends {
+                v.push(&bytes[a..e]);
+                a = e;
+            }
+        }
+        v
+    };
     let columns = (0..d)
         .into_par_iter()
         .map(|j| {
             let name = &table.columns[j];
-            let values: Vec<&[u8]> = rows.iter().map(|&i| table.field(i, j)).collect();
+            let values = sampled_values(j);
             let missing = missing_counts[j];
             let inf = if j == 0 && table.unnamed_index {
                 Inferred {

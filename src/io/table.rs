@@ -69,6 +69,30 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+impl Bytes {
+    /// Lets the kernel take back the mapped pages wholly inside `start..end` (offsets in the
+    /// bytes after any BOM); nothing for bytes held in memory.
+    fn release(&self, start: usize, end: usize) {
+        const PAGE: usize = 4096;
+        let Bytes::Mapped(map, skip) = self else {
+            return;
+        };
+        let (start, end) = (
+            (skip + start).div_ceil(PAGE) * PAGE,
+            (skip + end) / PAGE * PAGE,
+        );
+        #[cfg(unix)]
+        if start < end && end <= map.len() {
+            // SAFETY: the map is read-only and never written, so dropping its pages loses
+            // nothing: the next read maps them again from the file (its page cache). Other
+            // threads reading these rows meanwhile see the same bytes.
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+}
+
 impl std::fmt::Debug for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} bytes", self.len())
@@ -187,36 +211,17 @@ impl Table {
     /// table holds a window of the file in memory rather than all of it. Nothing for a table
     /// read into memory.
     pub fn release_rows(&self, rows: std::ops::Range<usize>) {
-        let Bytes::Mapped(map, skip) = &self.bytes else {
-            return;
-        };
         if rows.start >= rows.end || rows.end > self.n_rows() {
             return;
         }
-        let start = skip + self.row_start[rows.start] as usize;
-        let end = skip + self.row_start[rows.end - 1] as usize + self.row_bytes(rows.end - 1).len();
-        self.release_bytes(map, start, end);
+        let start = self.row_start[rows.start] as usize;
+        let end = self.row_start[rows.end - 1] as usize + self.row_bytes(rows.end - 1).len();
+        self.bytes.release(start, end);
     }
 
     /// [`Table::release_rows`] for the whole file.
     pub fn release_all(&self) {
-        if let Bytes::Mapped(map, _) = &self.bytes {
-            self.release_bytes(map, 0, map.len());
-        }
-    }
-
-    fn release_bytes(&self, map: &memmap2::Mmap, start: usize, end: usize) {
-        const PAGE: usize = 4096;
-        let (start, end) = (start.div_ceil(PAGE) * PAGE, end / PAGE * PAGE);
-        #[cfg(unix)]
-        if start < end {
-            // SAFETY: the map is read-only and never written, so dropping its pages loses
-            // nothing: the next read maps them again from the file (its page cache). Other
-            // threads reading these rows meanwhile see the same bytes.
-            let _ = unsafe {
-                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-            };
-        }
+        self.bytes.release(0, self.bytes.len());
     }
 
     /// Records how long reading the table took.
@@ -420,16 +425,46 @@ struct Part {
     records: u64,
     /// Where the part's last record ended.
     end: usize,
+    /// Offset of the first byte that is not UTF-8, if any.
+    not_utf8: Option<usize>,
 }
 
-/// Parses the records that start in `from..to`.
-fn parse_part(buf: &[u8], from: usize, to: usize, delim: u8, d: usize) -> Part {
+/// Bytes parsed between checks for UTF-8 and releases of the pages behind (a few records in
+/// the unit tests, so that they cross many stretches).
+const RELEASE_EVERY: usize = if cfg!(test) { 100 } else { 32 << 20 };
+
+/// Parses the records that start in `from..to`, checking UTF-8 and handing each stretch of
+/// [`RELEASE_EVERY`] bytes parsed to `release`, so that the map holds a window of the part
+/// rather than the whole file while the index grows.
+fn parse_part(
+    buf: &[u8],
+    from: usize,
+    to: usize,
+    delim: u8,
+    d: usize,
+    release: &(dyn Fn(usize, usize) + Sync),
+) -> Part {
     let mut part = Part::default();
     let est = (to - from) / (d * 8 + 1);
     part.row_start.reserve(est);
     part.field_end.reserve(est * d);
     let mut p = from;
+    // Stretches end at a record's end, after a line break, so no character is cut.
+    let mut checked = from;
+    let check = |part: &mut Part, checked: &mut usize, upto: usize| {
+        let upto = upto.min(buf.len());
+        if part.not_utf8.is_none() {
+            if let Err(e) = std::str::from_utf8(&buf[*checked..upto]) {
+                part.not_utf8 = Some(*checked + e.valid_up_to());
+            }
+        }
+        release(*checked, upto);
+        *checked = upto;
+    };
     while p < to {
+        if p - checked >= RELEASE_EVERY {
+            check(&mut part, &mut checked, p);
+        }
         let s = p;
         let mark = part.field_end.len();
         p = parse_record(buf, p, delim, &mut part.field_end);
@@ -459,6 +494,7 @@ fn parse_part(buf: &[u8], from: usize, to: usize, delim: u8, d: usize) -> Part {
         }
         part.records += 1;
     }
+    check(&mut part, &mut checked, p);
     part.end = p;
     part
 }
@@ -536,17 +572,19 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
     }
     bounds.push(bytes.len());
     let buf = &bytes;
+    let release = |a: usize, z: usize| bytes.release(a, z);
     let mut parts: Vec<Part> = (0..n_parts)
         .into_par_iter()
-        .map(|k| parse_part(buf, bounds[k], bounds[k + 1], delimiter, d))
+        .map(|k| parse_part(buf, bounds[k], bounds[k + 1], delimiter, d, &release))
         .collect();
     for k in 1..n_parts {
         let end = parts[k - 1].end;
         if end != bounds[k] {
             // The guess fell inside a quoted field: parse this part again from the true end.
-            parts[k] = parse_part(buf, end, bounds[k + 1].max(end), delimiter, d);
+            parts[k] = parse_part(buf, end, bounds[k + 1].max(end), delimiter, d, &release);
         }
     }
+    let not_utf8 = parts.iter().filter_map(|p| p.not_utf8).min();
 
     // Merge the parts, numbering records 1.. across them.
     // The first part's vectors become the table's, so only the later parts are copied.
@@ -595,27 +633,8 @@ fn parse_table(path: &Path, bytes: Bytes) -> Result<Table> {
         return Err(Error::NoRows { path: path.into() });
     }
 
-    // Non-UTF-8 bytes: name the row (and line) they are in. Chunks split at row starts, which
-    // follow a line break, so no character is cut.
-    let mut cuts: Vec<usize> = (1..threads)
-        .filter_map(|k| {
-            row_start
-                .get(row_start.len() * k / threads)
-                .map(|&s| s as usize)
-        })
-        .collect();
-    cuts.insert(0, body);
-    cuts.push(bytes.len());
-    cuts.dedup();
-    let bad = cuts
-        .par_windows(2)
-        .filter_map(|w| {
-            std::str::from_utf8(&bytes[w[0]..w[1]])
-                .err()
-                .map(|e| w[0] + e.valid_up_to())
-        })
-        .min();
-    if let Some(off) = bad {
+    // Non-UTF-8 bytes: name the row (and line) they are in.
+    if let Some(off) = not_utf8 {
         let before = row_start.partition_point(|&s| s as usize <= off)
             + ragged_at.iter().filter(|r| r.1 as usize <= off).count();
         return Err(Error::NotUtf8 {
@@ -723,6 +742,36 @@ mod tests {
         }
         t.release_all();
         assert_eq!(t.field(12_345, 1), b"n, 12345");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bytes_not_utf8_are_found_in_any_stretch_of_any_part() {
+        let dir = std::env::temp_dir().join(format!("seg-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Parsed in stretches of RELEASE_EVERY bytes, over several parts (MIN_PART each).
+        let rows = MIN_PART / 12 * 3;
+        for bad in [7, rows / 2 + 3, rows - 1] {
+            let mut text = b"id,x\n".to_vec();
+            for i in 0..rows {
+                text.extend_from_slice(format!("{i},{}.25\n", i % 9).as_bytes());
+                if i + 1 == bad {
+                    text.extend_from_slice(b"\xff\xfe,1\n");
+                }
+            }
+            let path = dir.join("bad.csv");
+            std::fs::write(&path, &text).unwrap();
+            match read_table(&path) {
+                Err(Error::NotUtf8 { row, line, .. }) => {
+                    assert_eq!(
+                        (row, line),
+                        (bad as u64 + 1, bad as u64 + 2),
+                        "bad row {bad}"
+                    )
+                }
+                other => panic!("row {bad}: {other:?}"),
+            }
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -379,9 +379,11 @@ impl Segmenter {
             Some(v)
         };
         // Equal hashes are verified byte for byte (equal bytes parse to equal field ends).
-        let dup = duplicates_by_hash(hashes, |a, b| {
-            place(a).map(|x| x.1) == place(b).map(|x| x.1)
-                && matches!((row_at(a), row_at(b)), (Some(x), Some(y)) if x == y)
+        let dup = duplicates_by_hash(hashes, |_| {
+            |a, b| {
+                place(a).map(|x| x.1) == place(b).map(|x| x.1)
+                    && matches!((row_at(a), row_at(b)), (Some(x), Some(y)) if x == y)
+            }
         });
         let mut rejected = vec![false; n];
         let mut reasons: FastMap<usize, RejectReason> = FastMap::default();
