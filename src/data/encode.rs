@@ -148,18 +148,24 @@ pub fn encode(cleaned: &Cleaned, scale: Scale, log: &LogSpec) -> Result<Encoded>
             }
         }
     }
-    let mut transforms = Vec::with_capacity(cleaned.columns.len());
-    for col in &cleaned.columns {
-        match col {
+    // Columns in parallel (each one's statistics are sequential, so thread-count free); notes
+    // and transforms in column order.
+    let fitted: Vec<Result<_>> = cleaned
+        .columns
+        .par_iter()
+        .map(|col| match col {
             CleanColumn::Numeric { t, values, .. } => {
-                let (t, note) = fit_numeric(t, values, scale, log)?;
-                notes.extend(note);
-                transforms.push(Transform::Numeric(t));
+                fit_numeric(t, values, scale, log).map(|(t, note)| (Transform::Numeric(t), note))
             }
-            CleanColumn::Categorical { t, .. } => {
-                transforms.push(Transform::Categorical(t.clone()))
-            }
-        }
+            CleanColumn::Categorical { t, .. } => Ok((Transform::Categorical(t.clone()), None)),
+        })
+        .collect();
+    let mut transforms = Vec::with_capacity(fitted.len());
+    for f in fitted {
+        // The first failing column's error, whichever thread met it first.
+        let (t, note) = f?;
+        notes.extend(note);
+        transforms.push(t);
     }
     let features: Vec<String> = transforms.iter().flat_map(|t| t.feature_names()).collect();
     let d = features.len();
