@@ -39,6 +39,8 @@
 #[macro_use]
 mod simd;
 
+#[cfg(target_os = "linux")]
+pub mod alloc;
 pub mod analysis;
 pub mod backend;
 pub mod bench;

@@ -3,6 +3,11 @@
 
 mod cli;
 
+// Stages reuse each other's large blocks instead of faulting in fresh pages (see the module).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOC: segmenter::alloc::ReuseLarge = segmenter::alloc::ReuseLarge;
+
 use clap::Parser;
 use cli::{convert, progress::Spinners, text, Cli, Command, GenerateCommand};
 use segmenter::backend::info::run_info;

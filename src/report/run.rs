@@ -78,6 +78,10 @@ pub fn write_dir_as(
     let [segments, rejects, model] =
         [format.segments_file(), "rejects.csv", "model.json"].map(|f| out.join(f));
     let mut times = seg.stage_seconds().clone();
+    // The analysis's large blocks, freed, would otherwise stay mapped while the output is
+    // formatted in small buffers.
+    #[cfg(target_os = "linux")]
+    crate::alloc::release_cached();
     times.run(observer, Stage::Write, || {
         let scored = Scored {
             rows: seg.rows(),
