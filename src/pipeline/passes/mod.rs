@@ -50,7 +50,7 @@ const BLOCK: usize = 1 << 16;
 
 /// A table is run in passes when its file is larger than available memory divided by this:
 /// the in-memory run peaks at about 1.4 times the CSV (field offsets, parsed columns,
-/// features and outputs, with a window of the mapped file; 1.46× measured at 10M rows), and
+/// features and outputs, with a window of the mapped file; 1.38× measured at 10M rows), and
 /// the file's page cache wants its size again.
 pub const IN_MEMORY_FACTOR: u64 = 3;
 
