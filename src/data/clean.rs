@@ -175,7 +175,7 @@ struct GatheredRows {
 impl GatheredRows {
     const CHUNK: usize = 4096;
 
-    fn new(table: &Table, rows: &[usize]) -> Self {
+    fn new(table: &Table, rows: Vec<usize>) -> Self {
         let parts = rows
             .par_chunks(Self::CHUNK)
             .map(|chunk| {
@@ -191,10 +191,7 @@ impl GatheredRows {
                 (bytes, ends)
             })
             .collect();
-        GatheredRows {
-            rows: rows.to_vec(),
-            parts,
-        }
+        GatheredRows { rows, parts }
     }
 
     /// Row `r`'s bytes, from the copy when it was gathered.
@@ -215,7 +212,7 @@ impl GatheredRows {
 /// both rows back.
 pub(crate) fn duplicates_by_hash<S: Fn(usize, usize) -> bool>(
     hashes: Vec<u64>,
-    comparer: impl FnOnce(&[usize]) -> S,
+    comparer: impl FnOnce(Vec<usize>) -> S,
 ) -> Vec<Option<u32>> {
     let n = hashes.len();
     // One u64 per row, the hash's high bits above the row index: 8-byte keys sort much faster
@@ -231,29 +228,27 @@ pub(crate) fn duplicates_by_hash<S: Fn(usize, usize) -> bool>(
     // The unsorted keys go before the verdicts are allocated: 16 bytes a row at most.
     drop(keys);
     let keys = sorted;
-    let same_hash = |s: usize, e: usize| keys[e] & !mask == keys[s] & !mask;
-    let mut candidates = Vec::new();
+    // Runs of keys sharing a hash, and the rows in them.
+    let mut runs = Vec::new();
     let mut s = 0;
     while s < keys.len() {
         let mut e = s + 1;
-        while e < keys.len() && same_hash(s, e) {
+        while e < keys.len() && keys[e] & !mask == keys[s] & !mask {
             e += 1;
         }
         if e - s > 1 {
-            candidates.extend(keys[s..e].iter().map(|&k| (k & mask) as usize));
+            runs.push((s, e));
         }
         s = e;
     }
+    let mut candidates: Vec<usize> = runs
+        .iter()
+        .flat_map(|&(s, e)| keys[s..e].iter().map(|&k| (k & mask) as usize))
+        .collect();
     candidates.sort_unstable();
-    let same = comparer(&candidates);
-    drop(candidates);
+    let same = comparer(candidates);
     let mut dup = vec![None; n];
-    let mut s = 0;
-    while s < keys.len() {
-        let mut e = s + 1;
-        while e < keys.len() && same_hash(s, e) {
-            e += 1;
-        }
+    for (s, e) in runs {
         // Within a run, indices ascend: each row is matched to the first equal row before it.
         for a in s + 1..e {
             let i = (keys[a] & mask) as usize;
@@ -265,7 +260,6 @@ pub(crate) fn duplicates_by_hash<S: Fn(usize, usize) -> bool>(
                 dup[i] = Some(f as u32);
             }
         }
-        s = e;
     }
     dup
 }

@@ -345,7 +345,8 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
     }
     let n = table.n_rows();
     let step = n.div_ceil(SCHEMA_SAMPLE).max(1);
-    let rows: Vec<usize> = (0..n).step_by(step).collect();
+    // The sample: rows 0, step, 2·step, …
+    let sample_rows = n.div_ceil(step);
     // Missing values are counted over every row, all columns of a row together; the rest of
     // the inference uses the sample, copied in the same pass. Each chunk's pages are released
     // behind it: read in place, the sample alone would map back nearly the whole file (each
@@ -379,7 +380,7 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
         missing_counts.iter_mut().zip(m).for_each(|(x, y)| *x += y);
     }
     let sampled_values = |j: usize| -> Vec<&[u8]> {
-        let mut v = Vec::with_capacity(rows.len());
+        let mut v = Vec::with_capacity(sample_rows);
         for (_, sample) in &chunks {
             let (bytes, ends) = &sample[j];
             let mut a = 0;
@@ -430,9 +431,9 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
                 };
                 (inferred, why)
             };
-            let sampled = rows.len() < n;
+            let sampled = sample_rows < n;
             let nearly_unique =
-                distinct * 100 >= (rows.len() - missing.min(rows.len())).max(1) * 95;
+                distinct * 100 >= (sample_rows - missing.min(sample_rows)).max(1) * 95;
             let dropped = has(&ov.drop);
             ColumnSchema {
                 name: name.clone(),
@@ -446,7 +447,7 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
                 missing,
                 // A nearly unique column has about as many distinct values as rows.
                 distinct: if sampled && nearly_unique && kind != Kind::Empty {
-                    distinct * (n - missing) / rows.len().max(1)
+                    distinct * (n - missing) / sample_rows.max(1)
                 } else {
                     distinct
                 },
@@ -462,7 +463,7 @@ pub fn infer_schema(table: &Table, ov: &Overrides) -> Result<Schema> {
         .collect();
     Ok(Schema {
         columns,
-        sample_rows: rows.len(),
+        sample_rows,
         rows: n,
     })
 }
